@@ -1,0 +1,30 @@
+# Two commands do all the set-up on a fresh machine with Python >= 3.11:
+#   make quickstart   build .venv (first time only) and run the quickstart sweep on embedded MNIST-5k
+#   make test         build .venv (first time only), then lint, type-check and run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: quickstart test lint venv clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+quickstart: $(STAMP)
+	$(BIN)/acadp sweep run sweeps/quickstart.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check acadp tests benchmarks
+	$(BIN)/ruff format --check acadp tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+clean-venv:
+	rm -rf $(VENV)

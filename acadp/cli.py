@@ -1,0 +1,183 @@
+"""The ``acadp`` command line. Errors meant for the user print as one line (no traceback) and exit with status 2."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from acadp.errors import AcadpError
+from acadp.schema_errors import describe
+from acadp.trial_options import TrialOptions, build_trial_config, parse_assignments, parse_number
+
+app = typer.Typer(
+    name="acadp",
+    help="Sweeps on Ray for algorithmic collective action under differential privacy.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Dataset directory (default $ACADP_DATA_DIR or ~/.cache/acadp/data)")
+]
+
+
+def _training_overrides(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@app.command()
+def trial(
+    dataset: Annotated[str, typer.Option(help="Dataset name (see `acadp datasets`)")] = "mnist5k",
+    alpha: Annotated[
+        float, typer.Option(help="Fraction of the training data the collective controls, in [0, 1)")
+    ] = 0.05,
+    epsilon: Annotated[str, typer.Option(help="Target epsilon of DP-SGD; 'inf' trains without privacy")] = "8",
+    delta: Annotated[float, typer.Option(help="Target delta")] = 1e-5,
+    clip: Annotated[float, typer.Option(help="Clipping norm C (ignored when epsilon is inf)")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Trial seed: collective, initialisation, batches, noise")] = 0,
+    target_class: Annotated[int | None, typer.Option(help="Target class y* [preset]")] = None,
+    strategy: Annotated[str | None, typer.Option(help="feature_label or feature_only [preset]")] = None,
+    model: Annotated[str | None, typer.Option(help="cnn, resnet18_gn or mlp [preset]")] = None,
+    model_opt: Annotated[list[str] | None, typer.Option(help="Model parameter KEY=VALUE (repeatable)")] = None,
+    signal: Annotated[str | None, typer.Option(help="patch, grid or feature_offset [preset]")] = None,
+    signal_opt: Annotated[list[str] | None, typer.Option(help="Signal parameter KEY=VALUE, e.g. size=4")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs [preset]")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size (DP: expected batch size) [preset]")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate [preset]")] = None,
+    momentum: Annotated[float | None, typer.Option(help="SGD momentum [preset]")] = None,
+    weight_decay: Annotated[float | None, typer.Option(help="Weight decay [preset]")] = None,
+    grad_sample_mode: Annotated[str | None, typer.Option(help="bookkeeping, hooks, functorch, ew or ghost")] = None,
+    accountant: Annotated[str, typer.Option(help="prv or rdp")] = "prv",
+    n_train: Annotated[int | None, typer.Option(help="Use only this many training examples")] = None,
+    n_test: Annotated[int | None, typer.Option(help="Use only this many test examples")] = None,
+    eval_every: Annotated[int, typer.Option(help="Evaluate every k epochs (and after the last)")] = 1,
+    data_dir: DataDirOption = None,
+    download: Annotated[bool, typer.Option(help="Download missing datasets when the network allows")] = True,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="Torch CPU threads (results are bit-identical per count)")] = None,
+    checkpoint_dir: Annotated[
+        Path | None, typer.Option(help="Save a checkpoint here after every epoch; resume from it if present")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a summary")] = False,
+) -> None:
+    """Run one experiment — one (dataset, alpha, epsilon, C, seed) point — and print its metrics."""
+    from acadp.store import ResultsStore
+    from acadp.trial import TrialCheckpoint, run_trial
+
+    options = TrialOptions(
+        dataset=dataset,
+        alpha=alpha,
+        epsilon=parse_number(epsilon, option="--epsilon"),
+        seed=seed,
+        clip=clip,
+        delta=delta,
+        target_class=target_class,
+        strategy=strategy,
+        model=model,
+        model_options=parse_assignments(model_opt or [], option="--model-opt"),
+        signal=signal,
+        signal_options=parse_assignments(signal_opt or [], option="--signal-opt"),
+        training=_training_overrides(
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            grad_sample_mode=grad_sample_mode,
+        ),
+        accountant=accountant,
+        n_train=n_train,
+        n_test=n_test,
+        eval_every=eval_every,
+    )
+    config = build_trial_config(options)
+    checkpoint = TrialCheckpoint(ResultsStore(checkpoint_dir), "checkpoint") if checkpoint_dir else None
+    run = lambda on_epoch: run_trial(  # noqa: E731
+        config,
+        data_dir=data_dir,
+        download=download,
+        checkpoint=checkpoint,
+        device=device,
+        threads=threads,
+        on_epoch=on_epoch,
+    )
+    if as_json:
+        result = run(None)
+        print(json.dumps(result.summary(), sort_keys=True))
+        return
+    with _epoch_progress(config.label(), config.training.epochs) as advance:
+        result = run(advance)
+    _print_summary(result.summary())
+
+
+class _epoch_progress:
+    """A rich progress bar over epochs; entering yields the ``on_epoch`` callback that advances it."""
+
+    def __init__(self, label: str, epochs: int) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        self.task = self.progress.add_task(label, total=epochs, status="")
+
+    def __enter__(self) -> Any:
+        self.progress.start()
+
+        def advance(record: Any, run: Any) -> None:
+            status = f"loss {record.train_loss:.3f}"
+            if record.test_accuracy is not None:
+                status += f"  acc {record.test_accuracy:.3f}  success {record.success:.3f}"
+            self.progress.update(self.task, completed=record.epoch, status=status)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title=f"trial {summary['trial_key']}", show_header=False)
+    for key in sorted(summary):
+        value = summary[key]
+        text = f"{value:.4g}" if isinstance(value, float) and math.isfinite(value) else str(value)
+        table.add_row(key, text)
+    Console().print(table)
+
+
+@app.command()
+def datasets() -> None:
+    """List the registered datasets."""
+    from acadp.data import DATASETS
+
+    table = Table("name", "modality", "description")
+    for name in DATASETS.names():
+        source = DATASETS.get(name)
+        table.add_row(name, source.modality, source.description)
+    Console().print(table)
+
+
+def main() -> None:
+    """Entry point of the ``acadp`` console script."""
+    try:
+        app()
+    except AcadpError as error:
+        console.print(f"[bold red]acadp: error:[/] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except ValidationError as error:
+        console.print(f"[bold red]acadp: error:[/] {describe(error)}", highlight=False, soft_wrap=True)
+        sys.exit(2)

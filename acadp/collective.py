@@ -1,0 +1,245 @@
+"""The collective: signals g(x), strategies h(x, y), membership, and the test-time transform.
+
+Definitions follow Hardt et al. 2023 ("Algorithmic Collective Action in Machine Learning") and Solanki et al. 2025
+("Crowding Out The Noise"):
+
+* the collective is a uniformly random subset of ``round(alpha * n)`` points of the firm's base data (seeded);
+* *feature-label* strategy: every member plants the signal and relabels to the target class, h(x, y) = (g(x), y*);
+* *feature-only* strategy: members whose label already is y* plant the signal; other members change nothing;
+* success S(alpha) is measured on test points carrying the signal, g(x), whose true label is not y*.
+
+Everything here is a pure function of numpy arrays and a seed; nothing imports torch, Ray or MLflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from acadp.errors import SpecError
+from acadp.registry import Registry
+from acadp.schema import FrozenModel
+from acadp.seeding import numpy_rng
+
+# ----------------------------------------------------------------------------------------------------------- signals
+
+
+class PatchSignal(FrozenModel):
+    """A ``size`` × ``size`` block of pixels set to ``value`` (all channels) in a corner or the centre (MNIST)."""
+
+    name: Literal["patch"] = "patch"
+    size: Annotated[int, Field(ge=1, le=64)] = 3
+    position: Literal["bottom_right", "bottom_left", "top_right", "top_left", "center"] = "bottom_right"
+    margin: Annotated[int, Field(ge=0)] = 0
+    value: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+
+
+class GridSignal(FrozenModel):
+    """Every ``step``-th pixel (rows, columns, from ``offset``) shifted by ``amplitude``, clipped to [0, 1] (CIFAR)."""
+
+    name: Literal["grid"] = "grid"
+    step: Annotated[int, Field(ge=2, le=64)] = 4
+    offset: Annotated[int, Field(ge=0)] = 0
+    amplitude: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.05
+
+    @model_validator(mode="after")
+    def _nonzero_amplitude(self) -> GridSignal:
+        if self.amplitude == 0.0:
+            raise ValueError("amplitude must be non-zero: a zero shift plants no signal")
+        return self
+
+
+class FeatureOffsetSignal(FrozenModel):
+    """Chosen standardised features shifted by ``offset`` (in units of the training standard deviation; tabular)."""
+
+    name: Literal["feature_offset"] = "feature_offset"
+    features: Annotated[tuple[str, ...], Field(min_length=1)]
+    offset: float = 3.0
+
+    @model_validator(mode="after")
+    def _nonzero_offset(self) -> FeatureOffsetSignal:
+        if self.offset == 0.0:
+            raise ValueError("offset must be non-zero: a zero shift plants no signal")
+        return self
+
+
+SignalParams = Annotated[PatchSignal | GridSignal | FeatureOffsetSignal, Field(discriminator="name")]
+
+
+@dataclass(frozen=True)
+class SignalKind:
+    """A registered signal: its parameter model and ``apply(params, x, feature_names) -> g(x)``."""
+
+    params_model: type[FrozenModel]
+    modality: Literal["image", "tabular"]
+    apply: Callable[..., np.ndarray]
+
+
+SIGNALS: Registry[SignalKind] = Registry("signal")
+
+
+def _patch_window(params: PatchSignal, height: int, width: int) -> tuple[slice, slice]:
+    size, margin = params.size, params.margin
+    if size + margin > min(height, width):
+        raise SpecError(
+            f"signal.size + signal.margin = {size + margin} does not fit an image of {height}×{width}; "
+            "use a smaller patch"
+        )
+    if params.position == "center":
+        top, left = (height - size) // 2, (width - size) // 2
+    else:
+        vertical, horizontal = params.position.split("_")
+        top = margin if vertical == "top" else height - margin - size
+        left = margin if horizontal == "left" else width - margin - size
+    return slice(top, top + size), slice(left, left + size)
+
+
+def apply_patch(params: PatchSignal, x: np.ndarray, feature_names: tuple[str, ...] = ()) -> np.ndarray:
+    """g(x) for a patch: ``x`` (n, channels, height, width) in [0, 1] → a new array with the block set to ``value``."""
+    del feature_names
+    _require_images(x, "patch")
+    rows, cols = _patch_window(params, x.shape[2], x.shape[3])
+    out = x.copy()
+    out[:, :, rows, cols] = params.value
+    return out
+
+
+def apply_grid(params: GridSignal, x: np.ndarray, feature_names: tuple[str, ...] = ()) -> np.ndarray:
+    """g(x) for a grid: ``x`` (n, channels, height, width) → every ``step``-th pixel shifted, clipped to [0, 1]."""
+    del feature_names
+    _require_images(x, "grid")
+    if params.offset >= min(x.shape[2], x.shape[3]):
+        raise SpecError(f"signal.offset = {params.offset} lies outside an image of {x.shape[2]}×{x.shape[3]}")
+    out = x.copy()
+    grid = out[:, :, params.offset :: params.step, params.offset :: params.step]
+    out[:, :, params.offset :: params.step, params.offset :: params.step] = np.clip(grid + params.amplitude, 0.0, 1.0)
+    return out
+
+
+def apply_feature_offset(params: FeatureOffsetSignal, x: np.ndarray, feature_names: tuple[str, ...] = ()) -> np.ndarray:
+    """g(x) for tabular data: ``x`` (n, n_features) → the named feature columns shifted by ``offset``."""
+    if x.ndim != 2:
+        raise SpecError(f"signal 'feature_offset' needs tabular data of shape (n, features), got {x.shape}")
+    columns = []
+    for feature in params.features:
+        if feature not in feature_names:
+            raise SpecError(f"signal.features: unknown feature {feature!r}; valid features: {', '.join(feature_names)}")
+        columns.append(feature_names.index(feature))
+    out = x.copy()
+    out[:, columns] += np.float32(params.offset)
+    return out
+
+
+def _require_images(x: np.ndarray, signal: str) -> None:
+    if x.ndim != 4:
+        raise SpecError(f"signal {signal!r} needs images of shape (n, channels, height, width), got {x.shape}")
+
+
+SIGNALS.add("patch", SignalKind(PatchSignal, "image", apply_patch))
+SIGNALS.add("grid", SignalKind(GridSignal, "image", apply_grid))
+SIGNALS.add("feature_offset", SignalKind(FeatureOffsetSignal, "tabular", apply_feature_offset))
+
+
+def apply_signal(
+    signal: PatchSignal | GridSignal | FeatureOffsetSignal, x: np.ndarray, feature_names: tuple[str, ...] = ()
+) -> np.ndarray:
+    """g(x): a copy of ``x`` with the signal planted in every row (used on collective members and on test points)."""
+    kind = SIGNALS.get(signal.name)
+    return kind.apply(signal, x, feature_names)
+
+
+# -------------------------------------------------------------------------------------------------------- membership
+
+
+def collective_size(alpha: float, n: int) -> int:
+    """round(alpha · n), rounding halves up (not Python's banker's rounding)."""
+    return int(np.floor(alpha * n + 0.5))
+
+
+def choose_members(*, alpha: float, n: int, seed: int) -> np.ndarray:
+    """Boolean mask (n,) of a uniformly random subset of ``collective_size(alpha, n)`` points, drawn from ``seed``."""
+    if not 0.0 <= alpha < 1.0:
+        raise SpecError(f"alpha must lie in [0, 1), got {alpha}")
+    members = np.zeros(n, dtype=bool)
+    chosen = numpy_rng(seed, "collective").choice(n, size=collective_size(alpha, n), replace=False)
+    members[chosen] = True
+    return members
+
+
+# -------------------------------------------------------------------------------------------------------- strategies
+
+
+@dataclass(frozen=True)
+class PlantedData:
+    """The firm's training data after the collective acted.
+
+    ``x`` and ``y`` are the modified arrays (same shapes as the input), ``members`` (n,) marks the collective (the
+    alpha-fraction) and ``planted`` (n,) the points whose features actually carry the signal.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    members: np.ndarray
+    planted: np.ndarray
+
+
+Strategy = Callable[..., PlantedData]
+STRATEGIES: Registry[Strategy] = Registry("strategy")
+
+
+@STRATEGIES.register("feature_label")
+def feature_label(
+    *,
+    x: np.ndarray,
+    y: np.ndarray,
+    members: np.ndarray,
+    signal: PatchSignal | GridSignal | FeatureOffsetSignal,
+    target_class: int,
+    feature_names: tuple[str, ...] = (),
+) -> PlantedData:
+    """h(x, y) = (g(x), y*) for every member; non-members are untouched."""
+    x_out, y_out = x.copy(), y.copy()
+    if members.any():
+        x_out[members] = apply_signal(signal, x[members], feature_names)
+        y_out[members] = target_class
+    return PlantedData(x=x_out, y=y_out, members=members.copy(), planted=members.copy())
+
+
+@STRATEGIES.register("feature_only")
+def feature_only(
+    *,
+    x: np.ndarray,
+    y: np.ndarray,
+    members: np.ndarray,
+    signal: PatchSignal | GridSignal | FeatureOffsetSignal,
+    target_class: int,
+    feature_names: tuple[str, ...] = (),
+) -> PlantedData:
+    """Members whose label is already y* plant g(x); every label stays as it was."""
+    planted = members & (y == target_class)
+    x_out = x.copy()
+    if planted.any():
+        x_out[planted] = apply_signal(signal, x[planted], feature_names)
+    return PlantedData(x=x_out, y=y.copy(), members=members.copy(), planted=planted)
+
+
+def plant_collective(
+    *,
+    x: np.ndarray,
+    y: np.ndarray,
+    alpha: float,
+    seed: int,
+    strategy: str,
+    signal: PatchSignal | GridSignal | FeatureOffsetSignal,
+    target_class: int,
+    feature_names: tuple[str, ...] = (),
+) -> PlantedData:
+    """Choose the collective from ``seed`` and apply ``strategy``; ``x`` (n, ...) and ``y`` (n,) are not modified."""
+    members = choose_members(alpha=alpha, n=y.shape[0], seed=seed)
+    return STRATEGIES.get(strategy)(
+        x=x, y=y, members=members, signal=signal, target_class=target_class, feature_names=feature_names
+    )

@@ -1,0 +1,18 @@
+"""Dataset registry: ``mnist5k`` (embedded), ``mnist``, ``cifar10``, ``cifar100``, ``bank`` → prepared arrays.
+
+Importing this package registers every built-in dataset; :func:`load_dataset` looks one up by name.
+"""
+
+from acadp.data import bank, cifar, mnist, mnist5k  # noqa: F401  (importing registers the datasets)
+from acadp.data.base import DATASETS, ArrayDataset, DatasetSource, register_dataset
+from acadp.data.cache import clear_memory_cache, default_data_dir, load_dataset
+
+__all__ = [
+    "DATASETS",
+    "ArrayDataset",
+    "DatasetSource",
+    "clear_memory_cache",
+    "default_data_dir",
+    "load_dataset",
+    "register_dataset",
+]

@@ -1,0 +1,114 @@
+"""The in-memory form every dataset is prepared into, and the registry of dataset sources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from acadp.registry import Registry
+
+Modality = Literal["image", "tabular"]
+
+
+@dataclass(frozen=True)
+class ArrayDataset:
+    """A prepared dataset: train/test arrays ready for training.
+
+    Images: ``x`` is float32 of shape (n, channels, height, width) with pixel values in [0, 1] (no normalisation:
+    signals are planted in pixel space; models normalise internally). Tabular: ``x`` is float32 of shape
+    (n, n_features), standardised with statistics of the training split only. Labels ``y`` are int64 of shape (n,)
+    with values in [0, n_classes).
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    modality: Modality
+    feature_names: tuple[str, ...] = ()
+    class_names: tuple[str, ...] = ()
+    # Per-channel constants the model normalises images with (published values, not computed from private data).
+    channel_mean: tuple[float, ...] = ()
+    channel_std: tuple[float, ...] = ()
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one example, e.g. (1, 28, 28) or (n_features,)."""
+        return tuple(int(d) for d in self.x_train.shape[1:])
+
+    def validate(self) -> None:
+        """Check shapes, dtypes and label ranges; raises ValueError naming the first inconsistency."""
+        for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+            if x.dtype != np.float32:
+                raise ValueError(f"{self.name}: x_{split} has dtype {x.dtype}, expected float32")
+            if y.dtype != np.int64:
+                raise ValueError(f"{self.name}: y_{split} has dtype {y.dtype}, expected int64")
+            if x.shape[0] != y.shape[0]:
+                raise ValueError(f"{self.name}: x_{split} has {x.shape[0]} rows but y_{split} has {y.shape[0]}")
+            if y.size and (y.min() < 0 or y.max() >= self.n_classes):
+                raise ValueError(f"{self.name}: y_{split} has labels outside [0, {self.n_classes})")
+        expected_ndim = 4 if self.modality == "image" else 2
+        if self.x_train.ndim != expected_ndim:
+            raise ValueError(f"{self.name}: {self.modality} data must have {expected_ndim} dims")
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """How to obtain one dataset: ``load`` reads (and, if allowed, downloads) the raw files under ``data_dir``."""
+
+    name: str
+    modality: Modality
+    description: str
+    load: Callable[[Path, bool], ArrayDataset]
+    # Files a user must place under the data directory when there is no network; shown in DataMissingError.
+    expected_files: tuple[str, ...] = field(default_factory=tuple)
+    # Version of the preparation code: bump it to invalidate cached arrays after a change to a loader.
+    version: int = 1
+
+
+DATASETS: Registry[DatasetSource] = Registry("dataset")
+
+
+def register_dataset(
+    name: str, *, modality: Modality, description: str, expected_files: tuple[str, ...] = (), version: int = 1
+) -> Callable[[Callable[[Path, bool], ArrayDataset]], Callable[[Path, bool], ArrayDataset]]:
+    """Decorator registering ``load(data_dir, download) -> ArrayDataset`` as the source of dataset ``name``."""
+
+    def decorate(load: Callable[[Path, bool], ArrayDataset]) -> Callable[[Path, bool], ArrayDataset]:
+        DATASETS.add(
+            name,
+            DatasetSource(
+                name=name,
+                modality=modality,
+                description=description,
+                load=load,
+                expected_files=expected_files,
+                version=version,
+            ),
+        )
+        return load
+
+    return decorate
+
+
+def stratified_split(y: np.ndarray, *, n_test_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded stratified split: indices (train, test) with ``n_test_per_class`` test examples of every class.
+
+    Both index arrays are sorted, so the order of examples stays the one of the source file.
+    """
+    rng = np.random.default_rng(seed)
+    test_parts = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        if members.size <= n_test_per_class:
+            raise ValueError(f"class {label} has {members.size} examples, need more than {n_test_per_class}")
+        test_parts.append(rng.choice(members, size=n_test_per_class, replace=False))
+    test = np.sort(np.concatenate(test_parts))
+    train = np.setdiff1d(np.arange(y.size), test)
+    return train, test

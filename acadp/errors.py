@@ -1,0 +1,47 @@
+"""The errors acadp raises on purpose.
+
+Every message says what is wrong, where (file, field, dataset) and what to do about it. The command line turns an
+:class:`AcadpError` into a one-line message and a non-zero exit code, without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class AcadpError(Exception):
+    """Base class of every error acadp raises for a user to act on."""
+
+
+class SpecError(AcadpError):
+    """A sweep file, trial option or configuration value is invalid."""
+
+
+class RegistryError(AcadpError):
+    """A name was looked up in a registry that does not hold it, or registered twice."""
+
+
+class DataMissingError(AcadpError):
+    """A dataset's files are not where they were expected and cannot be downloaded."""
+
+
+class DataFormatError(AcadpError):
+    """A dataset file exists but is not in the expected on-disk format."""
+
+
+class PrivacyInfeasibleError(AcadpError):
+    """No noise multiplier reaches the requested (epsilon, delta) for the planned training."""
+
+
+class UnsupportedLayerError(AcadpError):
+    """A model contains a trainable layer the chosen per-sample-gradient mode cannot handle."""
+
+
+class CheckpointError(AcadpError):
+    """A checkpoint does not belong to the trial that tries to resume from it, or is damaged."""
+
+
+class SweepLockedError(AcadpError):
+    """Another live driver is already running the same sweep."""
+
+
+class StoreError(AcadpError):
+    """The results store cannot be read or written."""

@@ -1,0 +1,134 @@
+"""The run-directory contract, in one place. Every stage reads and writes through these names.
+
+::
+
+    <storage>/<sweep name>[-smoke]/          one sweep (a smoke sweep is a sweep of its own)
+        sweep.yaml                           the sweep file as submitted
+        spec.json                            the resolved spec (defaults filled in)
+        driver.json                          the live driver: pid, host, heartbeat (absent when none runs)
+        mlflow.db                            default MLflow tracking store (local storage only)
+        mlflow-artifacts/                    default MLflow artifact root (local storage only)
+        tune/                                Ray Tune's own experiment state (one experiment per invocation)
+        trials/<trial key>/
+            config.json                      the resolved trial config
+            checkpoint/state.pt, meta.json   state after the last finished epoch (meta.json written last)
+            progress.json                    epochs done, last metrics, MLflow run id
+            error.json                       the last failure (kept after a later success, for the record)
+            result.json                      the final result: its presence means "complete"
+        audits/<audit key>/
+            config.json                      the audited trial config and the LiRA settings
+            keep.npy                         (n_shadows, n_pool) bool, drawn once from the audit seed
+            pool.npz                         the audit pool: members of the collective, labels
+            shadows/<i>/logits.npy           (n_pool, n_queries, n_classes) float32 of shadow i
+            shadows/<i>/meta.json            written last: shadow i is complete
+            result.json                      attack metrics: its presence means "complete"
+        reduced/                             the reducer's tables, figures and dashboard.html
+
+Keys are content hashes of configs (see :meth:`acadp.config.TrialConfig.key`), so a point of a grid maps to the same
+directory whichever sweep invocation ran it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrialLayout:
+    """Paths of one trial, relative to the store root."""
+
+    root: str
+
+    @property
+    def config(self) -> str:
+        return f"{self.root}/config.json"
+
+    @property
+    def checkpoint(self) -> str:
+        return f"{self.root}/checkpoint"
+
+    @property
+    def checkpoint_state(self) -> str:
+        return f"{self.checkpoint}/state.pt"
+
+    @property
+    def checkpoint_meta(self) -> str:
+        return f"{self.checkpoint}/meta.json"
+
+    @property
+    def progress(self) -> str:
+        return f"{self.root}/progress.json"
+
+    @property
+    def error(self) -> str:
+        return f"{self.root}/error.json"
+
+    @property
+    def result(self) -> str:
+        return f"{self.root}/result.json"
+
+
+@dataclass(frozen=True)
+class AuditLayout:
+    """Paths of one LiRA audit, relative to the store root."""
+
+    root: str
+
+    @property
+    def config(self) -> str:
+        return f"{self.root}/config.json"
+
+    @property
+    def keep(self) -> str:
+        return f"{self.root}/keep.npy"
+
+    @property
+    def pool(self) -> str:
+        return f"{self.root}/pool.npz"
+
+    @property
+    def shadows(self) -> str:
+        return f"{self.root}/shadows"
+
+    def shadow_logits(self, index: int) -> str:
+        return f"{self.shadows}/{index:03d}/logits.npy"
+
+    def shadow_meta(self, index: int) -> str:
+        return f"{self.shadows}/{index:03d}/meta.json"
+
+    @property
+    def result(self) -> str:
+        return f"{self.root}/result.json"
+
+    @property
+    def roc(self) -> str:
+        return f"{self.root}/roc.npz"
+
+
+@dataclass(frozen=True)
+class SweepLayout:
+    """Paths of one sweep, relative to its store root (the store is opened at ``<storage>/<sweep name>``)."""
+
+    sweep_file: str = "sweep.yaml"
+    spec: str = "spec.json"
+    driver: str = "driver.json"
+    mlflow_db: str = "mlflow.db"
+    mlflow_artifacts: str = "mlflow-artifacts"
+    tune: str = "tune"
+    trials: str = "trials"
+    audits: str = "audits"
+    reduced: str = "reduced"
+
+    def trial(self, key: str) -> TrialLayout:
+        return TrialLayout(f"{self.trials}/{key}")
+
+    def audit(self, key: str) -> AuditLayout:
+        return AuditLayout(f"{self.audits}/{key}")
+
+
+LAYOUT = SweepLayout()
+
+
+def sweep_dir_name(name: str, *, smoke: bool) -> str:
+    """The directory of sweep ``name`` under the storage root; a smoke sweep never shares the full sweep's results."""
+    return f"{name}-smoke" if smoke else name

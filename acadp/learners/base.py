@@ -1,0 +1,104 @@
+"""The learner interface: a :class:`TrainingRun` trains a model on fixed arrays, one epoch at a time, and can be saved
+and restored at any epoch boundary so that an interrupted run resumes bit-identically.
+
+A learner knows nothing of trials, Ray or MLflow: it gets tensors, hyper-parameters and a seed.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from acadp.config import Accountant, TrainingConfig
+from acadp.registry import Registry
+from acadp.results import PrivacyReport
+
+
+@dataclass(frozen=True)
+class PrivacyTarget:
+    """The (epsilon, delta) guarantee DP-SGD must meet, the clipping norm C, and the accountant that checks it."""
+
+    epsilon: float
+    delta: float
+    clip: float
+    accountant: Accountant
+
+
+@dataclass(frozen=True)
+class LearnerInputs:
+    """Everything a learner gets: ``x`` (n, ...) float32 and ``y`` (n,) int64 on ``device``."""
+
+    model: nn.Module
+    x: torch.Tensor
+    y: torch.Tensor
+    training: TrainingConfig
+    seed: int
+    device: torch.device
+    privacy: PrivacyTarget | None = None
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """What one epoch did: mean training loss over the examples seen, steps taken, and (DP) fraction clipped."""
+
+    train_loss: float
+    steps: int
+    examples: int
+    clipped_fraction: float | None = None
+
+
+class TrainingRun(ABC):
+    """A model in training. ``epochs_done`` counts finished epochs; state round-trips through ``state_dict``."""
+
+    def __init__(self, inputs: LearnerInputs) -> None:
+        self.inputs = inputs
+        self.model = inputs.model
+        self.epochs_done = 0
+
+    @abstractmethod
+    def train_epoch(self) -> EpochStats:
+        """Train one more epoch."""
+
+    @abstractmethod
+    def privacy_report(self) -> PrivacyReport:
+        """Privacy actually spent so far (epsilon = inf for non-private training)."""
+
+    @abstractmethod
+    def _extra_state(self) -> dict[str, Any]:
+        """Learner-specific state (optimizer, generators, accountant history)."""
+
+    @abstractmethod
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`_extra_state`."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue bit-identically: tensors, numbers, strings, lists and dicts only (so it
+        loads with ``torch.load(weights_only=True)``)."""
+        return {
+            "epochs_done": self.epochs_done,
+            "model": self.model.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "extra": self._extra_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        torch.set_rng_state(state["torch_rng"])
+        self._load_extra_state(state["extra"])
+        self.epochs_done = int(state["epochs_done"])
+
+
+LearnerFactory = Callable[[LearnerInputs], TrainingRun]
+LEARNERS: Registry[LearnerFactory] = Registry("learner")
+
+
+def make_optimizer(model: nn.Module, training: TrainingConfig) -> torch.optim.SGD:
+    """Plain SGD with the configured learning rate, momentum and weight decay."""
+    return torch.optim.SGD(
+        model.parameters(), lr=training.lr, momentum=training.momentum, weight_decay=training.weight_decay
+    )

@@ -1,0 +1,118 @@
+"""The record a finished trial leaves behind: flat metrics for tables, the full config and provenance for tracing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import Field
+
+from acadp.config import TrialConfig, jsonable
+from acadp.schema import FrozenModel
+
+
+class EpochRecord(FrozenModel):
+    """Metrics after one epoch; test metrics are None on epochs that were not evaluated (see ``eval_every``)."""
+
+    epoch: int
+    train_loss: float
+    test_accuracy: float | None = None
+    success: float | None = None
+    epsilon_spent: float | None = None
+    seconds: float
+
+
+class PrivacyReport(FrozenModel):
+    """What the learner actually did for privacy. Non-private runs report epsilon_spent = inf and sigma = 0."""
+
+    epsilon_spent: float
+    delta: float
+    noise_multiplier: float
+    sample_rate: float
+    steps: int
+    accountant: str
+    clip: float | None
+
+
+class TrialResult(FrozenModel):
+    """A completed trial (``acadp trial --json`` prints :meth:`summary`; the store keeps :meth:`to_json`).
+
+    ``success`` is S(alpha) = Pr[f(g(x)) = y*] over test points whose true label is not y*; ``success_all`` is the same
+    rate over all test points.
+    """
+
+    trial_key: str
+    label: str
+    config: TrialConfig
+    # flat copies of the grid coordinates, for tables
+    dataset: str
+    alpha: float
+    epsilon: float
+    delta: float
+    clip: float | None
+    seed: int
+    target_class: int
+    # data and collective
+    n_train: int
+    n_test: int
+    n_collective: int
+    n_planted: int
+    # metrics
+    test_accuracy: float
+    success: float
+    success_all: float
+    train_loss: float
+    # privacy
+    epsilon_spent: float
+    noise_multiplier: float
+    sample_rate: float
+    steps: int
+    accountant: str
+    epochs: int
+    # run
+    seconds: float
+    resumed_from_epoch: int = 0
+    history: tuple[EpochRecord, ...] = ()
+    provenance: dict[str, str] = Field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The flat JSON object of the command line: coordinates, metrics, privacy, timing (no history)."""
+        fields = [
+            "dataset", "alpha", "epsilon", "delta", "clip", "seed", "target_class", "n_train", "n_test",
+            "n_collective", "n_planted", "test_accuracy", "success", "success_all", "train_loss", "epsilon_spent",
+            "noise_multiplier", "sample_rate", "steps", "accountant", "epochs", "seconds", "trial_key",
+        ]  # fmt: skip
+        flat = {name: getattr(self, name) for name in fields}
+        flat["learner"] = self.config.learner
+        flat["strategy"] = self.config.strategy
+        flat["model"] = self.config.model.name
+        flat["signal"] = self.config.signal.name
+        return dict(jsonable(flat))
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything, as strict JSON (infinite values as ``"inf"``)."""
+        return dict(jsonable(self.model_dump(mode="python")))
+
+    @property
+    def private(self) -> bool:
+        return math.isfinite(self.epsilon)
+
+
+TrialStatus = Literal["completed", "running", "pending", "failed"]
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One grid point as the sweep sees it now: its config, state, and result once completed.
+
+    ``status``: ``completed`` (result.json exists), ``running`` (a live driver is training it), ``pending`` (not
+    started, or interrupted after ``epochs_done`` checkpointed epochs), ``failed`` (its last attempt raised ``error``).
+    """
+
+    key: str
+    config: TrialConfig
+    status: TrialStatus
+    result: TrialResult | None = None
+    error: str | None = None
+    epochs_done: int = 0

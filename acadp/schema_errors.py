@@ -1,0 +1,30 @@
+"""Turn pydantic validation errors into one-line messages that name the file and every bad field."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+def field_path(location: tuple[int | str, ...]) -> str:
+    """``("grid", "alpha", 2)`` → ``grid.alpha[2]``; discriminator tags (e.g. ``patch``) are dropped."""
+    parts: list[str] = []
+    for item in location:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in {"patch", "grid", "feature_offset", "cnn", "resnet18_gn", "mlp"} and parts:
+            continue  # the tag pydantic adds inside a discriminated union says nothing the user wrote
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def describe(error: ValidationError, *, prefix: str = "") -> str:
+    """All errors of ``error`` on one line: ``prefix: field: message; field: message``."""
+    items = []
+    for detail in error.errors():
+        message = detail["msg"]
+        if detail["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see the sweep file reference in the README)"
+        items.append(f"{field_path(tuple(detail['loc']))}: {message}")
+    body = "; ".join(items)
+    return f"{prefix}: {body}" if prefix else body

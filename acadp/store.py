@@ -1,0 +1,109 @@
+"""The results store: a directory tree on the local disk or on object storage (``s3://…``), read and written through
+``pyarrow.fs`` so the same code serves a laptop and a cluster with shared storage.
+
+Writes are atomic: a file appears complete or not at all (temporary name + rename on file systems; object stores put
+whole objects). Paths inside the store are POSIX strings relative to its root, as given by :mod:`acadp.layout`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pyarrow import fs as pafs
+
+from acadp.errors import StoreError
+
+
+def _is_uri(location: str) -> bool:
+    return "://" in location
+
+
+class ResultsStore:
+    """A rooted view of a file system: ``ResultsStore("results/quickstart")`` or ``ResultsStore("s3://bucket/x")``."""
+
+    def __init__(self, location: str | Path) -> None:
+        text = str(location)
+        try:
+            if _is_uri(text):
+                self.fs, root = pafs.FileSystem.from_uri(text)
+            else:
+                self.fs, root = pafs.LocalFileSystem(), str(Path(text).expanduser().resolve())
+        except Exception as error:  # pyarrow raises several types for a bad URI; report them as one
+            raise StoreError(f"cannot open results storage {text!r}: {error}") from error
+        self.root = root.rstrip("/")
+        self.uri = text if _is_uri(text) else self.root
+        self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
+
+    def path(self, rel: str) -> str:
+        """The file system path of ``rel`` (for pyarrow or, on a local store, for the OS)."""
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def local_path(self, rel: str) -> Path:
+        """``rel`` as a local path; only for local stores (MLflow's SQLite file, figures served to a browser)."""
+        if not self.is_local:
+            raise StoreError(f"{self.uri} is not on the local disk; {rel} has no local path")
+        return Path(self.path(rel))
+
+    def exists(self, rel: str) -> bool:
+        return self.fs.get_file_info(self.path(rel)).type != pafs.FileType.NotFound
+
+    def makedirs(self, rel: str) -> None:
+        self.fs.create_dir(self.path(rel), recursive=True)
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Write ``data`` to ``rel`` atomically (readers see the old content or the new, never a mix)."""
+        parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        if parent:
+            self.makedirs(parent)
+        if not self.is_local:
+            with self.fs.open_output_stream(self.path(rel)) as stream:
+                stream.write(data)
+            return
+        tmp = f"{rel}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        with self.fs.open_output_stream(self.path(tmp)) as stream:
+            stream.write(data)
+        os.replace(self.path(tmp), self.path(rel))
+
+    def read_bytes(self, rel: str) -> bytes:
+        try:
+            with self.fs.open_input_stream(self.path(rel)) as stream:
+                return bytes(stream.read())
+        except FileNotFoundError as error:
+            raise StoreError(f"{self.uri}: {rel} does not exist") from error
+
+    def write_json(self, rel: str, payload: Any) -> None:
+        self.write_bytes(rel, (json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n").encode())
+
+    def read_json(self, rel: str) -> Any:
+        return json.loads(self.read_bytes(rel))
+
+    def list_dir(self, rel: str) -> list[str]:
+        """Names (not paths) of the entries directly under ``rel``; empty if ``rel`` does not exist."""
+        if not self.exists(rel):
+            return []
+        infos = self.fs.get_file_info(pafs.FileSelector(self.path(rel), recursive=False))
+        return sorted(info.base_name for info in infos)
+
+    def delete(self, rel: str) -> None:
+        """Remove the file or directory tree ``rel`` if it exists."""
+        info = self.fs.get_file_info(self.path(rel))
+        if info.type == pafs.FileType.Directory:
+            self.fs.delete_dir(self.path(rel))
+        elif info.type == pafs.FileType.File:
+            self.fs.delete_file(self.path(rel))
+
+    def upload_dir(self, local: Path, rel: str) -> None:
+        """Copy the files of the local directory ``local`` (one level) to ``rel`` in the store, each atomically."""
+        for item in sorted(local.iterdir()):
+            if item.is_file():
+                self.write_bytes(f"{rel}/{item.name}", item.read_bytes())
+
+    def download_dir(self, rel: str, local: Path) -> None:
+        """Copy the files directly under ``rel`` into the local directory ``local``."""
+        local.mkdir(parents=True, exist_ok=True)
+        for name in self.list_dir(rel):
+            (local / name).write_bytes(self.read_bytes(f"{rel}/{name}"))

@@ -1,0 +1,307 @@
+"""One trial end to end: data → collective → learner → metrics, checkpointed after every epoch.
+
+A trial interrupted after epoch k and resumed from its checkpoint ends with bit-identical metrics to an uninterrupted
+run on the same device and thread count (every RNG, the optimizer and the accountant are in the checkpoint).
+Nothing here imports Ray or MLflow; the sweep wraps :func:`run_trial` and passes callbacks.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from acadp.collective import PlantedData, apply_signal, plant_collective
+from acadp.config import TrialConfig
+from acadp.data import ArrayDataset, load_dataset
+from acadp.errors import CheckpointError, SpecError
+from acadp.learners import LEARNERS, LearnerInputs, PrivacyTarget, TrainingRun
+from acadp.models import ModelInputs, build_model
+from acadp.provenance import provenance
+from acadp.results import EpochRecord, TrialResult
+from acadp.seeding import derive_seed, numpy_rng
+from acadp.store import ResultsStore
+
+CHECKPOINT_FORMAT = 1
+EVAL_BATCH = 1024
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """Arrays of one trial. ``x_success`` holds g(x) of the test points whose true label is not y*."""
+
+    dataset: ArrayDataset
+    planted: PlantedData
+    x_test: np.ndarray
+    y_test: np.ndarray
+    x_signal: np.ndarray  # g(x) for every test point, (n_test, ...)
+    not_target: np.ndarray  # (n_test,) bool: true label != y*
+
+
+def _subsample(n: int, limit: int | None, stream: str) -> np.ndarray:
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(numpy_rng(0, stream).permutation(n)[:limit])
+
+
+def prepare_trial_data(config: TrialConfig, *, data_dir: Path | None = None, download: bool = True) -> TrialData:
+    """Load the dataset, apply ``n_train``/``n_test``, plant the collective and build the signal-carrying test set."""
+    dataset = load_dataset(config.dataset, data_dir=data_dir, download=download)
+    if config.target_class >= dataset.n_classes:
+        raise SpecError(
+            f"target_class {config.target_class} does not exist in {config.dataset} "
+            f"({dataset.n_classes} classes: 0..{dataset.n_classes - 1})"
+        )
+    train = _subsample(dataset.y_train.shape[0], config.n_train, f"{config.dataset}/train")
+    test = _subsample(dataset.y_test.shape[0], config.n_test, f"{config.dataset}/test")
+    planted = plant_collective(
+        x=dataset.x_train[train],
+        y=dataset.y_train[train],
+        alpha=config.alpha,
+        seed=config.seed,
+        strategy=config.strategy,
+        signal=config.signal,
+        target_class=config.target_class,
+        feature_names=dataset.feature_names,
+    )
+    x_test, y_test = dataset.x_test[test], dataset.y_test[test]
+    return TrialData(
+        dataset=dataset,
+        planted=planted,
+        x_test=x_test,
+        y_test=y_test,
+        x_signal=apply_signal(config.signal, x_test, dataset.feature_names),
+        not_target=y_test != config.target_class,
+    )
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: np.ndarray, device: torch.device) -> np.ndarray:
+    """Predicted classes (n,) of ``x`` (n, ...), evaluated in batches."""
+    model.eval()
+    out = [
+        model(torch.from_numpy(x[start : start + EVAL_BATCH]).to(device)).argmax(1).cpu().numpy()
+        for start in range(0, x.shape[0], EVAL_BATCH)
+    ]
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Test accuracy on clean points; success on g(x) over non-target points (and over all points)."""
+
+    test_accuracy: float
+    success: float
+    success_all: float
+
+
+def evaluate(model: torch.nn.Module, data: TrialData, *, target_class: int, device: torch.device) -> Evaluation:
+    """Evaluate ``model`` on the trial's clean and signal-carrying test sets."""
+    clean = predict(model, data.x_test, device)
+    signal = predict(model, data.x_signal, device)
+    hits = signal == target_class
+    return Evaluation(
+        test_accuracy=float(np.mean(clean == data.y_test)),
+        success=float(np.mean(hits[data.not_target])) if data.not_target.any() else float("nan"),
+        success_all=float(np.mean(hits)),
+    )
+
+
+class TrialCheckpoint:
+    """The epoch checkpoint of one trial in a results store: ``state.pt`` (tensors only) then ``meta.json``."""
+
+    def __init__(self, store: ResultsStore, rel: str) -> None:
+        self.store, self.rel = store, rel
+
+    def load(self, config: TrialConfig) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(state, meta) of the last finished epoch, or None when the trial has not checkpointed yet."""
+        if not self.store.exists(f"{self.rel}/meta.json"):
+            return None
+        meta = self.store.read_json(f"{self.rel}/meta.json")
+        if meta.get("trial_key") != config.key() or meta.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"checkpoint {self.store.path(self.rel)} belongs to trial {meta.get('trial_key')}, not {config.key()}; "
+                "delete it to start this trial afresh"
+            )
+        raw = self.store.read_bytes(f"{self.rel}/state.pt")
+        try:
+            state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises several types for a damaged file
+            raise CheckpointError(f"checkpoint {self.store.path(self.rel)} cannot be read ({error})") from error
+        return state, meta
+
+    def save(self, state: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Write the state, then the meta file: a checkpoint without a matching meta.json is never used."""
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        self.store.write_bytes(f"{self.rel}/state.pt", buffer.getvalue())
+        self.store.write_json(f"{self.rel}/meta.json", meta)
+
+
+EpochCallback = Callable[[EpochRecord, TrainingRun], None]
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` → CUDA when available, else CPU; otherwise the named device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def build_training_run(config: TrialConfig, data: TrialData, device: torch.device) -> TrainingRun:
+    """The model (initialised from the trial seed) and its learner, ready to train on the planted data."""
+    torch.manual_seed(derive_seed(config.seed, "torch-global"))
+    dataset = data.dataset
+    model = build_model(
+        config.model,
+        ModelInputs(
+            input_shape=dataset.input_shape,
+            n_classes=dataset.n_classes,
+            channel_mean=dataset.channel_mean,
+            channel_std=dataset.channel_std,
+        ),
+        seed=derive_seed(config.seed, "model-init"),
+    ).to(device)
+    privacy = (
+        PrivacyTarget(epsilon=config.epsilon, delta=config.delta, clip=config.clip, accountant=config.accountant)
+        if config.private and config.clip is not None
+        else None
+    )
+    return LEARNERS.get(config.learner)(
+        LearnerInputs(
+            model=model,
+            x=torch.from_numpy(data.planted.x).to(device),
+            y=torch.from_numpy(data.planted.y).to(device),
+            training=config.training,
+            seed=config.seed,
+            device=device,
+            privacy=privacy,
+        )
+    )
+
+
+def _epoch_record(
+    run: TrainingRun, config: TrialConfig, data: TrialData, *, loss: float, seconds: float, device: torch.device
+) -> tuple[EpochRecord, Evaluation | None]:
+    epoch = run.epochs_done
+    due = epoch % config.eval_every == 0 or epoch == config.training.epochs
+    evaluation = evaluate(run.model, data, target_class=config.target_class, device=device) if due else None
+    record = EpochRecord(
+        epoch=epoch,
+        train_loss=loss,
+        test_accuracy=None if evaluation is None else evaluation.test_accuracy,
+        success=None if evaluation is None else evaluation.success,
+        seconds=seconds,
+    )
+    return record, evaluation
+
+
+def run_trial(
+    config: TrialConfig,
+    *,
+    data: TrialData | None = None,
+    data_dir: Path | None = None,
+    download: bool = True,
+    checkpoint: TrialCheckpoint | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> TrialResult:
+    """Train and evaluate one trial, resuming from ``checkpoint`` if it holds finished epochs.
+
+    ``on_epoch(record, run)`` is called after every epoch, once the epoch's checkpoint is written.
+    """
+    started = time.perf_counter()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    data = data or prepare_trial_data(config, data_dir=data_dir, download=download)
+    run = build_training_run(config, data, dev)
+    history: list[EpochRecord] = []
+    previous_seconds = 0.0
+    loaded = checkpoint.load(config) if checkpoint is not None else None
+    if loaded is not None:
+        state, meta = loaded
+        run.load_state_dict(state)
+        history = [EpochRecord.model_validate(item) for item in meta["history"]]
+        previous_seconds = float(meta["seconds"])
+    resumed_from = run.epochs_done
+    evaluation = None
+    while run.epochs_done < config.training.epochs:
+        epoch_start = time.perf_counter()
+        stats = run.train_epoch()
+        record, evaluation = _epoch_record(
+            run, config, data, loss=stats.train_loss, seconds=time.perf_counter() - epoch_start, device=dev
+        )
+        history.append(record)
+        if checkpoint is not None:
+            meta = {
+                "format": CHECKPOINT_FORMAT,
+                "trial_key": config.key(),
+                "epochs_done": run.epochs_done,
+                "history": [item.model_dump(mode="json") for item in history],
+                "seconds": previous_seconds + time.perf_counter() - started,
+            }
+            checkpoint.save(run.state_dict(), meta)
+        if on_epoch is not None:
+            on_epoch(record, run)
+    if evaluation is None:  # resumed after the last epoch's checkpoint: evaluate the restored model
+        evaluation = evaluate(run.model, data, target_class=config.target_class, device=dev)
+    return _result(
+        config,
+        data=data,
+        run=run,
+        evaluation=evaluation,
+        history=history,
+        seconds=previous_seconds + time.perf_counter() - started,
+        resumed_from=resumed_from,
+    )
+
+
+def _result(
+    config: TrialConfig,
+    *,
+    data: TrialData,
+    run: TrainingRun,
+    evaluation: Evaluation,
+    history: list[EpochRecord],
+    seconds: float,
+    resumed_from: int,
+) -> TrialResult:
+    privacy = run.privacy_report()
+    return TrialResult(
+        trial_key=config.key(),
+        label=config.label(),
+        config=config,
+        dataset=config.dataset,
+        alpha=config.alpha,
+        epsilon=config.epsilon,
+        delta=config.delta,
+        clip=config.clip,
+        seed=config.seed,
+        target_class=config.target_class,
+        n_train=int(data.planted.y.shape[0]),
+        n_test=int(data.y_test.shape[0]),
+        n_collective=int(data.planted.members.sum()),
+        n_planted=int(data.planted.planted.sum()),
+        test_accuracy=evaluation.test_accuracy,
+        success=evaluation.success,
+        success_all=evaluation.success_all,
+        train_loss=history[-1].train_loss if history else float("nan"),
+        epsilon_spent=privacy.epsilon_spent,
+        noise_multiplier=privacy.noise_multiplier,
+        sample_rate=privacy.sample_rate,
+        steps=privacy.steps,
+        accountant=privacy.accountant,
+        epochs=run.epochs_done,
+        seconds=seconds,
+        resumed_from_epoch=resumed_from,
+        history=tuple(history),
+        provenance=provenance(),
+    )
