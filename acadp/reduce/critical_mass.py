@@ -1,0 +1,307 @@
+"""Critical mass alpha*(S*): the smallest collective size whose seed-mean success reaches S*, with a bootstrap CI.
+
+Definition (Hardt et al. 2023, Solanki et al. 2025; see docs/DESIGN §1): on the seed-mean curve S(alpha) over the
+sorted alpha grid, find the *first* grid alpha whose mean is >= S*, and interpolate linearly between it and the
+previous grid alpha; if the first grid alpha already reaches S*, alpha* is that alpha. A curve that never reaches S*
+has alpha* = ``math.inf`` ("not reached") — never NaN. A non-monotone curve is read at its first crossing: a later dip
+below S* does not move alpha*. A mean within :data:`REACH_TOLERANCE` of S* counts as reaching it, so that seed means
+that equal S* up to float rounding (e.g. three seeds at exactly 0.9) are not read as misses.
+
+Bootstrap: within one (setting, epsilon, C) group, resample the seeds with replacement ``n_boot`` times (all alphas
+of a resample use the same seeds, keeping each seed's curve intact), recompute the mean curve and alpha* of each
+resample, and report the percentile interval of the resampled alpha* values (numpy's linear percentile; a bound whose
+order statistics include a resample that did not reach S* is ``inf``, "not reached") and the fraction of resamples
+that reached S*. Resamples are drawn as multinomial seed counts, so all of them are one matrix product.
+
+Partial sweeps: the point estimate uses, at every alpha with at least one completed seed, the mean over the seeds
+available there (alphas with no completed seed are skipped). The bootstrap uses only the alphas at which *all* seeds of
+the group are completed, so that every resample averages the same seeds at every alpha. The ``note`` column says when
+either happens.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from acadp.reduce.curves import group_keys
+
+REACH_TOLERANCE = 1e-12
+CONFIDENCE = 0.95
+CRITICAL_MASS_COLUMNS: tuple[str, ...] = (
+    "threshold", "alpha_star", "reached", "ci_low", "ci_high", "frac_reached", "n_seeds", "n_boot",
+    "alphas_total", "alphas_available", "alphas_bootstrap", "note",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BootstrapCI:
+    """A percentile bootstrap interval of alpha*; a bound of ``inf`` means that percentile did not reach S*."""
+
+    low: float
+    high: float
+    frac_reached: float  # fraction of resamples whose mean curve reached S*
+    n_boot: int
+    confidence: float
+
+
+def _check_grid(alphas: np.ndarray, n_alphas: int) -> np.ndarray:
+    grid = np.asarray(alphas, dtype=float)
+    if grid.ndim != 1 or grid.shape[0] != n_alphas:
+        raise ValueError(f"alphas must be a 1-D array of length {n_alphas}, got shape {grid.shape}")
+    if not np.all(np.isfinite(grid)):
+        raise ValueError("alphas must be finite numbers")
+    if np.any(np.diff(grid) <= 0):
+        raise ValueError("alphas must be sorted in strictly increasing order")
+    return grid
+
+
+def first_crossing(alphas: np.ndarray, curves: np.ndarray, threshold: float) -> np.ndarray:
+    """alpha* of many curves at once (the module's first-crossing rule).
+
+    Args:
+        alphas: (n_alphas,) strictly increasing grid.
+        curves: (n_curves, n_alphas) finite success values.
+        threshold: S*.
+
+    Returns:
+        (n_curves,) alpha* per curve; ``inf`` where a curve never reaches ``threshold``.
+    """
+    n_curves, n_alphas = curves.shape
+    if n_alphas == 0:
+        return np.full(n_curves, math.inf)
+    reached = curves >= threshold - REACH_TOLERANCE
+    first = reached.argmax(axis=1)
+    previous = np.maximum(first - 1, 0)
+    rows = np.arange(n_curves)
+    s0, s1 = curves[rows, previous], curves[rows, first]
+    rise = s1 - s0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(rise > 0, (threshold - s0) / rise, 1.0)
+    fraction = np.clip(fraction, 0.0, 1.0)
+    alpha_star = alphas[previous] + fraction * (alphas[first] - alphas[previous])
+    alpha_star = np.where(first == 0, alphas[0], alpha_star)
+    return np.where(reached.any(axis=1), alpha_star, math.inf)
+
+
+def interpolate_critical_mass(alphas: np.ndarray, mean_success: np.ndarray, *, threshold: float) -> float:
+    """alpha*(S*) of one seed-mean curve by linear interpolation at the first crossing.
+
+    Args:
+        alphas: (n_alphas,) strictly increasing collective sizes (fractions of the training data).
+        mean_success: (n_alphas,) finite seed-mean success at each alpha.
+        threshold: S*.
+
+    Returns:
+        alpha*, or ``math.inf`` when the curve never reaches ``threshold`` (also for an empty grid).
+    """
+    values = np.asarray(mean_success, dtype=float)
+    if values.ndim != 1:
+        raise ValueError(f"mean_success must be 1-D, got shape {values.shape}")
+    grid = _check_grid(alphas, values.shape[0])
+    if not np.all(np.isfinite(values)):
+        raise ValueError("mean_success must be finite; drop alphas without a completed seed first")
+    return float(first_crossing(grid, values[None, :], threshold)[0])
+
+
+def bootstrap_means(success: np.ndarray, *, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Mean curves of ``n_boot`` seed resamples (with replacement).
+
+    Args:
+        success: (n_seeds, n_alphas) per-seed success, no NaN.
+        n_boot: number of resamples (>= 1).
+        rng: the generator the resamples are drawn from.
+
+    Returns:
+        (n_boot, n_alphas) resampled mean curves.
+    """
+    n_seeds = success.shape[0]
+    counts = rng.multinomial(n_seeds, np.full(n_seeds, 1.0 / n_seeds), size=n_boot)  # (n_boot, n_seeds)
+    return (counts @ success) / n_seeds
+
+
+def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The central ``confidence`` percentile interval of ``values`` (which may hold ``inf``), numpy-linear style.
+
+    A bound is ``inf`` when one of the two order statistics it interpolates between is ``inf``.
+    """
+    ordered = np.sort(np.asarray(values, dtype=float))
+    bounds = []
+    for quantile in ((1 - confidence) / 2, (1 + confidence) / 2):
+        position = (ordered.shape[0] - 1) * quantile
+        below, above = ordered[math.floor(position)], ordered[math.ceil(position)]
+        if math.isinf(above):
+            bounds.append(math.inf)
+        else:
+            bounds.append(float(below + (position - math.floor(position)) * (above - below)))
+    return bounds[0], bounds[1]
+
+
+def _interval_from_means(alphas: np.ndarray, means: np.ndarray, threshold: float, confidence: float) -> BootstrapCI:
+    stars = first_crossing(alphas, means, threshold)
+    low, high = percentile_interval(stars, confidence)
+    frac = float(np.mean(np.isfinite(stars)))
+    return BootstrapCI(low=low, high=high, frac_reached=frac, n_boot=means.shape[0], confidence=confidence)
+
+
+def bootstrap_critical_mass(
+    success: np.ndarray,
+    alphas: np.ndarray,
+    *,
+    threshold: float,
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = CONFIDENCE,
+) -> BootstrapCI:
+    """Percentile bootstrap CI of alpha*(S*) over seeds (vectorised; see the module docstring).
+
+    Args:
+        success: (n_seeds, n_alphas) per-seed success S(alpha), no NaN.
+        alphas: (n_alphas,) strictly increasing grid.
+        threshold: S*.
+        n_boot: number of seed resamples (>= 1).
+        seed: seed of the resampling generator.
+        confidence: two-sided coverage of the interval.
+    """
+    matrix = np.asarray(success, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] == 0:
+        raise ValueError(f"success must be (n_seeds >= 1, n_alphas), got shape {matrix.shape}")
+    if not np.all(np.isfinite(matrix)):
+        raise ValueError("success must be finite; keep only alphas where every seed is completed")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    grid = _check_grid(alphas, matrix.shape[1])
+    means = bootstrap_means(matrix, n_boot=n_boot, rng=np.random.default_rng(seed))
+    return _interval_from_means(grid, means, threshold, confidence)
+
+
+# --------------------------------------------------------------------------------------------------------- the table
+
+
+def _hashable(key: Any) -> tuple[Hashable, ...]:
+    """A group key usable in a dict: NaN (an unequal-to-itself float) becomes None."""
+    values = [v.item() if isinstance(v, np.generic) else v for v in (key if isinstance(key, tuple) else (key,))]
+    return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in values)
+
+
+def _seed_matrices(frame: pd.DataFrame, keys: list[str]) -> dict[tuple[Hashable, ...], pd.DataFrame]:
+    """Per group: a (seed × alpha) frame of completed success values, NaN where a seed is missing."""
+    done = frame[(frame["status"] == "completed") & frame["success"].notna()]
+    if done.empty:
+        return {}
+    per_point = done.groupby([*keys, "seed", "alpha"], dropna=False, sort=True)["success"].mean()
+    wide = per_point.unstack("alpha").sort_index(axis=1)
+    return {_hashable(key): block for key, block in wide.groupby(level=keys, dropna=False, sort=False)}
+
+
+@dataclass(frozen=True)
+class _GroupData:
+    alphas: np.ndarray  # (n_alphas,) all alphas with at least one completed seed
+    matrix: np.ndarray  # (n_seeds, n_alphas) success, NaN where missing
+    alphas_total: int  # grid alphas of the group, completed or not
+
+
+def _notes(data: _GroupData, available: np.ndarray, complete: np.ndarray) -> str:
+    n_seeds = data.matrix.shape[0]
+    notes = []
+    if n_seeds == 0:
+        notes.append("no completed trials")
+    elif n_seeds == 1:
+        notes.append("1 seed: CI has zero width")
+    if 0 < available.sum() < data.alphas_total:
+        notes.append(f"{data.alphas_total - int(available.sum())} of {data.alphas_total} alphas missing")
+    if n_seeds > 0 and complete.sum() == 0:
+        notes.append("no alpha with all seeds: no CI")
+    elif complete.sum() < available.sum():
+        notes.append(f"CI on {int(complete.sum())} of {int(available.sum())} alphas (seeds missing)")
+    return "; ".join(notes)
+
+
+def _group_rows(data: _GroupData, thresholds: Sequence[float], n_boot: int, rng: np.random.Generator) -> list[dict]:
+    have = ~np.isnan(data.matrix)
+    available, complete = have.any(axis=0), have.all(axis=0) & have.any(axis=0)
+    counts = np.maximum(have.sum(axis=0), 1)
+    mean_curve = np.where(have, data.matrix, 0.0).sum(axis=0)[available] / counts[available]
+    means = None
+    if complete.any():
+        means = bootstrap_means(data.matrix[:, complete], n_boot=n_boot, rng=rng)
+    base = {
+        "n_seeds": data.matrix.shape[0],
+        "n_boot": n_boot if means is not None else 0,
+        "alphas_total": data.alphas_total,
+        "alphas_available": int(available.sum()),
+        "alphas_bootstrap": int(complete.sum()),
+        "note": _notes(data, available, complete),
+    }
+    rows = []
+    for threshold in thresholds:
+        star = first_crossing(data.alphas[available], mean_curve[None, :], threshold)[0] if available.any() else np.nan
+        row = {"threshold": float(threshold), "alpha_star": float(star), "reached": bool(np.isfinite(star))}
+        if means is None:
+            row |= {"ci_low": np.nan, "ci_high": np.nan, "frac_reached": np.nan}
+        else:
+            ci = _interval_from_means(data.alphas[complete], means, threshold, CONFIDENCE)
+            row |= {"ci_low": ci.low, "ci_high": ci.high, "frac_reached": ci.frac_reached}
+        rows.append(base | row)
+    return rows
+
+
+def _check_thresholds(thresholds: Sequence[float], n_boot: int) -> None:
+    bad = [t for t in thresholds if not 0.0 <= float(t) <= 1.0]
+    if bad or not thresholds:
+        raise ValueError(f"thresholds S* must be a non-empty list of success rates in [0, 1], got {list(thresholds)}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+
+
+def critical_mass_table(
+    frame: pd.DataFrame, *, thresholds: Sequence[float] = (0.5, 0.9), n_boot: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """alpha*(S*) with bootstrap CIs per (setting, epsilon, clip, threshold).
+
+    Args:
+        frame: the trials table (:func:`acadp.reduce.collect.trials_frame`), all statuses.
+        thresholds: the S* values to report.
+        n_boot: seed resamples per group.
+        seed: base seed; each group's generator is seeded from it and the group's key, so a group's CI does not
+            change when other groups are added to the sweep.
+
+    Returns:
+        The group keys followed by :data:`CRITICAL_MASS_COLUMNS`: ``alpha_star`` (``inf`` = not reached; NaN only
+        when the group has no completed trial, with a note), ``reached``, ``ci_low``/``ci_high`` (95% percentile
+        bootstrap, ``inf`` = not reached), ``frac_reached``, ``n_seeds``, ``n_boot``, grid sizes and ``note``.
+    """
+    _check_thresholds(thresholds, n_boot)
+    keys = group_keys(frame)
+    matrices = _seed_matrices(frame, keys)
+    rows: list[dict] = []
+    for key, grid in frame.groupby(keys, dropna=False, sort=True)["alpha"]:
+        hashable = _hashable(key)
+        block = matrices.get(hashable)
+        data = _GroupData(
+            alphas=np.empty(0) if block is None else block.columns.to_numpy(dtype=float),
+            matrix=np.empty((0, 0)) if block is None else block.to_numpy(dtype=float),
+            alphas_total=int(grid.nunique()),
+        )
+        rng = np.random.default_rng([seed, zlib.crc32(repr(hashable).encode())])
+        for row in _group_rows(data, thresholds, n_boot, rng):
+            rows.append(dict(zip(keys, hashable, strict=True)) | row)
+    return _table(rows, keys, frame.dtypes)
+
+
+def _table(rows: list[dict], keys: list[str], dtypes: pd.Series) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=[*keys, *CRITICAL_MASS_COLUMNS])
+    for name in keys:
+        table[name] = table[name].astype(dtypes[name])
+    for name in ("threshold", "alpha_star", "ci_low", "ci_high", "frac_reached"):
+        table[name] = table[name].astype("float64")
+    for name in ("n_seeds", "n_boot", "alphas_total", "alphas_available", "alphas_bootstrap"):
+        table[name] = table[name].astype("int64")
+    table["reached"] = table["reached"].astype("bool")
+    return table.sort_values([*keys, "threshold"], na_position="last", kind="stable").reset_index(drop=True)

@@ -1,0 +1,160 @@
+"""The offline HTML dashboard: one self-contained page (inline CSS, JS and figures; no network, no external fonts).
+
+The page's source lives in the top-level ``dashboards/`` folder, shipped as the package ``acadp.dashboards``
+(``dashboard.html.j2``, ``dashboard.css``, ``dashboard.js``) and read with :mod:`importlib.resources`, so it is found
+in an editable install and in a wheel alike. Jinja2 autoescaping is on: every sweep-provided string (names, error
+messages, provenance) is escaped; only the package's own CSS and JS are inserted raw.
+
+Tables sort by clicking their headers (``dashboard.js``). Opening the page with ``#selftest`` sorts one table
+ascending and descending and writes the outcome into ``<div id="selftest" data-status="pass|fail">``; JavaScript
+errors are written into ``<div id="js-errors">`` — both are what the headless-browser test checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.resources import files
+from typing import Any
+
+import jinja2
+import pandas as pd
+from markupsafe import Markup
+
+import acadp
+from acadp.reduce.plots import FigureFile
+from acadp.reduce.tables import TABLES
+
+RESOURCE_PACKAGE = "acadp.dashboards"
+TEMPLATE_NAME = "dashboard.html.j2"
+STATUSES: tuple[tuple[str, str], ...] = (
+    ("completed", "done"),
+    ("running", "running"),
+    ("pending", "pending"),
+    ("failed", "failed"),
+)
+
+
+def read_resource(name: str) -> str:
+    """The text of a dashboard source file from the ``acadp.dashboards`` package."""
+    return files(RESOURCE_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class DashboardTable:
+    """A table to show: its :data:`acadp.reduce.tables.TABLES` name, the reducer frame, and an optional note."""
+
+    name: str
+    frame: pd.DataFrame
+    note: str = ""
+
+
+def _sort_value(value: Any) -> str:
+    """The ``data-sort`` attribute of a cell: a JS-parsable number, empty for missing, or the text itself."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int | float):
+        if math.isnan(value):
+            return ""
+        return "Infinity" if value == math.inf else "-Infinity" if value == -math.inf else repr(float(value))
+    return "" if value is None else str(value)
+
+
+def table_view(table: DashboardTable) -> dict[str, Any]:
+    """The template's view of one table: title, headers (label, numeric) and rows of cells (text, sort key)."""
+    spec = TABLES.get(table.name)
+    columns = spec.display_columns(table.frame)
+    texts = [column.cells(table.frame, "text") for column in columns]
+    keys = [[_sort_value(v) for v in table.frame[column.sources[0]].tolist()] for column in columns]
+    rows = [
+        [{"text": text, "sort": key} for text, key in zip(row_texts, row_keys, strict=True)]
+        for row_texts, row_keys in zip(zip(*texts, strict=True), zip(*keys, strict=True), strict=True)
+    ]
+    headers = [{"label": column.header, "numeric": column.numeric} for column in columns]
+    return {"name": spec.name, "title": spec.title, "note": table.note, "headers": headers, "rows": rows}
+
+
+def status_counts(trials: pd.DataFrame) -> list[dict[str, Any]]:
+    """Counts of trials per status (done, running, pending, failed) and the total."""
+    counts = trials["status"].value_counts() if "status" in trials.columns else pd.Series(dtype="int64")
+    out = [{"status": s, "label": label, "value": int(counts.get(s, 0))} for s, label in STATUSES]
+    out.append({"status": "total", "label": "trials in the grid", "value": len(trials)})
+    return out
+
+
+def _cell_text(value: Any, missing: str) -> str:
+    return missing if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def failures_view(trials: pd.DataFrame) -> list[dict[str, str]]:
+    """The failed trials: a readable label, the trial key and the error message (one dict per failed trial)."""
+    if "status" not in trials.columns:
+        return []
+    failed = trials[trials["status"] == "failed"]
+    return [
+        {
+            "label": _cell_text(row.get("label"), "(no label)"),
+            "key": _cell_text(row.get("key"), "(no key)"),
+            "error": _cell_text(row.get("error"), "(no error message recorded)"),
+        }
+        for _, row in failed.iterrows()
+    ]
+
+
+def _figure_view(figure: FigureFile) -> dict[str, Any]:
+    svg = base64.b64encode(figure.svg).decode("ascii")
+    return {"name": figure.name, "title": figure.title, "svg_base64": svg, "wide": figure.wide}
+
+
+def _raw_asset(name: str, closing_tag: str) -> Markup:
+    text = read_resource(name)
+    if closing_tag in text.lower():
+        raise ValueError(f"{name} must not contain {closing_tag!r}: it is inlined into the page")
+    return Markup(text)  # the package's own file, not sweep data: inserted unescaped
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def render_dashboard(
+    *,
+    sweep_name: str,
+    trials: pd.DataFrame,
+    figures: Sequence[FigureFile] = (),
+    tables: Sequence[DashboardTable] = (),
+    provenance: Mapping[str, str] | None = None,
+    generated_at: datetime | None = None,
+    version: str | None = None,
+) -> str:
+    """The dashboard page as one HTML string.
+
+    Args:
+        sweep_name: shown in the title and header.
+        trials: the trials table (:func:`acadp.reduce.collect.trials_frame`) for the status counts and failures.
+        figures: rendered figures, inlined as base64 SVG images.
+        tables: the tables to show, sortable, in this order.
+        provenance: key → value pairs for the footer (e.g. git commit, sweep file hash); none when empty.
+        generated_at: time stamp shown in the header (default: now, UTC).
+        version: acadp version shown (default: the installed one).
+    """
+    moment = generated_at or datetime.now(UTC)
+    counts = status_counts(trials)
+    template = _environment().from_string(read_resource(TEMPLATE_NAME))
+    return template.render(
+        sweep_name=sweep_name,
+        version=version or acadp.__version__,
+        generated_at=moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip(),
+        generated_at_iso=moment.isoformat(),
+        counts=counts,
+        progress_label=", ".join(f"{c['value']} {c['label']}" for c in counts),
+        failures=failures_view(trials),
+        figures=[_figure_view(figure) for figure in figures],
+        tables=[table_view(table) for table in tables],
+        provenance=sorted((provenance or {}).items()),
+        css=_raw_asset("dashboard.css", "</style"),
+        js=_raw_asset("dashboard.js", "</script"),
+    )

@@ -1,0 +1,316 @@
+"""Figures of a sweep (matplotlib, object-oriented API only: no pyplot, no display, no global backend switch).
+
+* :func:`plot_success_curves` — S(alpha), one line per epsilon with its 95% CI band, one panel per clipping norm C;
+  the non-private curve (epsilon = inf) is drawn dashed in black in every panel as the reference. Grid points without
+  a completed seed break the line and are marked with an ``x`` on the bottom edge.
+* :func:`plot_critical_mass` — alpha* against epsilon (log axis), one line per (S*, C); epsilon = inf sits on a
+  separate axis to the right of a broken x axis, with a tick labelled ∞. An unreached alpha* is an open triangle at
+  the top of the axis; CIs are error bars (an unreached bound runs to the top).
+* :func:`plot_accuracy` — test accuracy against epsilon, one line per C, at the smallest alpha of the grid.
+* :func:`plot_roc` — LiRA ROC curves on log-log axes.
+
+Colours are the Okabe–Ito colour-blind-safe palette; lines also differ in marker or style, so figures survive
+grey-scale printing. :func:`figure_file` renders a figure to PNG and SVG bytes (SVG text as paths: no fonts needed).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+# Okabe & Ito (2008), "Color Universal Design", ordered for contrast on white (yellow last)
+PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442")
+REFERENCE_COLOR = "#000000"
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES: tuple[str, ...] = ("-", "--", ":", "-.")
+ALPHA_LABEL = "collective size α (fraction of training data)"
+EPSILON_LABEL = "privacy budget ε (at fixed δ)"
+PANEL_WIDTH, PANEL_HEIGHT = 4.2, 3.4  # inches
+ImageFormat = Literal["png", "svg"]
+
+
+@dataclass(frozen=True)
+class FigureFile:
+    """A rendered figure: file stem, a caption, and the PNG and SVG bytes."""
+
+    name: str
+    title: str
+    png: bytes
+    svg: bytes
+    wide: bool = False  # wider than one panel: the dashboard gives it a full row
+
+
+def figure_bytes(figure: Figure, fmt: ImageFormat) -> bytes:
+    """``figure`` encoded as PNG (150 dpi) or SVG (no date, fixed id salt: reruns give identical files)."""
+    buffer = io.BytesIO()
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    with rc_context({"svg.hashsalt": "acadp", "svg.fonttype": "path"}):
+        figure.savefig(buffer, format=fmt, dpi=150, metadata=metadata)
+    return buffer.getvalue()
+
+
+def figure_file(figure: Figure, *, name: str, title: str) -> FigureFile:
+    """Render ``figure`` to both formats."""
+    return FigureFile(
+        name=name,
+        title=title,
+        png=figure_bytes(figure, "png"),
+        svg=figure_bytes(figure, "svg"),
+        wide=figure.get_figwidth() > 1.9 * PANEL_WIDTH,
+    )
+
+
+def _style(index: int) -> dict[str, Any]:
+    return {"color": PALETTE[index % len(PALETTE)], "marker": MARKERS[index % len(MARKERS)]}
+
+
+def _format_number(value: float) -> str:
+    return "∞" if math.isinf(value) else f"{value:g}"
+
+
+def _new_figure(n_panels: int, title: str) -> tuple[Figure, list[Axes]]:
+    figure = Figure(figsize=(PANEL_WIDTH * n_panels, PANEL_HEIGHT + 0.9), layout="constrained")
+    axes = figure.subplots(1, n_panels, sharey=True, squeeze=False)[0]
+    figure.suptitle(title)
+    return figure, list(axes)
+
+
+def _empty_figure(title: str, message: str) -> Figure:
+    figure, (axis,) = _new_figure(1, title)
+    axis.text(0.5, 0.5, message, ha="center", va="center", transform=axis.transAxes)
+    axis.set_axis_off()
+    return figure
+
+
+# ------------------------------------------------------------------------------------------------- success curves
+
+
+def _draw_curve(axis: Axes, curve: pd.DataFrame, *, label: str, style: Mapping[str, Any]) -> bool:
+    """One S(alpha) line with its CI band; returns whether the curve has missing points (marked on the x axis)."""
+    curve = curve.sort_values("alpha")
+    alpha, mean = curve["alpha"].to_numpy(float), curve["mean"].to_numpy(float)
+    axis.plot(alpha, mean, label=label, markersize=4, linewidth=1.5, **style)
+    axis.fill_between(alpha, curve["ci_low"].to_numpy(float), curve["ci_high"].to_numpy(float),
+                      color=style["color"], alpha=0.15, linewidth=0)  # fmt: skip
+    missing = np.isnan(mean)
+    if missing.any():
+        axis.plot(alpha[missing], np.full(missing.sum(), 0.02), linestyle="none", marker="x",
+                  color=style["color"], transform=axis.get_xaxis_transform(), clip_on=False)  # fmt: skip
+    return bool(missing.any())
+
+
+def plot_success_curves(curves: pd.DataFrame, *, title: str) -> Figure:
+    """S(alpha) of one setting (rows of :func:`acadp.reduce.curves.success_curves` for one dataset/setting).
+
+    One panel per finite clipping norm C (a single panel when the sweep is non-private only), one line per epsilon
+    (seed mean with its 95% t-interval band); the epsilon = inf curve is drawn dashed in black in every panel.
+    """
+    if curves.empty:
+        return _empty_figure(title, "no grid points")
+    private = curves[np.isfinite(curves["epsilon"])]
+    reference = curves[~np.isfinite(curves["epsilon"])]
+    clips = sorted(private["clip"].unique()) or [math.nan]
+    epsilons = sorted(private["epsilon"].unique())
+    figure, axes = _new_figure(len(clips), title)
+    any_missing = False
+    for axis, clip in zip(axes, clips, strict=True):
+        for index, epsilon in enumerate(epsilons):
+            curve = private[(private["clip"] == clip) & (private["epsilon"] == epsilon)]
+            if not curve.empty:
+                any_missing |= _draw_curve(axis, curve, label=f"ε = {epsilon:g}", style=_style(index))
+        if not reference.empty:
+            style = {"color": REFERENCE_COLOR, "linestyle": "--", "marker": "."}
+            any_missing |= _draw_curve(axis, reference, label="ε = ∞ (non-private)", style=style)
+        axis.set_title("non-private" if math.isnan(clip) else f"clipping norm C = {clip:g}")
+        axis.set_xlabel(ALPHA_LABEL)
+        axis.set_ylim(-0.02, 1.02)
+        axis.grid(True, alpha=0.3)
+    axes[0].set_ylabel("success S(α) (rate on signed test points)")
+    _figure_legend(figure, axes[0], any_missing)
+    return figure
+
+
+def _figure_legend(figure: Figure, axis: Axes, any_missing: bool) -> None:
+    handles, labels = axis.get_legend_handles_labels()
+    if any_missing:
+        handles.append(Line2D([], [], linestyle="none", marker="x", color="0.3"))
+        labels.append("no completed seed")
+    if handles:
+        figure.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 6), frameon=False)
+
+
+# ---------------------------------------------------------------------------------------- epsilon axes (broken)
+
+
+def _epsilon_axes(title: str, y_label: str) -> tuple[Figure, Axes, Axes]:
+    """A figure with a broken x axis: log-scale finite epsilon on the left, a narrow epsilon = inf axis on the right."""
+    figure = Figure(figsize=(6.4, PANEL_HEIGHT + 0.9), layout="constrained")
+    main, infinite = figure.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [6, 1], "wspace": 0.02})
+    figure.suptitle(title)
+    main.set_xscale("log")
+    main.set_xlabel(EPSILON_LABEL)
+    main.set_ylabel(y_label)
+    main.spines["right"].set_visible(False)
+    infinite.spines["left"].set_visible(False)
+    infinite.tick_params(axis="y", left=False)
+    infinite.set_xlim(-1, 1)
+    infinite.set_xticks([0], ["∞"])
+    infinite.set_xlabel("non-private")
+    for axis, x in ((main, 1.0), (infinite, 0.0)):  # the "//" marks of the axis break
+        axis.plot([x, x], [0, 0], transform=axis.transAxes, marker=[(-1, -2), (1, 2)], markersize=10,
+                  linestyle="none", color="k", mec="k", mew=1, clip_on=False)  # fmt: skip
+    for axis in (main, infinite):
+        axis.grid(True, alpha=0.3)
+    return figure, main, infinite
+
+
+def _set_epsilon_ticks(axis: Axes, epsilons: np.ndarray) -> None:
+    values = np.unique(epsilons[np.isfinite(epsilons)])
+    if 0 < values.size <= 8:
+        axis.set_xticks(values, [f"{v:g}" for v in values])
+        axis.minorticks_off()
+
+
+def _error_bars(y: np.ndarray, low: np.ndarray, high: np.ndarray, top: float) -> np.ndarray:
+    """(2, n) asymmetric error bar lengths; an infinite bound runs to ``top``, a NaN bound draws nothing."""
+    low = np.where(np.isinf(low), top, low)
+    high = np.where(np.isinf(high), top, high)
+    return np.nan_to_num(np.stack([y - low, high - y]), nan=0.0).clip(min=0.0)
+
+
+# --------------------------------------------------------------------------------------------------- critical mass
+
+
+def _critical_mass_top(table: pd.DataFrame) -> float:
+    values = table[["alpha_star", "ci_low", "ci_high"]].to_numpy(float)
+    finite = values[np.isfinite(values)]
+    return float(finite.max() * 1.15) if finite.size else 1.0
+
+
+def _draw_alpha_star(axis: Axes, x: np.ndarray, rows: pd.DataFrame, top: float, style: Mapping[str, Any]) -> None:
+    """alpha* points with CI bars; unreached ones as open triangles at the top; groups without data (NaN) skipped."""
+    has_data = rows["alpha_star"].notna().to_numpy()
+    x, rows = x[has_data], rows[has_data]
+    star = rows["alpha_star"].to_numpy(float)
+    reached = np.isfinite(star)
+    y = np.where(reached, star, top * 0.97)
+    bars = _error_bars(y, rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float), top)
+    axis.errorbar(x[reached], y[reached], yerr=bars[:, reached], capsize=3, markersize=5, **style)
+    if (~reached).any():
+        unreached = {**style, "marker": "^", "linestyle": "none", "markerfacecolor": "white", "label": "_nolegend_"}
+        axis.plot(x[~reached], y[~reached], markersize=7, **unreached)
+
+
+def plot_critical_mass(table: pd.DataFrame, *, title: str) -> Figure:
+    """alpha*(S*) against epsilon for one setting (rows of :func:`acadp.reduce.critical_mass.critical_mass_table`).
+
+    Colour = clipping norm C, line style = S*; epsilon = inf is drawn in black on the right of the broken axis.
+    """
+    figure, main, infinite = _epsilon_axes(title, "critical mass α* (fraction of training data)")
+    top = _critical_mass_top(table)
+    private = table[np.isfinite(table["epsilon"])]
+    clips = sorted(private["clip"].unique())
+    for t_index, (threshold, by_threshold) in enumerate(table.groupby("threshold", sort=True)):
+        linestyle = LINESTYLES[t_index % len(LINESTYLES)]
+        for c_index, clip in enumerate(clips):
+            rows = private[(private["threshold"] == threshold) & (private["clip"] == clip)].sort_values("epsilon")
+            style = {**_style(c_index), "linestyle": linestyle, "label": f"S* = {threshold:g}, C = {clip:g}"}
+            _draw_alpha_star(main, rows["epsilon"].to_numpy(float), rows, top, style)
+        reference = by_threshold[~np.isfinite(by_threshold["epsilon"])]
+        if not reference.empty:
+            style = {"color": REFERENCE_COLOR, "marker": MARKERS[t_index % len(MARKERS)], "linestyle": "none",
+                     "label": f"S* = {threshold:g}, ε = ∞"}  # fmt: skip
+            _draw_alpha_star(infinite, np.zeros(len(reference)), reference, top, style)
+    main.set_ylim(0, top)
+    main.margins(x=0.08)
+    _set_epsilon_ticks(main, table["epsilon"].to_numpy(float))
+    _epsilon_legend(figure, main, infinite, note="open ▲ = S* not reached")
+    return figure
+
+
+def _epsilon_legend(figure: Figure, main: Axes, infinite: Axes, note: str | None = None) -> None:
+    handles, labels = main.get_legend_handles_labels()
+    more_handles, more_labels = infinite.get_legend_handles_labels()
+    handles, labels = handles + more_handles, labels + more_labels
+    if note is not None:
+        handles.append(Line2D([], [], linestyle="none", marker="^", markerfacecolor="white", color="0.3"))
+        labels.append(note)
+    if handles:
+        figure.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 3), frameon=False,
+                      fontsize="small")  # fmt: skip
+
+
+# -------------------------------------------------------------------------------------------------------- accuracy
+
+
+def plot_accuracy(accuracy: pd.DataFrame, *, title: str) -> Figure:
+    """Test accuracy against epsilon for one setting, at the grid's smallest alpha (rows of
+    :func:`acadp.reduce.curves.accuracy_by_epsilon`); one line per C, epsilon = inf on the broken axis's right."""
+    alpha = float(accuracy["alpha"].min()) if not accuracy.empty else math.nan
+    rows = accuracy[accuracy["alpha"] == alpha]
+    figure, main, infinite = _epsilon_axes(f"{title} (α = {alpha:g})", "test accuracy (fraction correct)")
+    private = rows[np.isfinite(rows["epsilon"])]
+    for index, (clip, unsorted) in enumerate(private.groupby("clip", sort=True)):
+        line = unsorted.sort_values("epsilon")
+        mean = line["mean"].to_numpy(float)
+        bars = _error_bars(mean, line["ci_low"].to_numpy(float), line["ci_high"].to_numpy(float), 1.0)
+        main.errorbar(line["epsilon"].to_numpy(float), mean, yerr=bars, capsize=3, label=f"C = {clip:g}",
+                      **_style(index))  # fmt: skip
+    reference = rows[~np.isfinite(rows["epsilon"])]
+    if not reference.empty:
+        mean = reference["mean"].to_numpy(float)
+        bars = _error_bars(mean, reference["ci_low"].to_numpy(float), reference["ci_high"].to_numpy(float), 1.0)
+        infinite.errorbar(np.zeros(len(mean)), mean, yerr=bars, capsize=3, color=REFERENCE_COLOR, marker="D",
+                          linestyle="none", label="ε = ∞ (non-private)")  # fmt: skip
+    _set_epsilon_ticks(main, rows["epsilon"].to_numpy(float))
+    main.set_ylim(0, 1.02)
+    _epsilon_legend(figure, main, infinite)
+    return figure
+
+
+# ------------------------------------------------------------------------------------------------------------- ROC
+
+RocCurves = Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]]
+
+
+def plot_roc(curves: RocCurves, *, title: str = "LiRA ROC curves") -> Figure:
+    """ROC curves of LiRA audits on log-log axes.
+
+    Args:
+        curves: (audit label, attack) → (fpr, tpr), each a (n_points,) array in [0, 1]; zeros are not drawn.
+        title: figure title.
+
+    Colour = audit label, line style = attack; the dotted diagonal is a random guess.
+    """
+    figure, (axis,) = _new_figure(1, title)
+    audits = list(dict.fromkeys(label for label, _ in curves))
+    attacks = list(dict.fromkeys(attack for _, attack in curves))
+    smallest = 1.0
+    for (audit, attack), arrays in curves.items():
+        fpr, tpr = (np.asarray(values, dtype=float) for values in arrays)
+        keep = (fpr > 0) & (tpr > 0)
+        smallest = min(smallest, float(fpr[keep].min()) if keep.any() else 1.0)
+        color = PALETTE[audits.index(audit) % len(PALETTE)]
+        linestyle = LINESTYLES[attacks.index(attack) % len(LINESTYLES)]
+        axis.plot(fpr[keep], tpr[keep], color=color, linestyle=linestyle, label=f"{audit} — {attack}")
+    low = min(1e-3, smallest)
+    axis.plot([low, 1], [low, 1], color="0.5", linestyle=":", label="random guess")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlim(low, 1)
+    axis.set_ylim(low, 1)
+    axis.set_xlabel("false positive rate")
+    axis.set_ylabel("true positive rate")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize="small", frameon=False)
+    return figure

@@ -1,0 +1,188 @@
+"""The reducer stage: trial records (and LiRA audit rows) in, the sweep's ``reduced/`` folder out.
+
+Files written into ``out_dir`` (every one atomically: a reader never sees half a file; ``dashboard.html`` last)::
+
+    trials.parquet                      one row per grid point (acadp.reduce.collect)
+    success_curves.{csv,md,tex}         S(alpha) per (dataset, epsilon, C, alpha) over seeds
+    critical_mass.{csv,md,tex}          alpha*(S*) with bootstrap CIs per (dataset, epsilon, C, S*)
+    accuracy.{csv,md,tex}               test accuracy per (dataset, epsilon, C, alpha) over seeds
+    lira.{csv,md,tex}                   LiRA audit metrics (only when audit rows are given)
+    figures/<figure>_<setting>.{png,svg}
+    dashboard.html                      the self-contained dashboard
+
+A "setting" is a dataset plus any other config value that varies across the sweep (see
+:func:`acadp.reduce.curves.setting_keys`); each setting gets its own figures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from acadp.reduce.atomic import write_atomic
+from acadp.reduce.collect import trials_frame, write_trials_parquet
+from acadp.reduce.critical_mass import critical_mass_table
+from acadp.reduce.curves import accuracy_by_epsilon, setting_keys, success_curves
+from acadp.reduce.dashboard import DashboardTable, render_dashboard
+from acadp.reduce.lira_tables import lira_table
+from acadp.reduce.plots import FigureFile, RocCurves, figure_file, plot_accuracy, plot_critical_mass, plot_roc
+from acadp.reduce.plots import plot_success_curves as plot_success
+from acadp.reduce.tables import write_table
+
+if TYPE_CHECKING:
+    from acadp.results import TrialRecord
+
+TRIALS_FILE = "trials.parquet"
+FIGURES_DIR = "figures"
+DASHBOARD_FILE = "dashboard.html"
+# table name → the dashboard's note under its title
+TABLE_NOTES: dict[str, str] = {
+    "success_curves": "Seed mean ± sample std of S(α); 95% CI = Student-t interval over seeds (n/a with one seed).",
+    "critical_mass": "α* = first crossing of S* on the seed-mean curve, linearly interpolated; "
+    "95% CI = percentile bootstrap over seeds; 'Reached' = fraction of resamples that reached S*.",
+    "accuracy": "Test accuracy: seed mean ± sample std; 95% CI = Student-t interval over seeds.",
+    "lira": "LiRA audits: mean ± std over target models; TPR at fixed FPR.",
+}
+
+
+@dataclass(frozen=True)
+class ReduceOutputs:
+    """What :func:`reduce_sweep` wrote: every path (in writing order; log them as artifacts) and the tables."""
+
+    out_dir: Path
+    paths: tuple[Path, ...]
+    dashboard: Path
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def reduce_sweep(
+    *,
+    records: Sequence[TrialRecord],
+    lira_rows: pd.DataFrame | None,
+    roc_curves: RocCurves | None,
+    out_dir: Path,
+    sweep_name: str,
+    thresholds: Sequence[float] = (0.5, 0.9),
+    n_boot: int = 1000,
+    provenance: Mapping[str, str] | None = None,
+) -> ReduceOutputs:
+    """Reduce a sweep's records into ``out_dir`` (see the module docstring for the files).
+
+    Args:
+        records: one record per grid point, any status (a partial sweep is reduced as it stands).
+        lira_rows: LiRA audit rows (schema :data:`acadp.reduce.lira_tables.LIRA_COLUMNS`) or None.
+        roc_curves: (audit label, attack) → (fpr, tpr) arrays for the ROC figure, or None.
+        out_dir: the sweep's ``reduced/`` folder (created if needed).
+        sweep_name: shown in the dashboard.
+        thresholds: the success levels S* for the critical mass.
+        n_boot: bootstrap resamples per (dataset, epsilon, C) group.
+        provenance: key → value pairs shown in the dashboard's footer.
+    """
+    return reduce_frame(
+        trials=trials_frame(records),
+        lira_rows=lira_rows,
+        roc_curves=roc_curves,
+        out_dir=out_dir,
+        sweep_name=sweep_name,
+        thresholds=thresholds,
+        n_boot=n_boot,
+        provenance=provenance,
+    )
+
+
+def compute_tables(
+    trials: pd.DataFrame, *, lira_rows: pd.DataFrame | None, thresholds: Sequence[float], n_boot: int
+) -> dict[str, pd.DataFrame]:
+    """The reducer's tables by :data:`acadp.reduce.tables.TABLES` name (``lira`` only when rows are given)."""
+    tables = {
+        "success_curves": success_curves(trials),
+        "critical_mass": critical_mass_table(trials, thresholds=thresholds, n_boot=n_boot),
+        "accuracy": accuracy_by_epsilon(trials),
+    }
+    if lira_rows is not None and not lira_rows.empty:
+        tables["lira"] = lira_table(lira_rows)
+    return tables
+
+
+def reduce_frame(
+    *,
+    trials: pd.DataFrame,
+    lira_rows: pd.DataFrame | None,
+    roc_curves: RocCurves | None,
+    out_dir: Path,
+    sweep_name: str,
+    thresholds: Sequence[float] = (0.5, 0.9),
+    n_boot: int = 1000,
+    provenance: Mapping[str, str] | None = None,
+    generated_at: datetime | None = None,
+) -> ReduceOutputs:
+    """:func:`reduce_sweep` from an already collected trials table (:func:`acadp.reduce.collect.trials_frame`)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [write_trials_parquet(trials, out_dir / TRIALS_FILE)]
+    tables = compute_tables(trials, lira_rows=lira_rows, thresholds=thresholds, n_boot=n_boot)
+    for name, frame in tables.items():
+        written.extend(write_table(name, frame, out_dir))
+    figures = sweep_figures(trials, tables, roc_curves)
+    for figure in figures:
+        written.append(write_atomic(out_dir / FIGURES_DIR / f"{figure.name}.png", figure.png))
+        written.append(write_atomic(out_dir / FIGURES_DIR / f"{figure.name}.svg", figure.svg))
+    html = render_dashboard(
+        sweep_name=sweep_name,
+        trials=trials,
+        figures=figures,
+        tables=[DashboardTable(name, frame, TABLE_NOTES.get(name, "")) for name, frame in tables.items()],
+        provenance=provenance,
+        generated_at=generated_at,
+    )
+    dashboard = write_atomic(out_dir / DASHBOARD_FILE, html)
+    written.append(dashboard)
+    return ReduceOutputs(out_dir=out_dir, paths=tuple(written), dashboard=dashboard, tables=tables)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "all"
+
+
+def _settings(frame: pd.DataFrame, keys: list[str]) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+    """``frame`` split by the setting keys: (key → value, rows) per setting, in sorted order."""
+    if frame.empty:
+        return []
+    return [
+        (dict(zip(keys, values if isinstance(values, tuple) else (values,), strict=True)), rows)
+        for values, rows in frame.groupby(keys, dropna=False, sort=True)
+    ]
+
+
+# figure stem → (table it is drawn from, plotting function, caption prefix)
+FIGURES: dict[str, tuple[str, Callable[..., Figure], str]] = {
+    "success_curves": ("success_curves", plot_success, "Success S(α) vs collective size"),
+    "critical_mass": ("critical_mass", plot_critical_mass, "Critical mass α* vs ε"),
+    "accuracy": ("accuracy", plot_accuracy, "Test accuracy vs ε"),
+}
+
+
+def sweep_figures(
+    trials: pd.DataFrame, tables: Mapping[str, pd.DataFrame], roc_curves: RocCurves | None
+) -> list[FigureFile]:
+    """All figures of a sweep: per setting S(alpha), alpha* vs epsilon and accuracy vs epsilon; then LiRA ROC curves.
+
+    Nothing is drawn for a sweep without a completed trial (the dashboard says so).
+    """
+    figures: list[FigureFile] = []
+    keys = setting_keys(trials)
+    has_results = bool((tables["success_curves"]["n_seeds"] > 0).any()) if len(tables["success_curves"]) else False
+    for stem, (table_name, plot, caption) in FIGURES.items() if has_results else ():
+        for setting, rows in _settings(tables[table_name], keys):
+            label = ", ".join(f"{value}" if key == "dataset" else f"{key}={value}" for key, value in setting.items())
+            title = f"{caption} — {label}"
+            figures.append(figure_file(plot(rows, title=title), name=f"{stem}_{_slug(label)}", title=title))
+    if roc_curves:
+        figures.append(figure_file(plot_roc(roc_curves), name="lira_roc", title="LiRA ROC curves (log-log)"))
+    return figures

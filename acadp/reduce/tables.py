@@ -1,0 +1,301 @@
+"""Paper-ready tables: each reducer table as CSV (full precision), Markdown (pipe table) and LaTeX (booktabs).
+
+CSV keeps the numbers as they are (``inf`` for epsilon = inf and for "not reached", empty for NaN) so that it can be
+read back; Markdown and LaTeX are for people: epsilon = inf prints as ∞ / ``$\\infty$``, an unreached critical mass as
+"not reached", a grid point without a completed seed as "missing", a CI from a single seed as "n/a (1 seed)".
+
+A table is described once, as a :class:`TableSpec` in the :data:`TABLES` registry: its columns, each with the frame
+columns it reads and the name of a cell formatter in :data:`FORMATTERS`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from acadp.reduce.atomic import write_atomic
+from acadp.reduce.curves import VARIANT_COLUMNS
+from acadp.registry import Registry
+
+Style = Literal["text", "latex"]
+Formatter = Callable[[tuple[Any, ...], Style], str]
+FORMATTERS: Registry[Formatter] = Registry("table formatter")
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+    "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}  # fmt: skip
+
+
+def latex_escape(text: str) -> str:
+    """``text`` with LaTeX's special characters escaped, for use in a table cell."""
+    return "".join(_LATEX_SPECIALS.get(char, char) for char in text)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _dash(style: Style) -> str:
+    return "--" if style == "latex" else "–"
+
+
+def _number(value: Any, spec: str, style: Style) -> str:
+    return _dash(style) if _missing(value) else format(float(value), spec)
+
+
+@FORMATTERS.register("text")
+def _text(values: tuple[Any, ...], style: Style) -> str:
+    if _missing(values[0]):
+        return _dash(style)
+    return latex_escape(str(values[0])) if style == "latex" else str(values[0])
+
+
+@FORMATTERS.register("int")
+def _int(values: tuple[Any, ...], style: Style) -> str:
+    return _dash(style) if _missing(values[0]) else str(int(values[0]))
+
+
+@FORMATTERS.register("num")
+def _num(values: tuple[Any, ...], style: Style) -> str:
+    return _number(values[0], ".3g", style)
+
+
+@FORMATTERS.register("prob")
+def _prob(values: tuple[Any, ...], style: Style) -> str:
+    return _number(values[0], ".3f", style)
+
+
+@FORMATTERS.register("frac")
+def _frac(values: tuple[Any, ...], style: Style) -> str:
+    return "n/a" if _missing(values[0]) else format(float(values[0]), ".2f")
+
+
+@FORMATTERS.register("epsilon")
+def _epsilon(values: tuple[Any, ...], style: Style) -> str:
+    value = values[0]
+    if not _missing(value) and math.isinf(float(value)):
+        return r"$\infty$" if style == "latex" else "∞"
+    return _number(value, "g", style)
+
+
+@FORMATTERS.register("clip")
+def _clip(values: tuple[Any, ...], style: Style) -> str:
+    return _number(values[0], "g", style)  # NaN = non-private, no clipping
+
+
+@FORMATTERS.register("alpha_star")
+def _alpha_star(values: tuple[Any, ...], style: Style) -> str:
+    value = values[0]
+    if _missing(value):
+        return "no data"
+    return "not reached" if math.isinf(float(value)) else format(float(value), ".3g")
+
+
+@FORMATTERS.register("alpha_ci")
+def _alpha_ci(values: tuple[Any, ...], style: Style) -> str:
+    low, high = values
+    if _missing(low) or _missing(high):
+        return "n/a"
+    if math.isinf(float(low)):
+        return "not reached"
+    upper = "not reached" if math.isinf(float(high)) else format(float(high), ".3g")
+    return f"[{float(low):.3g}, {upper}]"
+
+
+def _no_samples(count: Any) -> bool:
+    return _missing(count) or int(count) == 0
+
+
+def _mean_std_formatter(spec: str) -> Formatter:
+    """Cells ``mean ± std`` from (mean, std, count); "missing" when count is 0, the mean alone when std is NaN."""
+
+    def format_mean_std(values: tuple[Any, ...], style: Style) -> str:
+        mean, std, count = values
+        if _no_samples(count) or _missing(mean):
+            return "missing"
+        if _missing(std):
+            return format(float(mean), spec)
+        plus_minus = r"$\pm$" if style == "latex" else "±"
+        return f"{float(mean):{spec}} {plus_minus} {float(std):{spec}}"
+
+    return format_mean_std
+
+
+FORMATTERS.add("mean_std", _mean_std_formatter(".3f"))
+FORMATTERS.add("mean_std_g", _mean_std_formatter(".3g"))
+
+
+@FORMATTERS.register("seed_ci")
+def _seed_ci(values: tuple[Any, ...], style: Style) -> str:
+    low, high, n_seeds = values
+    if _no_samples(n_seeds):
+        return "missing"
+    if _missing(low) or _missing(high):
+        return f"n/a ({int(n_seeds)} seed)"
+    return f"[{float(low):.3f}, {float(high):.3f}]"
+
+
+@FORMATTERS.register("seeds")
+def _seeds(values: tuple[Any, ...], style: Style) -> str:
+    done, planned = values
+    return f"{int(done)}/{int(planned)}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One displayed column: the frame columns it reads, its headers and the :data:`FORMATTERS` name of its cells."""
+
+    sources: tuple[str, ...]
+    header: str
+    latex: str
+    formatter: str
+    numeric: bool = True  # right-aligned
+
+    def cells(self, frame: pd.DataFrame, style: Style) -> list[str]:
+        """The formatted cells of this column, one per row of ``frame``."""
+        formatter = FORMATTERS.get(self.formatter)
+        columns = [frame[name].tolist() for name in self.sources]
+        return [formatter(values, style) for values in zip(*columns, strict=True)]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A reducer table: file stem, title and displayed columns (setting columns are added when present)."""
+
+    name: str
+    title: str
+    columns: tuple[Column, ...]
+
+    def display_columns(self, frame: pd.DataFrame) -> list[Column]:
+        """The columns to show for ``frame``: the spec's, with any varying setting column after the dataset."""
+        extras = [
+            Column((name,), name, latex_escape(name), "text", numeric=False)
+            for name in VARIANT_COLUMNS
+            if name in frame.columns
+        ]
+        return [self.columns[0], *extras, *self.columns[1:]]
+
+
+TABLES: Registry[TableSpec] = Registry("table")
+_DATASET = Column(("dataset",), "Dataset", "Dataset", "text", numeric=False)
+_EPSILON = Column(("epsilon",), "ε", r"$\varepsilon$", "epsilon")
+_CLIP = Column(("clip",), "C", "$C$", "clip")
+_ALPHA = Column(("alpha",), "α", r"$\alpha$", "num")
+_SEEDS = Column(("n_seeds", "n_trials"), "Seeds", "Seeds", "seeds")
+
+
+def _seed_table(name: str, title: str, metric: str, latex_metric: str) -> TableSpec:
+    return TableSpec(
+        name=name,
+        title=title,
+        columns=(
+            _DATASET, _EPSILON, _CLIP, _ALPHA, _SEEDS,
+            Column(("mean", "std", "n_seeds"), f"{metric} (mean ± std)", f"{latex_metric} (mean $\\pm$ std)",
+                   "mean_std"),
+            Column(("ci_low", "ci_high", "n_seeds"), "95% CI", r"95\% CI", "seed_ci"),
+        ),
+    )  # fmt: skip
+
+
+TABLES.add("success_curves", _seed_table("success_curves", "Success S(α) over seeds", "S(α)", r"$S(\alpha)$"))
+TABLES.add("accuracy", _seed_table("accuracy", "Test accuracy over seeds", "Accuracy", "Accuracy"))
+TABLES.add(
+    "critical_mass",
+    TableSpec(
+        name="critical_mass",
+        title="Critical mass α*(S*)",
+        columns=(
+            _DATASET, _EPSILON, _CLIP,
+            Column(("threshold",), "S*", "$S^*$", "num"),
+            Column(("alpha_star",), "α*", r"$\alpha^*$", "alpha_star"),
+            Column(("ci_low", "ci_high"), "95% CI", r"95\% CI", "alpha_ci"),
+            Column(("frac_reached",), "Reached (bootstrap)", "Reached (bootstrap)", "frac"),
+            Column(("n_seeds",), "Seeds", "Seeds", "int"),
+            Column(("note",), "Note", "Note", "text", numeric=False),
+        ),
+    ),
+)  # fmt: skip
+TABLES.add(
+    "lira",
+    TableSpec(
+        name="lira",
+        title="LiRA membership-inference audits",
+        columns=(
+            _DATASET, _EPSILON, _CLIP, _ALPHA,
+            Column(("attack",), "Attack", "Attack", "text", numeric=False),
+            Column(("subset",), "Subset", "Subset", "text", numeric=False),
+            Column(("auc_mean", "auc_std", "n_shadows"), "AUC", "AUC", "mean_std"),
+            Column(("tpr_at_0_1_fpr_mean", "tpr_at_0_1_fpr_std", "n_shadows"), "TPR@0.1%FPR", r"TPR@0.1\%FPR",
+                   "mean_std_g"),
+            Column(("tpr_at_1_fpr_mean", "tpr_at_1_fpr_std", "n_shadows"), "TPR@1%FPR", r"TPR@1\%FPR", "mean_std_g"),
+            Column(("n_shadows",), "Shadows", "Shadows", "int"),
+            Column(("epsilon_lower_bound",), "ε lower bound", r"$\varepsilon$ lower bound", "num"),
+            Column(("status",), "Status", "Status", "text", numeric=False),
+        ),
+    ),
+)  # fmt: skip
+
+
+def _escape_pipes(text: str) -> str:
+    return text.replace("|", r"\|")
+
+
+def to_markdown(frame: pd.DataFrame, columns: Sequence[Column]) -> str:
+    """A GitHub-flavoured pipe table of ``frame`` (numbers right-aligned), ending with a newline."""
+    header = "| " + " | ".join(_escape_pipes(c.header) for c in columns) + " |"
+    rule = "|" + "|".join("---:" if c.numeric else ":---" for c in columns) + "|"
+    cells = [column.cells(frame, "text") for column in columns]
+    body = ["| " + " | ".join(_escape_pipes(cell) for cell in row) + " |" for row in zip(*cells, strict=True)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def to_latex(frame: pd.DataFrame, columns: Sequence[Column]) -> str:
+    """A booktabs ``tabular`` of ``frame`` (needs ``\\usepackage{booktabs}``), ending with a newline."""
+    align = "".join("r" if c.numeric else "l" for c in columns)
+    cells = [column.cells(frame, "latex") for column in columns]
+    lines = [
+        f"\\begin{{tabular}}{{{align}}}",
+        r"\toprule",
+        " & ".join(c.latex for c in columns) + r" \\",
+        r"\midrule",
+        *(" & ".join(row) + r" \\" for row in zip(*cells, strict=True)),
+        r"\bottomrule",
+        r"\end{tabular}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV with full-precision numbers (``inf`` as ``inf``, NaN as an empty field)."""
+    return str(frame.to_csv(index=False, lineterminator="\n"))
+
+
+@dataclass(frozen=True)
+class RenderedTable:
+    """One table in its three file formats."""
+
+    csv: str
+    markdown: str
+    latex: str
+
+
+def render_table(name: str, frame: pd.DataFrame) -> RenderedTable:
+    """Render the table ``name`` of :data:`TABLES` (e.g. ``"critical_mass"``) from its reducer frame."""
+    columns = TABLES.get(name).display_columns(frame)
+    return RenderedTable(csv=to_csv(frame), markdown=to_markdown(frame, columns), latex=to_latex(frame, columns))
+
+
+def write_table(name: str, frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Write ``<name>.csv``, ``<name>.md`` and ``<name>.tex`` into ``out_dir`` atomically; returns their paths."""
+    rendered = render_table(name, frame)
+    return [
+        write_atomic(out_dir / f"{name}.csv", rendered.csv),
+        write_atomic(out_dir / f"{name}.md", rendered.markdown),
+        write_atomic(out_dir / f"{name}.tex", rendered.latex),
+    ]

@@ -1,0 +1,141 @@
+"""The dashboard in a real headless browser (Debian's chromium): it renders, its JS sorts, and logs no errors.
+
+Skipped when chromium is missing, except under CI (``CI=true``), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from acadp.reduce.report import ReduceOutputs, reduce_sweep
+
+from .builders import lira_row, synthetic_records
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
+)  # fmt: skip
+
+
+def find_chromium() -> str | None:
+    """Debian's chromium on the PATH or at its packaged location, else None."""
+    packaged = Path("/usr/bin/chromium")
+    return shutil.which("chromium") or (str(packaged) if packaged.is_file() else None)
+
+
+def chromium() -> str:
+    """The chromium executable, or skip (locally) / fail (under CI) when it is not installed."""
+    found = find_chromium()
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail("chromium is required under CI (apt-get install -y chromium)")
+    pytest.skip("chromium is not installed (apt-get install -y chromium)")
+
+
+def run_chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+
+
+def console_problems(stderr: str) -> list[str]:
+    """Lines of chromium's log that report a page error or console message (browser-internal noise excluded)."""
+    return [line for line in stderr.splitlines() if "Uncaught" in line or ":CONSOLE" in line]
+
+
+class DomSummary(HTMLParser):
+    """Counts of tags in the dumped DOM, plus the self-test marker and the error box."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: dict[str, int] = {}
+        self.attrs: dict[str, dict[str, str | None]] = {}
+        self.text: dict[str, str] = {}
+        self._inside: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        element_id = dict(attrs).get("id")
+        if element_id in ("selftest", "js-errors"):
+            self.attrs[element_id] = dict(attrs)
+            self.text[element_id] = ""
+            self._inside = element_id
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div":
+            self._inside = None
+
+    def handle_data(self, data: str) -> None:
+        if self._inside:
+            self.text[self._inside] += data
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> ReduceOutputs:
+    chromium()
+    statuses = {0: "completed", 1: "completed", 2: "failed"}
+    fpr = np.logspace(-4, 0, 40)
+    return reduce_sweep(
+        records=synthetic_records(epsilons=(1.0, 4.0, math.inf), status_of=lambda a, e, s: statuses[s]),
+        lira_rows=pd.DataFrame([lira_row(), lira_row(subset="collective")]),
+        roc_curves={("ε=8", "online"): (fpr, np.sqrt(fpr))},
+        out_dir=tmp_path_factory.mktemp("browser") / "reduced",
+        sweep_name="browser test",
+        n_boot=50,
+    )
+
+
+def test_dom_after_javascript(dashboard: ReduceOutputs, tmp_path: Path) -> None:
+    done = run_chromium(dashboard.dashboard.as_uri() + "#selftest", tmp_path / "profile", "--dump-dom")
+    dom = DomSummary()
+    dom.feed(done.stdout)
+    assert dom.tags.get("img", 0) + dom.tags.get("svg", 0) == 4  # 3 sweep figures + the ROC curves
+    assert dom.tags["table"] == 5  # failures, success curves, critical mass, accuracy, LiRA
+    assert dom.attrs["selftest"].get("data-status") == "pass", dom.text["selftest"]
+    assert dom.text["js-errors"].strip() == "" and "hidden" in dom.attrs["js-errors"]
+    assert console_problems(done.stderr) == []
+
+
+def test_screenshot_is_not_blank(dashboard: ReduceOutputs, tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    run_chromium(dashboard.dashboard.as_uri(), tmp_path / "profile", f"--screenshot={shot}", "--window-size=1200,1600")
+    image = Image.open(io.BytesIO(shot.read_bytes())).convert("L")
+    assert image.size == (1200, 1600)
+    pixels = np.asarray(image)
+    assert (pixels < 200).mean() > 0.02  # text, figures and table rules, not an empty white page
+    assert len(np.unique(pixels)) > 50
+
+
+def test_error_box_catches_a_script_error(dashboard: ReduceOutputs, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.html"
+    html = dashboard.dashboard.read_text(encoding="utf-8")
+    broken.write_text(html.replace("</body>", '<script>throw new Error("probe failure");</script></body>'))
+    done = run_chromium(broken.as_uri(), tmp_path / "profile", "--dump-dom")
+    dom = DomSummary()
+    dom.feed(done.stdout)
+    assert "probe failure" in dom.text["js-errors"]
+    assert console_problems(done.stderr)  # the log check would have seen it too
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_missing_chromium_fails_under_ci_and_skips_locally(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setattr(f"{__name__}.find_chromium", lambda: None)
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome):
+        chromium()
