@@ -45,3 +45,7 @@ class SweepLockedError(AcadpError):
 
 class StoreError(AcadpError):
     """The results store cannot be read or written."""
+
+
+class SweepSupersededError(AcadpError):
+    """A newer driver took over the sweep; a trial of the old driver stops without writing further."""

@@ -99,16 +99,39 @@ def build_cnn(params: FrozenModel, inputs: ModelInputs) -> nn.Module:
     return nn.Sequential(_normalizer(inputs), features, nn.Linear(flat, 32), nn.Tanh(), nn.Linear(32, inputs.n_classes))
 
 
+def _out_of_place_basic_block() -> type[nn.Module]:
+    """torchvision's ResNet BasicBlock with the residual addition and ReLU done out of place.
+
+    torchvision adds the shortcut with ``out += identity``, which overwrites the GroupNorm output that per-sample
+    gradient engines read; the arithmetic is otherwise identical.
+    """
+    from torchvision.models.resnet import BasicBlock
+
+    class OutOfPlaceBasicBlock(BasicBlock):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            identity = x if self.downsample is None else self.downsample(x)
+            out = torch.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return torch.relu(out + identity)
+
+    return OutOfPlaceBasicBlock
+
+
 @MODELS.register("resnet18_gn")
 def build_resnet18_gn(params: FrozenModel, inputs: ModelInputs) -> nn.Module:
     """ResNet-18 (He et al. 2016) with GroupNorm(``groups``) and a CIFAR stem, as used for DP on CIFAR-10."""
     assert isinstance(params, ResNet18GNParams)
-    from torchvision.models import resnet18
+    from torchvision.models.resnet import ResNet
 
     if len(inputs.input_shape) != 3:
         raise ValueError(f"model 'resnet18_gn' needs image inputs, got {inputs.input_shape}")
     groups = params.groups
-    net = resnet18(num_classes=inputs.n_classes, norm_layer=lambda width: nn.GroupNorm(min(groups, width), width))
+    net = ResNet(
+        _out_of_place_basic_block(),
+        [2, 2, 2, 2],
+        num_classes=inputs.n_classes,
+        norm_layer=lambda width: nn.GroupNorm(min(groups, width), width),
+    )
     net.conv1 = nn.Conv2d(inputs.input_shape[0], 64, kernel_size=3, stride=1, padding=1, bias=False)
     net.maxpool = nn.Identity()
     for module in net.modules():

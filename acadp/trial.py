@@ -25,6 +25,7 @@ from acadp.learners import LEARNERS, LearnerInputs, PrivacyTarget, TrainingRun
 from acadp.models import ModelInputs, build_model
 from acadp.provenance import provenance
 from acadp.results import EpochRecord, TrialResult
+from acadp.runtime import pin_malloc_thresholds
 from acadp.seeding import derive_seed, numpy_rng
 from acadp.store import ResultsStore
 
@@ -218,6 +219,7 @@ def run_trial(
     ``on_epoch(record, run)`` is called after every epoch, once the epoch's checkpoint is written.
     """
     started = time.perf_counter()
+    pin_malloc_thresholds()
     if threads is not None:
         torch.set_num_threads(threads)
     dev = resolve_device(device)

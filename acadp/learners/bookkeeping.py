@@ -26,6 +26,16 @@ from acadp.errors import UnsupportedLayerError
 
 # Opacus adds this to the norm before dividing (opacus/optimizers/optimizer.py, clip_and_accumulate).
 CLIP_EPSILON = 1e-6
+# Per-example convolution gradients are materialised when they take at most this many floats (256 MiB); larger
+# layers use the ghost norm, which needs (positions × positions) Gram matrices instead.
+MATERIALIZE_LIMIT = 64 * 2**20
+
+
+def _materialize(*, batch: int, positions: int, c_out: int, k: int) -> bool:
+    """Materialise per-example conv gradients (one batched GEMM, reused for the clipped sum) unless they do not fit
+    in memory and the ghost norm is cheaper."""
+    ghost_cheaper = positions * (c_out + k) < c_out * k
+    return batch * c_out * k <= MATERIALIZE_LIMIT or not ghost_cheaper
 
 
 @dataclass
@@ -82,6 +92,21 @@ def _linear(layer: nn.Module, a: torch.Tensor, g: torch.Tensor) -> LayerGradient
     return LayerGradients(norms, weighted_sum)
 
 
+def _patches(layer: nn.Conv2d, a: torch.Tensor) -> torch.Tensor:
+    """The receptive fields of every output position, transposed: (batch, c_in·kh·kw, positions), rows in the
+    weight's flat order — what ``F.unfold`` returns, built from strided views and one copy, several times faster on
+    CPU than im2col.
+    """
+    if layer.dilation != (1, 1):
+        return F.unfold(a, layer.kernel_size, dilation=layer.dilation, padding=layer.padding, stride=layer.stride)
+    (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
+    ph, pw = layer.padding  # type: ignore[misc]
+    padded = F.pad(a, (pw, pw, ph, ph)) if ph or pw else a
+    views = padded.unfold(2, kh, sh).unfold(3, kw, sw)  # (batch, c_in, h', w', kh, kw)
+    batch, c_in, out_h, out_w = views.shape[:4]
+    return views.permute(0, 1, 4, 5, 2, 3).reshape(batch, c_in * kh * kw, out_h * out_w)
+
+
 @register_layer(nn.Conv2d)
 def _conv2d(layer: nn.Module, a: torch.Tensor, g: torch.Tensor) -> LayerGradients:
     """a (batch, c_in, h, w), g (batch, c_out, h', w')."""
@@ -91,17 +116,17 @@ def _conv2d(layer: nn.Module, a: torch.Tensor, g: torch.Tensor) -> LayerGradient
             "book-keeping supports Conv2d with groups=1, zero padding given as numbers; "
             f"{layer} is not: use training.grad_sample_mode 'hooks'"
         )
-    unfolded = F.unfold(a, layer.kernel_size, dilation=layer.dilation, padding=layer.padding, stride=layer.stride)
+    patches = _patches(layer, a).transpose(1, 2)  # (batch, positions, k), a view
     grads = g.flatten(2)  # (batch, c_out, positions)
     _, c_out, positions = grads.shape
-    k = unfolded.shape[1]
+    k = patches.shape[2]
     per_example = None
-    if positions * c_out * k <= positions * positions * (c_out + k):
-        per_example = torch.bmm(grads, unfolded.transpose(1, 2))  # (batch, c_out, c_in·kh·kw)
-        norms = per_example.flatten(1).pow(2).sum(1)
+    if _materialize(batch=grads.shape[0], positions=positions, c_out=c_out, k=k):
+        per_example = torch.bmm(grads, patches).flatten(1)  # (batch, c_out·k)
+        norms = torch.linalg.vector_norm(per_example, dim=1).square()
     else:  # ghost norm: ‖Σ_p g_p a_pᵀ‖² = Σ_{p,q} (g_p·g_q)(a_p·a_q)
         gram_g = torch.bmm(grads.transpose(1, 2), grads)
-        gram_a = torch.bmm(unfolded.transpose(1, 2), unfolded)
+        gram_a = torch.bmm(patches, patches.transpose(1, 2))
         norms = (gram_g * gram_a).sum((1, 2))
     bias_grad = grads.sum(2)  # (batch, c_out)
     if layer.bias is not None:
@@ -109,12 +134,10 @@ def _conv2d(layer: nn.Module, a: torch.Tensor, g: torch.Tensor) -> LayerGradient
 
     def weighted_sum(c: torch.Tensor) -> dict[torch.Tensor, torch.Tensor]:
         if per_example is not None:
-            weight = torch.einsum("b,bok->ok", c, per_example).view_as(layer.weight)
+            weight = (c @ per_example).view_as(layer.weight)
         else:
-            scaled = g * c.view(-1, 1, 1, 1)
-            weight = torch.nn.grad.conv2d_weight(  # type: ignore[attr-defined]
-                a, layer.weight.shape, scaled, stride=layer.stride, padding=layer.padding, dilation=layer.dilation
-            )
+            scaled = grads * c.view(-1, 1, 1)
+            weight = torch.einsum("bop,bpk->ok", scaled, patches).reshape_as(layer.weight)
         return _param_sum({layer.weight: weight, layer.bias: c @ bias_grad})
 
     return LayerGradients(norms, weighted_sum)

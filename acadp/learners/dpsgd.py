@@ -174,9 +174,11 @@ class BookkeepingDPSGDRun(DPSGDRun):
             grads, loss_sum, norms = {}, 0.0, torch.zeros(0)
         std = self.noise_multiplier * self.target.clip
         for param in params:
-            noise = torch.normal(0.0, std, param.shape, generator=self.noise_generator, device=param.device)
+            noisy = torch.normal(0.0, std, param.shape, generator=self.noise_generator, device=param.device)
             summed = grads.get(param)
-            param.grad = ((noise if summed is None else summed + noise) / self.expected_batch_size).to(param.dtype)
+            if summed is not None:
+                noisy.add_(summed)
+            param.grad = noisy.div_(self.expected_batch_size).to(param.dtype)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate)
