@@ -97,10 +97,10 @@ def _patches(layer: nn.Conv2d, a: torch.Tensor) -> torch.Tensor:
     weight's flat order — what ``F.unfold`` returns, built from strided views and one copy, several times faster on
     CPU than im2col.
     """
+    ph, pw = (int(p) for p in layer.padding)  # numeric padding: checked by the caller
     if layer.dilation != (1, 1):
-        return F.unfold(a, layer.kernel_size, dilation=layer.dilation, padding=layer.padding, stride=layer.stride)
+        return F.unfold(a, layer.kernel_size, dilation=layer.dilation, padding=(ph, pw), stride=layer.stride)
     (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
-    ph, pw = layer.padding  # type: ignore[misc]
     padded = F.pad(a, (pw, pw, ph, ph)) if ph or pw else a
     views = padded.unfold(2, kh, sh).unfold(3, kw, sw)  # (batch, c_in, h', w', kh, kw)
     batch, c_in, out_h, out_w = views.shape[:4]
