@@ -171,8 +171,53 @@ def datasets() -> None:
     Console().print(table)
 
 
+@app.command()
+def reduce(
+    spec: Annotated[Path, typer.Argument(help="Sweep file (YAML)")],
+    smoke: Annotated[bool, typer.Option("--smoke", help="Reduce the smoke sweep")] = False,
+    storage: Annotated[str | None, typer.Option("--storage", help="Results storage root override")] = None,
+) -> None:
+    """Tables, figures and the dashboard from whatever the sweep has finished so far (into <sweep>/reduced/)."""
+    from acadp.sweep.plan import plan_sweep
+    from acadp.sweep.reducing import print_reduction, reduce_plan
+
+    print_reduction(reduce_plan(plan_sweep(spec, smoke=smoke, storage=storage)), Console())
+
+
+@app.command()
+def ui(
+    spec: Annotated[Path | None, typer.Argument(help="Sweep file whose MLflow store to browse")] = None,
+    smoke: Annotated[bool, typer.Option("--smoke", help="Browse the smoke sweep's store")] = False,
+    storage: Annotated[str | None, typer.Option("--storage", help="Results storage root override")] = None,
+    host: Annotated[str, typer.Option(help="Interface to bind; 127.0.0.1 keeps it private to this machine")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port of the UI")] = 5000,
+    backend_store_uri: Annotated[str | None, typer.Option(help="MLflow store (default: the sweep's)")] = None,
+) -> None:
+    """Serve the MLflow UI for a results store on 127.0.0.1 (Ctrl-C stops it)."""
+    from acadp.sweep.ui import serve_ui
+
+    raise typer.Exit(serve_ui(spec=spec, smoke=smoke, storage=storage, host=host, port=port, uri=backend_store_uri))
+
+
+def _register_subcommands() -> None:
+    from acadp.lira_cli import lira
+    from acadp.sweep.cli import sweep_app
+
+    app.add_typer(sweep_app, name="sweep")
+    app.command()(lira)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     """Entry point of the ``acadp`` console script."""
+    import logging
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # not its table-creation chatter
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         app()
     except AcadpError as error:

@@ -90,7 +90,7 @@ class TrialConfig(FrozenModel):
 
     def canonical(self) -> dict[str, Any]:
         """The config as plain JSON-safe data (infinite numbers as the string ``"inf"``)."""
-        return _jsonable(self.model_dump(mode="python"))
+        return dict(self.plain())
 
     def key(self) -> str:
         """A 16-hex-digit content hash of the config: equal configs share results, any change makes a new trial."""
@@ -102,18 +102,3 @@ class TrialConfig(FrozenModel):
         eps = "inf" if not self.private else f"{self.epsilon:g}"
         clip = "-" if self.clip is None else f"{self.clip:g}"
         return f"{self.dataset} a={self.alpha:g} eps={eps} C={clip} seed={self.seed}"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def jsonable(value: Any) -> Any:
-    """Replace infinite floats anywhere in ``value`` by ``"inf"``/``"-inf"`` so it serialises as strict JSON."""
-    return _jsonable(value)

@@ -6,10 +6,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from acadp.config import TrialConfig, jsonable
-from acadp.schema import FrozenModel
+from acadp.config import TrialConfig
+from acadp.schema import FrozenModel, jsonable
 
 
 class EpochRecord(FrozenModel):
@@ -75,6 +75,12 @@ class TrialResult(FrozenModel):
     resumed_from_epoch: int = 0
     history: tuple[EpochRecord, ...] = ()
     provenance: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("test_accuracy", "success", "success_all", "train_loss", mode="before")
+    @classmethod
+    def _missing_is_nan(cls, value: Any) -> Any:
+        """A rate with no examples to count is stored as null and read back as NaN."""
+        return math.nan if value is None else value
 
     def summary(self) -> dict[str, Any]:
         """The flat JSON object of the command line: coordinates, metrics, privacy, timing (no history)."""

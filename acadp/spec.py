@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from acadp.config import DEFAULT_DELTA, Accountant, Strategy, TrialConfig
 from acadp.errors import SpecError
+from acadp.lira.settings import AuditConfig, LiraSection
 from acadp.presets import PRESETS
 from acadp.schema import FrozenModel
 from acadp.schema_errors import describe
@@ -128,7 +129,7 @@ class SweepSpec(FrozenModel):
     data_dir: str | None = None
     reduce: ReduceSection = ReduceSection()
     smoke: SmokeSection = SmokeSection()
-    lira: dict[str, Any] | None = None
+    lira: LiraSection | None = None
 
     @field_validator("datasets")
     @classmethod
@@ -137,6 +138,24 @@ class SweepSpec(FrozenModel):
         if unknown:
             raise ValueError(f"unknown dataset {unknown[0]!r}; valid datasets: {', '.join(PRESETS.names())}")
         return value
+
+    @model_validator(mode="after")
+    def _audited_points_are_in_the_grid(self) -> SweepSpec:
+        if self.lira is None:
+            return self
+        points = self.lira.points
+        checks: list[tuple[str, list[Any], list[Any]]] = [
+            ("alpha", points.alpha, self.grid.alpha),
+            ("epsilon", points.epsilon, self.grid.epsilon),
+            ("clip", points.clip or [], self.grid.clip),
+            ("seed", points.seed or [], self.grid.seed),
+            ("datasets", points.datasets or [], list(self.datasets)),
+        ]
+        for name, wanted, grid in checks:
+            missing = [value for value in wanted if value not in grid]
+            if missing:
+                raise ValueError(f"lira.points.{name}: {missing} not in the sweep's grid {grid}")
+        return self
 
     @model_validator(mode="after")
     def _remote_storage_needs_a_tracking_server(self) -> SweepSpec:
@@ -150,6 +169,10 @@ class SweepSpec(FrozenModel):
     def trial_configs(self, *, smoke: bool = False) -> list[TrialConfig]:
         """One validated config per grid point (non-private points do not depend on clip: one trial for all C)."""
         return expand_grid(self, smoke=smoke)
+
+    def audit_configs(self, *, smoke: bool = False) -> list[AuditConfig]:
+        """One audit per audited point (a smoke run audits only the first point of each dataset)."""
+        return expand_audits(self, smoke=smoke)
 
 
 def _regime_training(preset: dict[str, Any], section: DatasetSection, private: bool) -> dict[str, Any]:
@@ -198,8 +221,35 @@ def _dataset_payloads(spec: SweepSpec, name: str, section: DatasetSection, *, sm
         training = _regime_training(preset, section, private)
         if smoke:
             training["epochs"] = min(training["epochs"], spec.smoke.epochs)
+            # at least four batches per epoch, so DP-SGD still subsamples (q < 1) on the smoke data
+            training["batch_size"] = min(training["batch_size"], max(1, spec.smoke.n_train // 4))
         payloads[private] = {**common, "training": training}
     return payloads
+
+
+def _point(payload: dict[str, Any], *, alpha: float, epsilon: float, clip: float | None, seed: int) -> dict[str, Any]:
+    return {**payload, "alpha": alpha, "epsilon": epsilon, "clip": clip, "seed": seed}
+
+
+def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
+    """Audit configs of the ``lira`` section: each audited point's trial config, with ``n_train`` = the pool size."""
+    if spec.lira is None:
+        return []
+    points, settings = spec.lira.points, spec.lira.settings(smoke=smoke)
+    audits: dict[str, AuditConfig] = {}
+    for name in points.datasets or list(spec.datasets):
+        payloads = _dataset_payloads(spec, name, spec.datasets[name], smoke=smoke)
+        for epsilon in points.epsilon[:1] if smoke else points.epsilon:
+            private = math.isfinite(epsilon)
+            for clip in (points.clip or spec.grid.clip[:1]) if private else [None]:
+                for alpha in points.alpha[:1] if smoke else points.alpha:
+                    for seed in points.seed or spec.grid.seed[:1]:
+                        payload = _point(payloads[private], alpha=alpha, epsilon=epsilon, clip=clip, seed=seed)
+                        if settings.pool is not None:
+                            payload["n_train"] = settings.pool
+                        audit = AuditConfig(trial=TrialConfig.model_validate(payload), lira=settings)
+                        audits.setdefault(audit.key(), audit)
+    return list(audits.values())
 
 
 def expand_grid(spec: SweepSpec, *, smoke: bool = False) -> list[TrialConfig]:
@@ -214,7 +264,7 @@ def expand_grid(spec: SweepSpec, *, smoke: bool = False) -> list[TrialConfig]:
             for clip in grid.clip if private else [None]:
                 for alpha in grid.alpha:
                     for seed in grid.seed:
-                        point = {**payloads[private], "alpha": alpha, "epsilon": epsilon, "clip": clip, "seed": seed}
+                        point = _point(payloads[private], alpha=alpha, epsilon=epsilon, clip=clip, seed=seed)
                         try:
                             config = TrialConfig.model_validate(point)
                         except ValidationError as error:
@@ -256,6 +306,10 @@ def load_spec(path: Path | str, *, overrides: dict[str, Any] | None = None) -> S
     try:
         expand_grid(spec)
         expand_grid(spec, smoke=True)
+        expand_audits(spec)
+        expand_audits(spec, smoke=True)
     except SpecError as error:
         raise SpecError(f"{path}: {error}") from None
+    except ValidationError as error:
+        raise SpecError(describe(error, prefix=f"{path}: lira")) from None
     return spec

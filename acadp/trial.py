@@ -155,9 +155,13 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def build_training_run(config: TrialConfig, data: TrialData, device: torch.device) -> TrainingRun:
-    """The model (initialised from the trial seed) and its learner, ready to train on the planted data."""
-    torch.manual_seed(derive_seed(config.seed, "torch-global"))
+def build_training_run(
+    config: TrialConfig, data: TrialData, device: torch.device, *, seed: int | None = None
+) -> TrainingRun:
+    """The model and its learner, ready to train on the planted data. Initialisation, batches and noise come from
+    ``seed`` (default: the trial seed; LiRA shadows train the same planted data with seeds of their own)."""
+    seed = config.seed if seed is None else seed
+    torch.manual_seed(derive_seed(seed, "torch-global"))
     dataset = data.dataset
     model = build_model(
         config.model,
@@ -167,7 +171,7 @@ def build_training_run(config: TrialConfig, data: TrialData, device: torch.devic
             channel_mean=dataset.channel_mean,
             channel_std=dataset.channel_std,
         ),
-        seed=derive_seed(config.seed, "model-init"),
+        seed=derive_seed(seed, "model-init"),
     ).to(device)
     privacy = (
         PrivacyTarget(epsilon=config.epsilon, delta=config.delta, clip=config.clip, accountant=config.accountant)
@@ -180,7 +184,7 @@ def build_training_run(config: TrialConfig, data: TrialData, device: torch.devic
             x=torch.from_numpy(data.planted.x).to(device),
             y=torch.from_numpy(data.planted.y).to(device),
             training=config.training,
-            seed=config.seed,
+            seed=seed,
             device=device,
             privacy=privacy,
         )
@@ -247,7 +251,7 @@ def run_trial(
                 "format": CHECKPOINT_FORMAT,
                 "trial_key": config.key(),
                 "epochs_done": run.epochs_done,
-                "history": [item.model_dump(mode="json") for item in history],
+                "history": [item.plain() for item in history],
                 "seconds": previous_seconds + time.perf_counter() - started,
             }
             checkpoint.save(run.state_dict(), meta)

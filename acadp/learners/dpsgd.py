@@ -18,11 +18,11 @@ whose ``int(epochs / sample_rate)`` can round the step count down by one and so 
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import warnings
 from abc import abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -53,10 +53,26 @@ def _quiet_prv_domain(accountant: str) -> Iterator[None]:
         yield
 
 
-@functools.lru_cache(maxsize=256)
+SigmaKey = tuple[float, float, float, int, str]
+# σ searches take seconds with the PRV accountant; trials of one sweep share a handful of (ε, δ, q, steps) settings.
+_SIGMA_CACHE: dict[SigmaKey, float] = {}
+
+
+def remember_noise_multipliers(known: dict[SigmaKey, float]) -> None:
+    """Seed this process's σ cache with values computed elsewhere by :func:`noise_multiplier_for` (the driver)."""
+    _SIGMA_CACHE.update(known)
+
+
 def noise_multiplier_for(*, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str) -> float:
     """The smallest σ (to 1% in epsilon) whose ``steps`` Poisson-subsampled Gaussian steps at rate ``sample_rate``
     spend at most (epsilon, delta) under ``accountant``. Raises :class:`PrivacyInfeasibleError` when none exists."""
+    key = (epsilon, delta, sample_rate, steps, accountant)
+    if key not in _SIGMA_CACHE:
+        _SIGMA_CACHE[key] = _search_noise_multiplier(*key)
+    return _SIGMA_CACHE[key]
+
+
+def _search_noise_multiplier(epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str) -> float:
     try:
         with _quiet_prv_domain(accountant):
             sigma = get_noise_multiplier(
@@ -76,6 +92,27 @@ def noise_multiplier_for(*, epsilon: float, delta: float, sample_rate: float, st
     return float(sigma)
 
 
+@dataclass(frozen=True)
+class SamplingPlan:
+    """Poisson sampling as Opacus's ``make_private`` sets it up for ``n`` examples and a batch size."""
+
+    steps_per_epoch: int
+    sample_rate: float
+    expected_batch_size: int
+    planned_steps: int
+
+    @classmethod
+    def for_training(cls, *, n: int, batch_size: int, epochs: int) -> SamplingPlan:
+        steps_per_epoch = math.ceil(n / batch_size)
+        sample_rate = 1.0 / steps_per_epoch
+        return cls(
+            steps_per_epoch=steps_per_epoch,
+            sample_rate=sample_rate,
+            expected_batch_size=max(1, int(n * sample_rate)),
+            planned_steps=epochs * steps_per_epoch,
+        )
+
+
 class DPSGDRun(TrainingRun):
     """What every DP-SGD engine shares: the sampling plan, σ, and the privacy report."""
 
@@ -84,11 +121,13 @@ class DPSGDRun(TrainingRun):
         if inputs.privacy is None:
             raise SpecError("dpsgd needs a privacy target (finite epsilon, delta, clip)")
         self.target: PrivacyTarget = inputs.privacy
-        n, batch_size = inputs.y.shape[0], inputs.training.batch_size
-        self.steps_per_epoch = math.ceil(n / batch_size)
-        self.sample_rate = 1.0 / self.steps_per_epoch
-        self.expected_batch_size = max(1, int(n * self.sample_rate))
-        self.planned_steps = inputs.training.epochs * self.steps_per_epoch
+        plan = SamplingPlan.for_training(
+            n=inputs.y.shape[0], batch_size=inputs.training.batch_size, epochs=inputs.training.epochs
+        )
+        self.steps_per_epoch = plan.steps_per_epoch
+        self.sample_rate = plan.sample_rate
+        self.expected_batch_size = plan.expected_batch_size
+        self.planned_steps = plan.planned_steps
         self.noise_multiplier = noise_multiplier_for(
             epsilon=self.target.epsilon,
             delta=self.target.delta,

@@ -9,8 +9,10 @@ with the sample standard deviation (ddof = 1), clipped to [0, 1] (both metrics a
 standard deviation and the interval are undefined and are NaN (tables print "n/a (1 seed)").
 
 A sweep that varies more than (dataset, alpha, epsilon, C, seed) — e.g. two strategies or two models — is never
-averaged across those settings: every other config column that takes more than one value in the table is added to the
-grouping keys (see :func:`setting_keys`).
+averaged across those settings: every other config column that takes more than one value among the private trials,
+or among the non-private trials, of a dataset is added to the grouping keys (see :func:`setting_keys`). Columns that
+differ only *between* the regimes — DP-SGD's own learning rate or batch size — belong to the learner, not to a
+separate setting, so private and non-private curves stay in one figure.
 """
 
 from __future__ import annotations
@@ -32,8 +34,14 @@ SUMMARY_COLUMNS: tuple[str, ...] = ("n_trials", "n_seeds", "n_failed", "mean", "
 
 
 def setting_keys(frame: pd.DataFrame) -> list[str]:
-    """``dataset`` plus every :data:`VARIANT_COLUMNS` column present in ``frame`` that takes more than one value."""
-    varying = [name for name in VARIANT_COLUMNS if name in frame.columns and frame[name].nunique(dropna=False) > 1]
+    """``dataset`` plus every :data:`VARIANT_COLUMNS` column present in ``frame`` that takes more than one value
+    within one (dataset, private or not) group."""
+    if frame.empty or "epsilon" not in frame.columns:
+        return ["dataset"]
+    regimes = frame.groupby(["dataset", np.isfinite(frame["epsilon"].to_numpy(dtype=float))], dropna=False)
+    varying = [
+        name for name in VARIANT_COLUMNS if name in frame.columns and (regimes[name].nunique(dropna=False) > 1).any()
+    ]
     return ["dataset", *varying]
 
 

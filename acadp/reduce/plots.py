@@ -176,6 +176,9 @@ def _epsilon_axes(title: str, y_label: str) -> tuple[Figure, Axes, Axes]:
 
 def _set_epsilon_ticks(axis: Axes, epsilons: np.ndarray) -> None:
     values = np.unique(epsilons[np.isfinite(epsilons)])
+    if values.size == 1:  # a log axis around a single value: give it a decade of room
+        axis.set_autoscalex_on(False)
+        axis.set_xlim(values[0] / 3.0, values[0] * 3.0)
     if 0 < values.size <= 8:
         axis.set_xticks(values, [f"{v:g}" for v in values])
         axis.minorticks_off()

@@ -1,0 +1,104 @@
+"""LiRA audit settings: the ``lira:`` section of a sweep file and the ``acadp lira`` options."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from acadp.config import TrialConfig
+from acadp.lira.attacks import ATTACKS
+from acadp.schema import FrozenModel
+
+Query = Literal["original", "mirror"]
+DEFAULT_ATTACKS = ("online", "online_fixed_variance", "offline", "global_threshold")
+
+
+class LiraSettings(FrozenModel):
+    """How to audit one trained configuration (Carlini et al. 2022; 16 shadows as in Solanki et al. 2025)."""
+
+    shadows: Annotated[int, Field(ge=2, le=1024)] = 16
+    pkeep: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    # what each model is queried with: the example, and its horizontal mirror (images only)
+    queries: Annotated[tuple[Query, ...], Field(min_length=1)] = ("original", "mirror")
+    attacks: Annotated[tuple[str, ...], Field(min_length=1)] = DEFAULT_ATTACKS
+    seed: Annotated[int, Field(ge=0)] = 0
+    # audit pool size (None: the audited trial's training set); each shadow trains on pkeep of it
+    pool: Annotated[int, Field(ge=4)] | None = None
+    # how many shadows train at once (one placement-group bundle each), and the resources of each
+    concurrent_shadows: Annotated[int, Field(ge=1, le=256)] = 2
+    cpus_per_shadow: Annotated[float, Field(gt=0)] = 1.0
+    gpus_per_shadow: Annotated[float, Field(ge=0)] = 0.0
+    # confidence of the Clopper–Pearson intervals behind the empirical epsilon lower bound
+    confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+
+    @field_validator("attacks")
+    @classmethod
+    def _known_attacks(cls, attacks: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in attacks if name not in ATTACKS]
+        if unknown:
+            raise ValueError(f"unknown attack {unknown[0]!r}; valid attacks: {', '.join(ATTACKS.names())}")
+        return attacks
+
+    @field_validator("queries")
+    @classmethod
+    def _distinct_queries(cls, queries: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(queries)) != len(queries) or queries[0] != "original":
+            raise ValueError("queries must start with 'original' and not repeat")
+        return queries
+
+
+class AuditConfig(FrozenModel):
+    """One audit: the audited trial config (its ``n_train`` is the pool size) and the LiRA settings."""
+
+    trial: TrialConfig
+    lira: LiraSettings
+
+    def key(self) -> str:
+        """Content hash of what determines the shadows' logits (not attacks, concurrency or resources)."""
+        shadow_part = self.lira.model_dump(include={"shadows", "pkeep", "queries", "seed"})
+        text = json.dumps({"trial": self.trial.canonical(), "lira": shadow_part}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        return f"LiRA {self.trial.label()} ({self.lira.shadows} shadows)"
+
+
+class LiraPoints(FrozenModel):
+    """Which grid points to audit: values must be in the sweep's grid; clip and seed default to the grid's first."""
+
+    alpha: Annotated[list[float], Field(min_length=1)]
+    epsilon: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
+    clip: list[float] | None = None
+    seed: list[int] | None = None
+    datasets: list[str] | None = None
+
+
+class LiraSmoke(FrozenModel):
+    """How ``--smoke`` shrinks audits."""
+
+    shadows: Annotated[int, Field(ge=2)] = 4
+    pool: Annotated[int, Field(ge=4)] = 256
+
+
+class LiraSection(LiraSettings):
+    """The ``lira:`` section of a sweep file."""
+
+    points: LiraPoints
+    smoke: LiraSmoke = LiraSmoke()
+
+    @model_validator(mode="after")
+    def _enough_shadows_in(self) -> LiraSection:
+        n_in = round(self.pkeep * self.shadows)
+        if not 1 <= n_in < self.shadows:
+            raise ValueError(f"pkeep × shadows = {self.pkeep * self.shadows:g} leaves no IN or no OUT models")
+        return self
+
+    def settings(self, *, smoke: bool) -> LiraSettings:
+        """The audit settings, shrunk for smoke runs."""
+        data = self.model_dump(exclude={"points", "smoke"})
+        if smoke:
+            data.update(shadows=self.smoke.shadows, pool=self.smoke.pool)
+        return LiraSettings.model_validate(data)

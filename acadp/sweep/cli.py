@@ -1,0 +1,159 @@
+"""``acadp sweep run|resume|status|submit`` — the sweep service's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from acadp.sweep.plan import SweepPlan, plan_sweep, require_existing
+
+sweep_app = typer.Typer(help="Run, resume, inspect and submit sweeps.", no_args_is_help=True)
+console = Console(stderr=True)
+
+SpecArgument = Annotated[Path, typer.Argument(help="Sweep file (YAML), e.g. sweeps/quickstart.yaml")]
+SmokeOption = Annotated[bool, typer.Option("--smoke", help="The shrunken sweep (its own results, never mixed)")]
+StorageOption = Annotated[
+    str | None, typer.Option("--storage", help="Results storage root (overrides the sweep file's 'storage')")
+]
+AddressOption = Annotated[
+    str | None, typer.Option("--address", help="Ray cluster to run on (default: $RAY_ADDRESS, else a local Ray)")
+]
+ReduceOption = Annotated[bool, typer.Option("--reduce/--no-reduce", help="Reduce (tables, figures) at the end")]
+
+
+def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
+    from acadp.sweep.audits import audit_state
+    from acadp.sweep.driver import run_sweep
+
+    outcome = run_sweep(plan, console=console, address=address)
+    counts = outcome.counts
+    store = plan.open_store()
+    audits = [audit_state(store, audit)[0] for audit in plan.spec.audit_configs(smoke=plan.smoke)]
+    console.print(
+        f"sweep {plan.name}: {counts['completed']} trials completed, {counts['failed']} failed, "
+        f"{counts['pending'] + counts['running']} not finished; "
+        f"{audits.count('completed')}/{len(audits)} LiRA audits completed",
+        highlight=False,
+    )
+    if reduce and counts["completed"]:
+        from acadp.sweep.reducing import print_reduction, reduce_plan
+
+        print_reduction(reduce_plan(plan, records=outcome.records), Console())
+    for record in outcome.records:
+        if record.status == "failed":
+            console.print(f"[red]failed[/] {record.config.label()}: {record.error}", highlight=False)
+    if outcome.exit_code == 130:
+        console.print(f"interrupted: resume with `acadp sweep resume {plan.spec_path}`", highlight=False)
+    raise typer.Exit(outcome.exit_code)
+
+
+@sweep_app.command()
+def run(
+    spec: SpecArgument,
+    smoke: SmokeOption = False,
+    storage: StorageOption = None,
+    address: AddressOption = None,
+    reduce: ReduceOption = True,
+) -> None:
+    """Run a sweep: every grid point without a result (re-running a finished sweep runs only new points)."""
+    _execute(plan_sweep(spec, smoke=smoke, storage=storage), address=address, reduce=reduce)
+
+
+@sweep_app.command()
+def resume(
+    spec: SpecArgument,
+    smoke: SmokeOption = False,
+    storage: StorageOption = None,
+    address: AddressOption = None,
+    reduce: ReduceOption = True,
+) -> None:
+    """Continue an interrupted sweep: finished trials are kept, unfinished ones continue from their last epoch."""
+    plan = plan_sweep(spec, smoke=smoke, storage=storage)
+    require_existing(plan, plan.open_store())
+    _execute(plan, address=address, reduce=reduce)
+
+
+@sweep_app.command()
+def status(
+    spec: SpecArgument,
+    smoke: SmokeOption = False,
+    storage: StorageOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines")] = False,
+) -> None:
+    """Show every grid point's state: completed, running, pending or failed (with its error)."""
+    from acadp.sweep.audits import audit_state
+    from acadp.sweep.status import collect_records, status_payload
+
+    plan = plan_sweep(spec, smoke=smoke, storage=storage)
+    store = plan.open_store()
+    records = collect_records(store, plan.configs) if store.exists("") else []
+    payload = status_payload(records) if records else status_payload([])
+    if not records:
+        from acadp.results import TrialRecord
+
+        pending = [TrialRecord(key=c.key(), config=c, status="pending") for c in plan.configs]
+        payload = status_payload(pending)
+    audits = plan.spec.audit_configs(smoke=smoke)
+    payload["audits"] = [
+        {"label": a.label(), "audit_key": a.key(), "status": state, "shadows_done": done, "shadows": a.lira.shadows}
+        for a in audits
+        for state, done in [audit_state(store, a) if store.exists("") else ("pending", 0)]
+    ]
+    payload["sweep"] = plan.name
+    payload["location"] = plan.location
+    if as_json:
+        print(json.dumps(payload, sort_keys=True))
+        return
+    _print_status(payload)
+
+
+def _print_status(payload: dict) -> None:
+    counts = payload["counts"]
+    table = Table(title=f"sweep {payload['sweep']} — " + ", ".join(f"{n} {state}" for state, n in counts.items()))
+    for column in ("dataset", "alpha", "epsilon", "clip", "seed", "status", "epochs", "success", "note"):
+        table.add_column(column)
+    colours = {"completed": "green", "running": "cyan", "pending": "yellow", "failed": "red"}
+    for trial in payload["trials"]:
+        success = trial.get("success")
+        table.add_row(
+            trial["dataset"], f"{trial['alpha']:g}", str(trial["epsilon"]), str(trial["clip"] or "-"),
+            str(trial["seed"]), f"[{colours[trial['status']]}]{trial['status']}[/]",
+            f"{trial['epochs_done']}/{trial['epochs']}", "" if success is None else f"{success:.3f}",
+            trial.get("error", ""),
+        )  # fmt: skip
+    Console().print(table)
+    for audit in payload["audits"]:
+        Console().print(f"{audit['label']}: {audit['status']} ({audit['shadows_done']}/{audit['shadows']} shadows)")
+
+
+@sweep_app.command()
+def submit(
+    spec: SpecArgument,
+    address: Annotated[str, typer.Option("--address", help="Ray dashboard address, e.g. http://head:8265")],
+    smoke: SmokeOption = False,
+    storage: StorageOption = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job until it ends")] = False,
+    working_dir: Annotated[Path, typer.Option(help="Directory shipped with the job (the acadp checkout)")] = Path(),
+) -> None:
+    """Submit a sweep to a Ray cluster as a Ray Job (token authentication aware); print the job id."""
+    from acadp.sweep.submit import follow_job, submit_sweep
+
+    plan = plan_sweep(spec, smoke=smoke, storage=storage)
+    job = submit_sweep(plan, address=address, working_dir=working_dir, storage=storage)
+    print(job.job_id)
+    console.print(
+        f"submitted {plan.name} as job {job.job_id} to {address}\n"
+        f"  follow:  ray job logs --address {address} --follow {job.job_id}\n"
+        f"  status:  ray job status --address {address} {job.job_id}\n"
+        f"  stop:    ray job stop --address {address} {job.job_id}",
+        highlight=False,
+    )
+    if wait:
+        final = follow_job(job, sys.stderr)
+        raise typer.Exit(0 if final == "SUCCEEDED" else 1)

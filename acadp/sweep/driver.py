@@ -1,0 +1,226 @@
+"""The sweep driver: validate, prepare data once, run the pending grid points as Ray Tune trials, reduce.
+
+Every invocation (``sweep run`` or ``sweep resume``) runs a *fresh* Tune experiment over exactly the grid points
+that have no ``result.json`` yet; each trial continues from its own epoch checkpoint in the results store. So a grid
+extended after a finished sweep runs only its new points, and a crash or SIGKILL of the driver loses at most the
+epoch in progress. (``Tuner.restore`` cannot add grid points and resumes from the last *snapshotted* checkpoint,
+which can be older than the last finished epoch; the store keyed by trial config is the source of truth instead.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from acadp.config import TrialConfig
+from acadp.layout import LAYOUT
+from acadp.lira.settings import AuditConfig
+from acadp.results import TrialRecord
+from acadp.store import ResultsStore
+from acadp.sweep.audits import audit_state
+from acadp.sweep.lease import DriverLease
+from acadp.sweep.plan import SweepPlan, write_spec_files
+from acadp.sweep.preflight import preflight
+from acadp.sweep.status import collect_records, count_states
+from acadp.sweep.tracking import TrackingTarget, finish_sweep_run, setup_sweep_tracking
+
+# Keep Tune quiet and lean: no per-trial CSV/JSON/TensorBoard loggers (results live in our store and MLflow).
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """How an invocation ended: records of every grid point, and whether it was interrupted."""
+
+    records: list[TrialRecord]
+    ran: int
+    interrupted: bool
+    tracking: TrackingTarget | None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_states(self.records)
+
+    @property
+    def exit_code(self) -> int:
+        counts = self.counts
+        if counts["failed"]:
+            return 1
+        if counts["pending"] or counts["running"] or self.interrupted:
+            return 130
+        return 0
+
+
+def _pending(store: ResultsStore, configs: Sequence[TrialConfig]) -> list[TrialConfig]:
+    return [config for config in configs if not store.exists(LAYOUT.trial(config.key()).result)]
+
+
+def _init_ray(address: str | None) -> None:
+    import logging
+
+    import ray
+
+    if ray.is_initialized():
+        return
+    target = address or os.environ.get("RAY_ADDRESS")
+    if target:
+        ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
+    else:
+        ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    # Tune logs every failed attempt with its traceback; acadp reports failures itself (error.json, sweep status).
+    for name in ("ray.tune", "ray.train", "ray.air"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _cluster_has_gpus() -> bool:
+    import ray
+
+    return float(ray.cluster_resources().get("GPU", 0)) > 0
+
+
+def _context(
+    plan: SweepPlan, store: ResultsStore, *, lease: DriverLease, tracking: TrackingTarget | None, gpus: float
+) -> dict[str, Any]:
+    """What every Tune trial of this invocation shares (see :class:`acadp.sweep.trainable.TrialContext`)."""
+    return {
+        "store": store.uri,
+        "invocation": lease.invocation,
+        "tracking_uri": tracking.tracking_uri if tracking else None,
+        "experiment_id": tracking.experiment_id if tracking else None,
+        "parent_run_id": tracking.parent_run_id if tracking else None,
+        "data_dir": str(plan.data_dir) if plan.data_dir else None,
+        "threads": max(1, int(plan.spec.resources.cpus)),
+        "cpus": plan.spec.resources.cpus,
+        "gpus": gpus,
+    }
+
+
+def _pending_audits(plan: SweepPlan, store: ResultsStore) -> list[AuditConfig]:
+    return [a for a in plan.spec.audit_configs(smoke=plan.smoke) if audit_state(store, a)[0] != "completed"]
+
+
+def _job_contexts(
+    shared: dict[str, Any], trials: Sequence[TrialConfig], audits: Sequence[AuditConfig], sigmas: list[list[Any]]
+) -> list[dict[str, Any]]:
+    """One Tune config per job: audits first (the longest jobs start first), then private trials, then the rest."""
+    jobs = [{**shared, "kind": "audit", "trial": audit.trial.canonical(), "audit": audit.plain()} for audit in audits]
+    jobs += [{**shared, "kind": "trial", "trial": config.canonical()} for config in trials]
+    for job in jobs:
+        job["noise_multipliers"] = sigmas
+    return jobs
+
+
+def _resources(context: dict[str, Any]) -> Any:
+    """Placement group of a Tune trial: one bundle for a grid point; one per concurrent shadow for an audit (bundle 0
+    is the audit's own process, which trains shadows too)."""
+    from ray import tune
+
+    if context["kind"] == "audit":
+        lira = context["audit"]["lira"]
+        gpus = lira["gpus_per_shadow"] if context["gpus"] > 0 else 0.0
+        shadow = {"CPU": float(lira["cpus_per_shadow"]), "GPU": float(gpus)}
+        return tune.PlacementGroupFactory([shadow] * int(lira["concurrent_shadows"]))
+    return tune.PlacementGroupFactory([{"CPU": float(context["cpus"]), "GPU": float(context["gpus"])}])
+
+
+def _run_tune(plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any]], console: Console) -> None:
+    from ray import tune
+
+    from acadp.sweep.progress import SweepCounts, SweepProgress
+    from acadp.sweep.trainable import sweep_trainable
+
+    resources = plan.spec.resources
+    trainable = tune.with_resources(sweep_trainable, lambda space: _resources(space["acadp"]))
+    gpus = max((c["gpus"] for c in contexts), default=0.0)
+    concurrency = plan.spec.max_concurrent_trials or _slots(resources.cpus, gpus)
+    total = len(plan.configs) + len(plan.spec.audit_configs(smoke=plan.smoke))
+    counts = SweepCounts(total=total, already_done=total - len(contexts), concurrency=concurrency)
+    progress = SweepProgress(counts, console)
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"acadp": tune.grid_search(contexts)},
+        tune_config=tune.TuneConfig(
+            reuse_actors=True,
+            max_concurrent_trials=concurrency,
+            trial_name_creator=lambda trial: trial.config["acadp"]["kind"] + "-" + trial.trial_id,
+            trial_dirname_creator=lambda trial: trial.trial_id,
+        ),
+        run_config=tune.RunConfig(
+            name="run-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S"),
+            storage_path=store.path(LAYOUT.tune) if store.is_local else f"{plan.location}/{LAYOUT.tune}",
+            failure_config=tune.FailureConfig(max_failures=plan.spec.max_failures),
+            verbose=0,
+            callbacks=[progress],
+        ),
+    )
+    with progress:
+        tuner.fit()
+
+
+def _slots(cpus_per_trial: float, gpus_per_trial: float) -> int:
+    import ray
+
+    available = ray.cluster_resources()
+    slots = int(float(available.get("CPU", 1)) // cpus_per_trial)
+    if gpus_per_trial > 0:
+        slots = min(slots, math.floor(float(available.get("GPU", 0)) / gpus_per_trial + 1e-9))
+    return max(1, slots)
+
+
+def _tracking(plan: SweepPlan, store: ResultsStore) -> TrackingTarget:
+    artifact_root = store.local_path(LAYOUT.mlflow_artifacts) if plan.is_local and not plan.spec.tracking_uri else None
+    return setup_sweep_tracking(
+        tracking_uri=plan.tracking_uri,
+        experiment=plan.name,
+        sweep_dir=plan.location,
+        artifact_root=artifact_root,
+        spec_files=[store.local_path(LAYOUT.sweep_file), store.local_path(LAYOUT.spec)] if store.is_local else [],
+    )
+
+
+def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) -> SweepOutcome:
+    """Run every pending grid point and audit of ``plan``; returns the records of all grid points afterwards."""
+    store = plan.open_store()
+    checks = preflight(plan)  # data prepared and every trial's settings checked before anything is created
+    store.makedirs("")
+    lease = DriverLease.acquire(store)
+    stop = lease.start_heartbeat()
+    try:
+        write_spec_files(plan, store)
+        tracking = _tracking(plan, store)
+        trials, audits = _pending(store, plan.configs), _pending_audits(plan, store)
+        console.print(
+            f"sweep {plan.name}: {len(plan.configs)} grid points ({len(plan.configs) - len(trials)} complete, "
+            f"{len(trials)} to run), {len(audits)} LiRA audits to run · results in {plan.location}",
+            highlight=False,
+        )
+        if trials or audits:
+            _init_ray(address)
+            gpus = plan.spec.resources.gpus if _cluster_has_gpus() else 0.0
+            shared = _context(plan, store, lease=lease, tracking=tracking, gpus=gpus)
+            sigmas = [[*key, value] for key, value in checks.noise_multipliers.items()]
+            _run_tune(plan, store, _job_contexts(shared, trials, audits, sigmas), console)
+        records = collect_records(store, plan.configs, assume_idle=True)
+        counts = count_states(records)
+        unfinished = counts["pending"] + counts["running"] + len(_pending_audits(plan, store))
+        status = "FINISHED" if not unfinished and not counts["failed"] else ("KILLED" if unfinished else "FAILED")
+        finish_sweep_run(tracking, status=status, counts=counts)
+        return SweepOutcome(
+            records=records, ran=len(trials) + len(audits), interrupted=unfinished > 0, tracking=tracking
+        )
+    finally:
+        stop.set()
+        lease.release()
+
+
+def sweep_location(plan: SweepPlan) -> Path:
+    """The local sweep directory (local storage only)."""
+    return Path(plan.location)

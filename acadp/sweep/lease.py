@@ -1,0 +1,109 @@
+"""One live driver per sweep: ``driver.json`` names it (pid, host, invocation id) and carries a heartbeat.
+
+A second ``sweep run`` on the same sweep refuses to start while the first is alive. A driver that died (SIGKILL,
+pre-emption) leaves a stale file: its heartbeat stops, or its pid is gone on this host, and the next driver takes
+over. Trials check the invocation id every epoch and stop if a newer driver owns the sweep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from acadp.errors import SweepLockedError
+from acadp.layout import LAYOUT
+from acadp.store import ResultsStore
+
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER_SECONDS = 30.0
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def driver_is_live(record: dict[str, Any] | None) -> bool:
+    """Whether ``driver.json``'s driver still runs: same host → its pid exists; any host → recent heartbeat."""
+    if not record:
+        return False
+    try:
+        beat = dt.datetime.fromisoformat(record["heartbeat_at"])
+    except (KeyError, ValueError):
+        return False
+    if (_now() - beat).total_seconds() > STALE_AFTER_SECONDS:
+        return False
+    if record.get("host") == socket.gethostname():
+        return _pid_alive(int(record.get("pid", -1)))
+    return True
+
+
+def read_driver(store: ResultsStore) -> dict[str, Any] | None:
+    if not store.exists(LAYOUT.driver):
+        return None
+    record = store.read_json(LAYOUT.driver)
+    return record if isinstance(record, dict) else None
+
+
+@dataclass
+class DriverLease:
+    """The lease of this process on a sweep, renewed by a background heartbeat until :meth:`release`."""
+
+    store: ResultsStore
+    invocation: str
+    started_at: str
+
+    @classmethod
+    def acquire(cls, store: ResultsStore) -> DriverLease:
+        current = read_driver(store)
+        if driver_is_live(current):
+            assert current is not None
+            raise SweepLockedError(
+                f"{store.uri}: another driver (pid {current.get('pid')} on {current.get('host')}, started "
+                f"{current.get('started_at')}) is running this sweep; wait for it, or stop it first"
+            )
+        lease = cls(store=store, invocation=uuid.uuid4().hex[:12], started_at=_now().isoformat(timespec="seconds"))
+        lease.beat()
+        return lease
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "invocation": self.invocation,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": self.started_at,
+            "heartbeat_at": _now().isoformat(timespec="seconds"),
+        }
+
+    def beat(self) -> None:
+        self.store.write_json(LAYOUT.driver, self.record())
+
+    def start_heartbeat(self) -> threading.Event:
+        """Renew the lease every few seconds from a daemon thread; set the returned event to stop it."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                self.beat()
+
+        threading.Thread(target=loop, name="acadp-heartbeat", daemon=True).start()
+        return stop
+
+    def release(self) -> None:
+        current = read_driver(self.store)
+        if current is not None and current.get("invocation") == self.invocation:
+            self.store.delete(LAYOUT.driver)

@@ -1,0 +1,89 @@
+"""A sweep file resolved for one invocation: the spec, the grid's trial configs and the results store."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from acadp.config import TrialConfig
+from acadp.errors import SpecError
+from acadp.layout import LAYOUT, sweep_dir_name
+from acadp.spec import SweepSpec, load_spec
+from acadp.store import ResultsStore
+from acadp.sweep.tracking import default_tracking_uri
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """Everything a sweep command needs, computed before anything is created on disk."""
+
+    spec: SweepSpec
+    spec_path: Path
+    smoke: bool
+    location: str  # the sweep directory: a local path or a URI
+    configs: tuple[TrialConfig, ...]
+
+    @property
+    def name(self) -> str:
+        """The sweep's name as used for its directory and MLflow experiment (``<name>-smoke`` for smoke runs)."""
+        return sweep_dir_name(self.spec.name, smoke=self.smoke)
+
+    def open_store(self) -> ResultsStore:
+        return ResultsStore(self.location)
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.location or self.location.startswith("file://")
+
+    @property
+    def tracking_uri(self) -> str:
+        """The spec's tracking URI, or a SQLite database inside the sweep directory."""
+        if self.spec.tracking_uri:
+            return self.spec.tracking_uri
+        return default_tracking_uri(Path(self.location.removeprefix("file://")))
+
+    @property
+    def data_dir(self) -> Path | None:
+        return Path(self.spec.data_dir).expanduser() if self.spec.data_dir else None
+
+
+def _resolve_storage(storage: str) -> str:
+    if "://" in storage:
+        return storage.rstrip("/")
+    return str(Path(storage).expanduser().resolve())
+
+
+def plan_sweep(spec_path: Path | str, *, smoke: bool = False, storage: str | None = None) -> SweepPlan:
+    """Load and validate ``spec_path`` (raising :class:`SpecError`) and expand its grid; creates nothing."""
+    overrides = {"storage": storage} if storage is not None else None
+    spec = load_spec(spec_path, overrides=overrides)
+    root = _resolve_storage(spec.storage)
+    return SweepPlan(
+        spec=spec,
+        spec_path=Path(spec_path),
+        smoke=smoke,
+        location=f"{root}/{sweep_dir_name(spec.name, smoke=smoke)}",
+        configs=tuple(spec.trial_configs(smoke=smoke)),
+    )
+
+
+def write_spec_files(plan: SweepPlan, store: ResultsStore) -> None:
+    """Keep the sweep file as submitted and the resolved spec (defaults filled in) next to the results."""
+    store.write_bytes(LAYOUT.sweep_file, plan.spec_path.read_bytes())
+    resolved = {
+        "spec": plan.spec.plain(),
+        "smoke": plan.smoke,
+        "trials": [config.key() for config in plan.configs],
+    }
+    store.write_bytes(LAYOUT.spec, (json.dumps(resolved, indent=2, sort_keys=True) + "\n").encode())
+
+
+def require_existing(plan: SweepPlan, store: ResultsStore) -> None:
+    """Raise a clear error when a command that reads a sweep finds no sweep directory."""
+    if not store.exists(""):
+        flag = " --smoke" if plan.smoke else ""
+        raise SpecError(
+            f"{plan.location}: no results for sweep {plan.name!r} yet; "
+            f"start it with `acadp sweep run {plan.spec_path}{flag}`"
+        )

@@ -1,0 +1,79 @@
+"""Checks run by the driver before a sweep creates anything: the data is there (and prepared into the cache once),
+every trial's target class, signal and model fit its dataset, and every private trial has a feasible σ.
+
+All problems are collected and reported together, so one fix-and-rerun cycle suffices; nothing is lost because
+nothing was started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from acadp.collective import apply_signal
+from acadp.config import TrialConfig
+from acadp.data import ArrayDataset, load_dataset
+from acadp.errors import AcadpError, SpecError
+from acadp.learners.dpsgd import SamplingPlan, SigmaKey, noise_multiplier_for
+from acadp.models import ModelInputs, build_model
+from acadp.sweep.plan import SweepPlan
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What the checks computed and the trials can reuse: σ for every distinct private setting."""
+
+    noise_multipliers: dict[SigmaKey, float]
+
+
+def sigma_key(config: TrialConfig, n_train: int) -> SigmaKey:
+    """The σ-cache key of a private trial trained on ``n_train`` examples."""
+    plan = SamplingPlan.for_training(n=n_train, batch_size=config.training.batch_size, epochs=config.training.epochs)
+    return (config.epsilon, config.delta, plan.sample_rate, plan.planned_steps, config.accountant)
+
+
+def _check_fit(config: TrialConfig, dataset: ArrayDataset) -> None:
+    if config.target_class >= dataset.n_classes:
+        raise SpecError(
+            f"target_class {config.target_class} does not exist ({dataset.n_classes} classes: "
+            f"0..{dataset.n_classes - 1})"
+        )
+    try:
+        apply_signal(config.signal, dataset.x_train[:2], dataset.feature_names)
+        inputs = ModelInputs(dataset.input_shape, dataset.n_classes, dataset.channel_mean, dataset.channel_std)
+        build_model(config.model, inputs, seed=0)
+    except ValueError as error:
+        raise SpecError(str(error)) from None
+
+
+def preflight(plan: SweepPlan) -> Preflight:
+    """Run the checks over every grid point; raise one :class:`SpecError` listing every problem."""
+    problems: dict[str, None] = {}
+    datasets: dict[str, ArrayDataset] = {}
+    for name in plan.spec.datasets:
+        try:
+            datasets[name] = load_dataset(name, data_dir=plan.data_dir)
+        except AcadpError as error:
+            problems[f"datasets.{name}: {error}"] = None
+    sigmas: dict[SigmaKey, float] = {}
+    checked: set[str] = set()
+    for config in plan.configs:
+        dataset = datasets.get(config.dataset)
+        if dataset is None:
+            continue
+        shape_key = f"{config.dataset}|{config.target_class}|{config.signal}|{config.model}"
+        try:
+            if shape_key not in checked:
+                checked.add(shape_key)
+                _check_fit(config, dataset)
+            if config.private:
+                n_train = min(config.n_train or dataset.y_train.shape[0], dataset.y_train.shape[0])
+                key = sigma_key(config, n_train)
+                if key not in sigmas:
+                    sigmas[key] = noise_multiplier_for(
+                        epsilon=key[0], delta=key[1], sample_rate=key[2], steps=key[3], accountant=key[4]
+                    )
+        except AcadpError as error:
+            problems[f"datasets.{config.dataset}: {error}"] = None
+    if problems:
+        raise SpecError(f"{plan.spec_path}: " + "; ".join(problems))
+    return Preflight(noise_multipliers=sigmas)

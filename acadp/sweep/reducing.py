@@ -1,0 +1,106 @@
+"""Glue between a sweep and the reducer: records from the store in, ``reduced/`` out, artifacts to MLflow."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from acadp.layout import LAYOUT
+from acadp.provenance import provenance
+from acadp.reduce.report import ReduceOutputs, reduce_sweep
+from acadp.results import TrialRecord
+from acadp.store import ResultsStore
+from acadp.sweep.audits import collect_audit_rows
+from acadp.sweep.plan import SweepPlan, require_existing
+from acadp.sweep.status import collect_records
+from acadp.sweep.tracking import TAG_ROLE, TAG_SWEEP_DIR, TrackingTarget, log_sweep_artifacts
+
+
+def find_sweep_tracking(plan: SweepPlan) -> TrackingTarget | None:
+    """The sweep's MLflow experiment and parent run, if the driver created them."""
+    client = MlflowClient(tracking_uri=plan.tracking_uri)
+    experiment = client.get_experiment_by_name(plan.name)
+    if experiment is None:
+        return None
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`{TAG_ROLE}` = 'sweep' and tags.`{TAG_SWEEP_DIR}` = '{plan.location}'",
+        max_results=1,
+    )
+    if not runs:
+        return None
+    return TrackingTarget(plan.tracking_uri, experiment.experiment_id, runs[0].info.run_id)
+
+
+def _reduce_into(plan: SweepPlan, store: ResultsStore, records: list[TrialRecord], out_dir: Path) -> ReduceOutputs:
+    audits = collect_audit_rows(plan, store)
+    return reduce_sweep(
+        records=records,
+        lira_rows=audits.rows if not audits.rows.empty else None,
+        roc_curves=audits.roc_curves or None,
+        out_dir=out_dir,
+        sweep_name=plan.name,
+        thresholds=tuple(plan.spec.reduce.thresholds),
+        n_boot=plan.spec.reduce.n_boot,
+        provenance=provenance(),
+    )
+
+
+def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) -> ReduceOutputs:
+    """Reduce whatever the sweep has finished so far into ``<sweep>/reduced/`` and log it to the parent run."""
+    store = plan.open_store()
+    require_existing(plan, store)
+    records = records if records is not None else collect_records(store, plan.configs)
+    if store.is_local:
+        outputs = _reduce_into(plan, store, records, store.local_path(LAYOUT.reduced))
+    else:
+        with tempfile.TemporaryDirectory(prefix="acadp-reduce-") as tmp:
+            outputs = _reduce_into(plan, store, records, Path(tmp))
+            for path in outputs.paths:
+                rel = path.relative_to(outputs.out_dir).as_posix()
+                store.write_bytes(f"{LAYOUT.reduced}/{rel}", path.read_bytes())
+    tracking = find_sweep_tracking(plan)
+    if tracking is not None and store.is_local:
+        log_sweep_artifacts(tracking, list(outputs.paths), base=outputs.out_dir)
+    return outputs
+
+
+def _alpha_text(value: float) -> str:
+    if not math.isfinite(value):
+        return "not reached" if value > 0 else "-"
+    return f"{value:.4f}"
+
+
+def critical_mass_summary(table: pd.DataFrame, *, title: str) -> Table:
+    """The α* table as a rich table for the terminal."""
+    view = Table(title=title)
+    for column in ("dataset", "epsilon", "C", "S*", "alpha*", "95% CI", "seeds"):
+        view.add_column(column, justify="right" if column not in ("dataset",) else "left")
+    for _, row in table.iterrows():
+        epsilon = "inf" if math.isinf(row["epsilon"]) else f"{row['epsilon']:g}"
+        clip = "-" if pd.isna(row["clip"]) else f"{row['clip']:g}"
+        interval = escape(f"[{_alpha_text(row['ci_low'])}, {_alpha_text(row['ci_high'])}]")
+        view.add_row(
+            str(row["dataset"]), epsilon, clip, f"{row['threshold']:g}", _alpha_text(row["alpha_star"]),
+            interval, str(int(row["n_seeds"])),
+        )  # fmt: skip
+    return view
+
+
+def print_reduction(outputs: ReduceOutputs, console: Console) -> None:
+    """Show the critical-mass table and where the curves, tables and dashboard are."""
+    table = outputs.tables.get("critical_mass")
+    if table is not None and not table.empty:
+        console.print(critical_mass_summary(table, title="critical mass α* (smallest α with S(α) ≥ S*)"))
+    figures = [p for p in outputs.paths if p.suffix == ".png" and p.name.startswith("success_curves")]
+    for figure in figures:
+        console.print(f"success curves S(α): {figure}", highlight=False)
+    console.print(f"tables and figures: {outputs.out_dir}", highlight=False)
+    console.print(f"dashboard: {outputs.dashboard}", highlight=False)

@@ -1,0 +1,93 @@
+"""The state of every grid point, read from the results store (never from Ray's own state)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from acadp.config import TrialConfig
+from acadp.errors import StoreError
+from acadp.layout import LAYOUT
+from acadp.results import TrialRecord, TrialResult, TrialStatus
+from acadp.store import ResultsStore
+from acadp.sweep.lease import driver_is_live, read_driver
+
+
+def _read(store: ResultsStore, rel: str) -> dict[str, Any] | None:
+    if not store.exists(rel):
+        return None
+    try:
+        payload = store.read_json(rel)
+    except (StoreError, ValueError):
+        return None  # a file being replaced right now: the next read sees the new one
+    return payload if isinstance(payload, dict) else None
+
+
+def trial_record(store: ResultsStore, config: TrialConfig, *, live_invocation: str | None) -> TrialRecord:
+    """The :class:`TrialRecord` of one grid point."""
+    key = config.key()
+    paths = LAYOUT.trial(key)
+    result = _read(store, paths.result)
+    if result is not None:
+        parsed = TrialResult.model_validate(result)
+        return TrialRecord(key=key, config=config, status="completed", result=parsed, epochs_done=parsed.epochs)
+    progress = _read(store, paths.progress) or {}
+    error = _read(store, paths.error)
+    epochs_done = int(progress.get("epochs_done", 0))
+    running = live_invocation is not None and progress.get("invocation") == live_invocation
+    if error is not None and not (running and progress.get("updated_at", "") > error.get("at", "")):
+        return TrialRecord(key=key, config=config, status="failed", error=error.get("error"), epochs_done=epochs_done)
+    status: TrialStatus = "running" if running else "pending"
+    return TrialRecord(key=key, config=config, status=status, epochs_done=epochs_done)
+
+
+def collect_records(
+    store: ResultsStore, configs: Sequence[TrialConfig], *, assume_idle: bool = False
+) -> list[TrialRecord]:
+    """Records of every grid point, in grid order. ``assume_idle``: the caller knows no trial runs now (the driver
+    after Tune returned), so unfinished trials are pending whatever ``driver.json`` says."""
+    driver = None if assume_idle else read_driver(store)
+    live = driver.get("invocation") if driver is not None and driver_is_live(driver) else None
+    return [trial_record(store, config, live_invocation=live) for config in configs]
+
+
+def count_states(records: Sequence[TrialRecord]) -> dict[str, int]:
+    counts = Counter(record.status for record in records)
+    return {state: counts.get(state, 0) for state in ("completed", "running", "pending", "failed")}
+
+
+def _number(value: float | None) -> float | str | None:
+    if value is None:
+        return None
+    return "inf" if math.isinf(value) else value
+
+
+def status_payload(records: Sequence[TrialRecord]) -> dict[str, Any]:
+    """The ``acadp sweep status --json`` object: one entry per grid point plus counts."""
+    trials = []
+    for record in records:
+        config = record.config
+        entry: dict[str, Any] = {
+            "dataset": config.dataset,
+            "alpha": config.alpha,
+            "epsilon": _number(config.epsilon),
+            "clip": config.clip,
+            "seed": config.seed,
+            "status": record.status,
+            "trial_key": record.key,
+            "epochs_done": record.epochs_done,
+            "epochs": config.training.epochs,
+        }
+        if record.error is not None:
+            entry["error"] = record.error
+        if record.result is not None:
+            entry.update(
+                success=record.result.success,
+                test_accuracy=record.result.test_accuracy,
+                epsilon_spent=_number(record.result.epsilon_spent),
+                seconds=record.result.seconds,
+            )
+        trials.append(entry)
+    return {"counts": count_states(records), "trials": trials}

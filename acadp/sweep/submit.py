@@ -1,0 +1,133 @@
+"""Submitting a sweep to a Ray cluster as a Ray Job, with Ray's token authentication.
+
+Ray (2.52+) can require a bearer token on its dashboard and job API; 2.60 turns it on for local clusters. Ray's
+``JobSubmissionClient`` adds the token only when ``RAY_AUTH_MODE=token`` is set in the submitting process, so acadp
+finds the token itself — ``$RAY_AUTH_TOKEN``, the file named by ``$RAY_AUTH_TOKEN_PATH``, else ``~/.ray/auth_token``
+(Ray's own order) — and sends it unless ``RAY_AUTH_MODE=disabled``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from acadp.errors import AcadpError, SpecError
+from acadp.provenance import provenance
+from acadp.sweep.plan import SweepPlan
+
+# Never shipped to the cluster with the working directory.
+EXCLUDES = [".venv", ".git", "results", "mlruns", "*.egg-info", "__pycache__", ".pytest_cache", ".mypy_cache"]
+TERMINAL_STATES = {"SUCCEEDED", "FAILED", "STOPPED"}
+
+
+class SubmissionError(AcadpError):
+    """The job could not be submitted (cluster unreachable, authentication refused, bad working directory)."""
+
+
+def find_auth_token() -> str | None:
+    """The Ray auth token this machine would use, or None."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return os.environ["RAY_AUTH_TOKEN"].strip()
+    candidates = [os.environ.get("RAY_AUTH_TOKEN_PATH"), str(Path.home() / ".ray" / "auth_token")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            token = Path(candidate).read_text().strip()
+            if token:
+                return token
+    return None
+
+
+def auth_headers() -> dict[str, str]:
+    """``Authorization: Bearer <token>`` when a token exists and auth is not explicitly disabled."""
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+        return {}
+    token = find_auth_token()
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    client: Any
+    job_id: str
+    address: str
+
+
+def _entrypoint(plan: SweepPlan, working_dir: Path, storage: str | None) -> str:
+    try:
+        spec = plan.spec_path.resolve().relative_to(working_dir.resolve())
+    except ValueError:
+        raise SpecError(
+            f"{plan.spec_path}: the sweep file must lie inside the working directory {working_dir.resolve()} "
+            "that is shipped with the job"
+        ) from None
+    words = ["python", "-m", "acadp", "sweep", "run", spec.as_posix()]
+    if plan.smoke:
+        words.append("--smoke")
+    if storage:
+        words += ["--storage", storage]
+    return shlex.join(words)
+
+
+def _client(address: str) -> Any:
+    from ray.job_submission import JobSubmissionClient
+
+    try:
+        return JobSubmissionClient(address, headers=auth_headers())
+    except Exception as error:  # connection and HTTP errors come in several types
+        raise SubmissionError(_explain(address, error)) from None
+
+
+def _explain(address: str, error: Exception) -> str:
+    text = str(error)
+    if "401" in text or "403" in text or "uthenticat" in text:
+        return (
+            f"{address} refused the request: the cluster requires a Ray auth token. Put the head's token "
+            "(`ray get-auth-token` on the head) in ~/.ray/auth_token or $RAY_AUTH_TOKEN"
+        )
+    return f"cannot reach the Ray job server at {address} ({type(error).__name__}: {text.splitlines()[0][:300]})"
+
+
+def submit_sweep(plan: SweepPlan, *, address: str, working_dir: Path, storage: str | None) -> SubmittedJob:
+    """Submit ``acadp sweep run`` for ``plan`` with ``working_dir`` (the checkout) shipped to the cluster."""
+    chosen = storage or plan.spec.storage
+    if "://" not in chosen and not Path(chosen).expanduser().is_absolute():
+        raise SpecError(
+            f"{plan.spec_path}: storage {chosen!r} is relative; a job on a cluster needs storage every node shares "
+            "(s3://bucket/prefix or an absolute path on a shared file system): set 'storage' or pass --storage"
+        )
+    entrypoint = _entrypoint(plan, working_dir, storage)
+    client = _client(address)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    runtime_env = {
+        "working_dir": str(working_dir.resolve()),
+        "excludes": EXCLUDES,
+        "env_vars": {"ACADP_CODE_REVISION": provenance()["code_revision"]},
+    }
+    try:
+        job_id = client.submit_job(
+            entrypoint=entrypoint,
+            runtime_env=runtime_env,
+            submission_id=f"acadp-{plan.name}-{stamp}",
+            metadata={"acadp.sweep": plan.name, "acadp.location": plan.location},
+        )
+    except Exception as error:  # the client raises RuntimeError for HTTP errors, others for transport failures
+        raise SubmissionError(_explain(address, error)) from None
+    return SubmittedJob(client=client, job_id=job_id, address=address)
+
+
+def follow_job(job: SubmittedJob, out: TextIO, *, poll_seconds: float = 2.0, timeout: float | None = None) -> str:
+    """Wait until the job ends, printing its logs at the end; returns the final status name."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        state = str(job.client.get_job_status(job.job_id)).split(".")[-1]
+        if state in TERMINAL_STATES:
+            out.write(job.client.get_job_logs(job.job_id))
+            return state
+        if deadline is not None and time.monotonic() > deadline:
+            return state
+        time.sleep(poll_seconds)

@@ -1,0 +1,242 @@
+"""MLflow tracking: one experiment per sweep, one parent run per sweep, one child run per trial.
+
+The driver creates the experiment and the parent run before any trial starts (many processes creating a new SQLite
+database at once corrupt it). A trial finds its own child run by the tag ``acadp.trial_key`` and continues it after a
+resume, so a grid point never gets two runs. Everything goes through an explicit :class:`mlflow.MlflowClient` (no
+global "active run" state, which reused Ray actors would share between trials).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+from acadp.config import TrialConfig
+from acadp.results import EpochRecord, TrialResult
+
+TAG_ROLE = "acadp.role"
+TAG_SWEEP_DIR = "acadp.sweep_dir"
+TAG_TRIAL_KEY = "acadp.trial_key"
+TAG_STATUS = "acadp.status"
+PARENT_TAG = "mlflow.parentRunId"
+RUN_NAME_TAG = "mlflow.runName"
+
+
+@dataclass(frozen=True)
+class TrackingTarget:
+    """Where trials log: tracking URI, experiment id and the sweep's parent run id (plain data, sent to workers)."""
+
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+
+
+def default_tracking_uri(sweep_dir: Path) -> str:
+    """The default store: a SQLite database inside the sweep's results directory."""
+    return f"sqlite:///{sweep_dir / 'mlflow.db'}"
+
+
+def setup_sweep_tracking(
+    *, tracking_uri: str, experiment: str, sweep_dir: str, artifact_root: Path | None, spec_files: list[Path]
+) -> TrackingTarget:
+    """Create (or find) the sweep's experiment and parent run; mark the parent run RUNNING.
+
+    The sweep file and the resolved spec are logged as artifacts (not params: a sweep file may grow new grid values
+    between invocations, and MLflow params cannot change).
+    """
+    client = MlflowClient(tracking_uri=tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        location = artifact_root.resolve().as_uri() if artifact_root is not None else None
+        experiment_id = client.create_experiment(experiment, artifact_location=location)
+    else:
+        experiment_id = found.experiment_id
+    parents = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{TAG_ROLE}` = 'sweep' and tags.`{TAG_SWEEP_DIR}` = '{_quote(sweep_dir)}'",
+        max_results=1,
+    )
+    if parents:
+        parent_id = parents[0].info.run_id
+        client.update_run(parent_id, status="RUNNING")
+    else:
+        parent = client.create_run(
+            experiment_id,
+            run_name=experiment,
+            tags={TAG_ROLE: "sweep", TAG_SWEEP_DIR: sweep_dir},
+        )
+        parent_id = parent.info.run_id
+    for path in spec_files:
+        client.log_artifact(parent_id, str(path), artifact_path="spec")
+    return TrackingTarget(tracking_uri=tracking_uri, experiment_id=experiment_id, parent_run_id=parent_id)
+
+
+def finish_sweep_run(target: TrackingTarget, *, status: str, counts: Mapping[str, int]) -> None:
+    """Close the parent run: ``FINISHED`` when every trial completed, ``FAILED`` or ``KILLED`` otherwise."""
+    client = MlflowClient(tracking_uri=target.tracking_uri)
+    metrics = [Metric(f"trials_{state}", float(n), _now_ms(), 0) for state, n in counts.items()]
+    client.log_batch(target.parent_run_id, metrics=metrics)
+    client.set_terminated(target.parent_run_id, status=status)
+
+
+def log_sweep_artifacts(target: TrackingTarget, paths: list[Path], *, base: Path) -> None:
+    """Log reducer outputs as artifacts of the parent run, keeping their layout under ``base``."""
+    client = MlflowClient(tracking_uri=target.tracking_uri)
+    for path in paths:
+        relative = path.parent.relative_to(base)
+        client.log_artifact(target.parent_run_id, str(path), artifact_path=str(Path("reduced") / relative))
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "\\'")
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
+
+
+def flatten(prefix: str, value: Any) -> dict[str, str]:
+    """Nested config → flat MLflow params: ``{"training": {"lr": 0.1}}`` → ``{"training.lr": "0.1"}``."""
+    if isinstance(value, Mapping):
+        flat: dict[str, str] = {}
+        for key, item in value.items():
+            flat.update(flatten(f"{prefix}.{key}" if prefix else str(key), item))
+        return flat
+    return {prefix: str(value)}
+
+
+class TrialTracker:
+    """The MLflow child run of one trial (found by its key, or created)."""
+
+    def __init__(self, target: TrackingTarget, config: TrialConfig) -> None:
+        self.client = MlflowClient(tracking_uri=target.tracking_uri)
+        self.key = config.key()
+        existing = self.client.search_runs(
+            [target.experiment_id],
+            filter_string=f"tags.`{TAG_TRIAL_KEY}` = '{self.key}' and tags.`{PARENT_TAG}` = '{target.parent_run_id}'",
+            max_results=1,
+        )
+        if existing:
+            self.run_id = existing[0].info.run_id
+            self.client.update_run(self.run_id, status="RUNNING")
+            self.client.set_tag(self.run_id, TAG_STATUS, "running")
+            return
+        tags = {PARENT_TAG: target.parent_run_id, TAG_TRIAL_KEY: self.key, TAG_STATUS: "running"}
+        run = self.client.create_run(target.experiment_id, run_name=config.label(), tags=tags)
+        self.run_id = run.info.run_id
+        params = flatten("", config.canonical())
+        self.client.log_batch(self.run_id, params=[Param(k, v[:6000]) for k, v in sorted(params.items())])
+
+    def log_epoch(self, record: EpochRecord, *, clipped_fraction: float | None = None) -> None:
+        values = {
+            "train_loss": record.train_loss,
+            "test_accuracy": record.test_accuracy,
+            "success": record.success,
+            "clipped_fraction": clipped_fraction,
+            "epoch_seconds": record.seconds,
+        }
+        stamp = _now_ms()
+        metrics = [
+            Metric(name, float(value), stamp, record.epoch)
+            for name, value in values.items()
+            if value is not None and math.isfinite(value)
+        ]
+        self.client.log_batch(self.run_id, metrics=metrics)
+
+    def finish(self, result: TrialResult) -> None:
+        stamp = _now_ms()
+        final = {
+            "test_accuracy": result.test_accuracy,
+            "success": result.success,
+            "success_all": result.success_all,
+            "epsilon_spent": result.epsilon_spent,
+            "trial_seconds": result.seconds,
+        }
+        metrics = [
+            Metric(name, float(value), stamp, result.epochs) for name, value in final.items() if math.isfinite(value)
+        ]
+        params = {
+            "noise_multiplier": str(result.noise_multiplier),
+            "sample_rate": str(result.sample_rate),
+            "steps": str(result.steps),
+        }
+        self.client.log_batch(
+            self.run_id,
+            metrics=metrics,
+            params=[Param(k, v) for k, v in params.items()],
+            tags=[RunTag(TAG_STATUS, "completed")],
+        )
+        self.client.set_terminated(self.run_id, status="FINISHED")
+
+    def fail(self, error: BaseException) -> None:
+        self.client.set_tag(self.run_id, TAG_STATUS, "failed")
+        self.client.set_tag(self.run_id, "acadp.error", f"{type(error).__name__}: {error}"[:5000])
+        self.client.set_terminated(self.run_id, status="FAILED")
+
+
+TAG_AUDIT_KEY = "acadp.audit_key"
+
+
+class AuditTracker:
+    """The MLflow child run of one LiRA audit (found by ``acadp.audit_key``, or created)."""
+
+    def __init__(self, target: TrackingTarget, audit: Any) -> None:
+        self.client = MlflowClient(tracking_uri=target.tracking_uri)
+        key = audit.key()
+        existing = self.client.search_runs(
+            [target.experiment_id],
+            filter_string=f"tags.`{TAG_AUDIT_KEY}` = '{key}' and tags.`{PARENT_TAG}` = '{target.parent_run_id}'",
+            max_results=1,
+        )
+        if existing:
+            self.run_id = existing[0].info.run_id
+            self.client.update_run(self.run_id, status="RUNNING")
+            return
+        tags = {PARENT_TAG: target.parent_run_id, TAG_AUDIT_KEY: key, TAG_STATUS: "running", TAG_ROLE: "audit"}
+        self.run_id = self.client.create_run(target.experiment_id, run_name=audit.label(), tags=tags).info.run_id
+        params = flatten("", audit.plain())
+        self.client.log_batch(self.run_id, params=[Param(k, v[:6000]) for k, v in sorted(params.items())])
+
+    def finish(self, record: dict[str, Any], store: Any) -> None:
+        """Log every attack × subset metric and the ROC curves (arrays and a log-log figure) as artifacts."""
+        import tempfile
+
+        stamp = _now_ms()
+        metrics = []
+        for row in record["rows"]:
+            for name, value in row.items():
+                if isinstance(value, int | float) and math.isfinite(value):
+                    metrics.append(Metric(f"{row['attack']}.{row['subset']}.{name}", float(value), stamp, 0))
+        self.client.log_batch(self.run_id, metrics=metrics, tags=[RunTag(TAG_STATUS, "completed")])
+        with tempfile.TemporaryDirectory(prefix="acadp-audit-") as tmp:
+            roc_path = Path(tmp) / "roc.npz"
+            roc_path.write_bytes(store.read_bytes(f"audits/{record['audit_key']}/roc.npz"))
+            self.client.log_artifact(self.run_id, str(roc_path))
+            figure_path = _roc_figure(roc_path, Path(tmp) / "roc.png", title=record["label"])
+            self.client.log_artifact(self.run_id, str(figure_path))
+        self.client.set_terminated(self.run_id, status="FINISHED")
+
+    def fail(self, error: BaseException) -> None:
+        self.client.set_tag(self.run_id, TAG_STATUS, "failed")
+        self.client.set_tag(self.run_id, "acadp.error", f"{type(error).__name__}: {error}"[:5000])
+        self.client.set_terminated(self.run_id, status="FAILED")
+
+
+def _roc_figure(roc_path: Path, out: Path, *, title: str) -> Path:
+    import numpy as np
+
+    from acadp.reduce.plots import figure_bytes, plot_roc
+
+    with np.load(roc_path, allow_pickle=False) as arrays:
+        attacks = sorted({name.split("/")[0] for name in arrays.files})
+        curves = {("audit", attack): (arrays[f"{attack}/fpr"], arrays[f"{attack}/tpr"]) for attack in attacks}
+    out.write_bytes(figure_bytes(plot_roc(curves, title=title), "png"))
+    return out

@@ -1,0 +1,206 @@
+"""The Ray Tune trainable: a thin wrapper that runs :func:`acadp.trial.run_trial` for one grid point.
+
+The results store is the source of truth: a trial whose ``result.json`` exists only reports it again; otherwise it
+continues from its own epoch checkpoint in the store (whatever Tune remembers), logs to its MLflow child run, and
+writes ``result.json`` last. The same function runs under Tune's retries (``FailureConfig``) and after a driver
+restart, with the same outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import socket
+import traceback
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import Field
+from ray import tune
+
+from acadp.config import TrialConfig
+from acadp.errors import SweepSupersededError
+from acadp.layout import LAYOUT
+from acadp.learners import TrainingRun
+from acadp.learners.dpsgd import remember_noise_multipliers
+from acadp.results import EpochRecord, TrialResult
+from acadp.schema import FrozenModel
+from acadp.store import ResultsStore
+from acadp.sweep.tracking import TrackingTarget, TrialTracker
+from acadp.trial import TrialCheckpoint, run_trial
+
+
+class TrialContext(FrozenModel):
+    """What the driver sends to a trial besides its config (plain data, safe to serialise).
+
+    ``kind`` is ``trial`` (``trial`` holds a :class:`TrialConfig`) or ``audit`` (``audit`` holds an
+    :class:`AuditConfig`; ``trial`` its audited trial, for progress display).
+    """
+
+    kind: Literal["trial", "audit"] = "trial"
+    trial: dict[str, Any]
+    audit: dict[str, Any] | None = None
+    store: str
+    invocation: str
+    tracking_uri: str | None = None
+    experiment_id: str | None = None
+    parent_run_id: str | None = None
+    data_dir: str | None = None
+    threads: int = 1
+    cpus: float = 1.0
+    gpus: float = 0.0
+    # [epsilon, delta, sample_rate, steps, accountant, sigma] rows computed by the driver's preflight
+    noise_multipliers: list[list[Any]] = Field(default_factory=list)
+
+    def tracking(self) -> TrackingTarget | None:
+        if self.tracking_uri is None or self.experiment_id is None or self.parent_run_id is None:
+            return None
+        return TrackingTarget(self.tracking_uri, self.experiment_id, self.parent_run_id)
+
+
+def final_metrics(result: TrialResult) -> dict[str, Any]:
+    """What Tune sees when a trial ends (finite numbers only)."""
+    values = {
+        "epoch": result.epochs,
+        "test_accuracy": result.test_accuracy,
+        "success": result.success,
+        "success_all": result.success_all,
+        "epsilon_spent": result.epsilon_spent,
+        "trial_seconds": result.seconds,
+        "done": 1,
+    }
+    return {key: value for key, value in values.items() if not isinstance(value, float) or math.isfinite(value)}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class _Guard:
+    """Stops a trial whose driver was replaced: each epoch, ``driver.json`` must still name this invocation."""
+
+    def __init__(self, store: ResultsStore, invocation: str) -> None:
+        self.store, self.invocation = store, invocation
+
+    def check(self) -> None:
+        if not self.store.exists(LAYOUT.driver):
+            return
+        current = self.store.read_json(LAYOUT.driver).get("invocation")
+        if current != self.invocation:
+            raise SweepSupersededError(f"driver invocation {current} replaced {self.invocation}; stopping")
+
+
+def sweep_trainable(space: dict[str, Any]) -> None:
+    """Tune function trainable; ``space["acadp"]`` is a :class:`TrialContext` as a dict."""
+    context = TrialContext.model_validate(space["acadp"])
+    if context.kind == "audit":
+        run_audit_job(context)
+    else:
+        run_trial_job(context)
+
+
+def run_audit_job(context: TrialContext) -> None:
+    """One LiRA audit as a Tune trial: shadows in the trial's placement group, metrics to its MLflow child run."""
+    import ray
+
+    from acadp.lira.settings import AuditConfig
+    from acadp.sweep.audit_runner import run_audit
+    from acadp.sweep.tracking import AuditTracker
+
+    audit = AuditConfig.model_validate(context.audit)
+    store = ResultsStore(context.store)
+    target = context.tracking()
+    tracker = AuditTracker(target, audit) if target is not None else None
+    device = "cuda" if audit.lira.gpus_per_shadow > 0 and torch.cuda.is_available() else "cpu"
+    done: list[int] = []
+
+    def on_shadow(index: int) -> None:
+        done.append(index)
+        tune.report({"shadows_done": len(done)})
+
+    try:
+        record = run_audit(
+            audit,
+            store=store,
+            data_dir=Path(context.data_dir) if context.data_dir else None,
+            device=device,
+            placement_group=ray.util.get_current_placement_group(),
+            on_shadow=on_shadow,
+        )
+    except Exception as error:
+        _record_failure(store, LAYOUT.audit(audit.key()).root + "/error.json", error, context.invocation)
+        if tracker is not None:
+            tracker.fail(error)
+        raise
+    if tracker is not None:
+        tracker.finish(record, store)
+    tune.report({"done": 1, "shadows_done": audit.lira.shadows})
+
+
+def run_trial_job(context: TrialContext) -> None:
+    """One grid point as a Tune trial."""
+    config = TrialConfig.model_validate(context.trial)
+    store = ResultsStore(context.store)
+    paths = LAYOUT.trial(config.key())
+    if store.exists(paths.result):
+        tune.report(final_metrics(TrialResult.model_validate(store.read_json(paths.result))))
+        return
+    if not store.exists(paths.config):
+        store.write_json(paths.config, config.canonical())
+    remember_noise_multipliers({(r[0], r[1], r[2], int(r[3]), r[4]): float(r[5]) for r in context.noise_multipliers})
+    target = context.tracking()
+    tracker = TrialTracker(target, config) if target is not None else None
+    guard = _Guard(store, context.invocation)
+    started = _now()
+    previous = store.read_json(paths.progress) if store.exists(paths.progress) else {}
+    store.write_json(
+        paths.progress,
+        {**previous, "started_at": started, "updated_at": started, "invocation": context.invocation},
+    )
+
+    def on_epoch(record: EpochRecord, run: TrainingRun) -> None:
+        guard.check()
+        progress = {"epochs_done": record.epoch, "epochs": config.training.epochs, "last": record.plain()}
+        progress.update(started_at=started, updated_at=_now(), invocation=context.invocation, host=socket.gethostname())
+        store.write_json(paths.progress, progress)
+        if tracker is not None:
+            tracker.log_epoch(record)
+        tune.report({k: v for k, v in record.plain().items() if v is not None})
+
+    device = "cuda" if context.gpus > 0 and torch.cuda.is_available() else "cpu"
+    try:
+        result = run_trial(
+            config,
+            data_dir=None if context.data_dir is None else Path(context.data_dir),
+            checkpoint=TrialCheckpoint(store, paths.checkpoint),
+            device=device,
+            threads=context.threads,
+            on_epoch=on_epoch,
+        )
+    except SweepSupersededError:
+        raise
+    except Exception as error:
+        _record_failure(store, paths.error, error, context.invocation)
+        if tracker is not None:
+            tracker.fail(error)
+        raise
+    if tracker is not None:
+        tracker.finish(result)
+    store.write_json(paths.result, result.to_json())
+    tune.report(final_metrics(result))
+
+
+def _record_failure(store: ResultsStore, rel: str, error: BaseException, invocation: str) -> None:
+    store.write_json(
+        rel,
+        {
+            "error": f"{type(error).__name__}: {error}",
+            "traceback": traceback.format_exc(),
+            "at": _now(),
+            "invocation": invocation,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        },
+    )
