@@ -15,7 +15,8 @@ from pydantic import Field, field_validator, model_validator
 
 from acadp.collective import SignalParams
 from acadp.models import ModelParams
-from acadp.schema import FrozenModel
+from acadp.pretrain import PretrainConfig
+from acadp.schema import FrozenModel, jsonable
 
 GradSampleMode = Literal["bookkeeping", "hooks", "functorch", "ew", "ghost"]
 Accountant = Literal["prv", "rdp"]
@@ -64,6 +65,8 @@ class TrialConfig(FrozenModel):
     n_test: Annotated[int, Field(ge=1)] | None = None
     # Evaluate test accuracy and success every k epochs (and always after the last epoch).
     eval_every: Annotated[int, Field(ge=1)] = 1
+    # Non-private pre-training on a public dataset before this trial's training (acadp.pretrain); None = from scratch.
+    pretrain: PretrainConfig | None = None
 
     @field_validator("epsilon")
     @classmethod
@@ -89,12 +92,19 @@ class TrialConfig(FrozenModel):
         return "dpsgd" if self.private else "sgd"
 
     def canonical(self) -> dict[str, Any]:
-        """The config as plain JSON-safe data (infinite numbers as the string ``"inf"``)."""
-        return dict(self.plain())
+        """The config as plain JSON-safe data (infinite numbers as the string ``"inf"``). An unset ``pretrain`` is
+        left out, so configs without pre-training keep the keys they had before the field existed."""
+        data = dict(self.plain())
+        if self.pretrain is None:
+            del data["pretrain"]
+        return data
 
     def key(self) -> str:
-        """A 16-hex-digit content hash of the config: equal configs share results, any change makes a new trial."""
-        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        """A 16-hex-digit content hash of the config: equal configs share results, any change makes a new trial.
+
+        Unset optional fields (None) are left out of the hash, so adding a new optional feature to the schema does
+        not change the keys of existing results."""
+        text = json.dumps(jsonable(self.model_dump(exclude_none=True)), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def label(self) -> str:

@@ -59,7 +59,7 @@ class AuditConfig(FrozenModel):
     def key(self) -> str:
         """Content hash of what determines the shadows' logits (not attacks, concurrency or resources)."""
         shadow_part = self.lira.model_dump(include={"shadows", "pkeep", "queries", "seed"})
-        text = json.dumps({"trial": self.trial.canonical(), "lira": shadow_part}, sort_keys=True)
+        text = json.dumps({"trial": self.trial.key(), "lira": shadow_part}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def label(self) -> str:

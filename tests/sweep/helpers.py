@@ -1,0 +1,136 @@
+"""Running the real ``acadp`` command line in subprocesses, and cleaning up every process a run left behind.
+
+Each command runs in a session of its own (``start_new_session``), so Ray's helper processes (GCS, raylet, workers)
+share its session id; afterwards every process still in that session is killed by PID — only processes these tests
+started, never anyone else's Ray.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACADP = str(Path(sys.executable).with_name("acadp"))
+
+
+def session_members(session: int) -> list[int]:
+    """PIDs of the processes whose session id is ``session`` (Linux /proc)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == session:
+                members.append(int(entry.name))
+        except (ProcessLookupError, PermissionError):
+            continue
+    return members
+
+
+def kill_session(session: int, *, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL, every process of ``session`` (a session these tests created)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in session_members(session):
+            with suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while session_members(session) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not session_members(session):
+            return
+
+
+def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_ADDRESS", "MLFLOW_"))}
+    env.update(ACADP_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", **extra)
+    return env
+
+
+def run_acadp(args: list[str], *, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``acadp ARGS`` to completion in its own session, then clean up whatever it left running."""
+    process = subprocess.Popen(
+        [ACADP, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    finally:
+        kill_session(process.pid)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@contextmanager
+def background_acadp(args: list[str], *, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``acadp ARGS`` in its own session; on exit kill the session (whatever state the driver is in)."""
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            [ACADP, *args], env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield process
+        finally:
+            kill_session(process.pid)
+            process.wait(timeout=30)
+
+
+def write_sweep(path: Path, *, name: str = "tiny", **overrides: Any) -> Path:
+    """A small mnist5k sweep (seconds per trial on one CPU) with ``overrides`` merged at the top level."""
+    spec: dict[str, Any] = yaml.safe_load(
+        textwrap.dedent(
+            """
+            datasets:
+              mnist5k:
+                n_train: 300
+                n_test: 150
+                eval_every: 100
+                training:
+                  private: {epochs: 2, batch_size: 75, lr: 2.0}
+                  non_private: {epochs: 2, batch_size: 50, lr: 0.05, momentum: 0.9}
+            grid:
+              alpha: [0.0, 0.2]
+              epsilon: [8, inf]
+              clip: [1.0]
+              seed: [0]
+            resources: {cpus: 1}
+            max_failures: 1
+            reduce: {n_boot: 50}
+            """
+        )
+    )
+    spec["name"] = name
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(spec.get(key), dict):
+            spec[key] = {**spec[key], **value}
+        else:
+            spec[key] = value
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def status_json(spec: Path, storage: Path, env: dict[str, str]) -> dict[str, Any]:
+    result = run_acadp(["sweep", "status", str(spec), "--storage", str(storage), "--json"], env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def results_by_key(sweep_dir: Path) -> dict[str, dict[str, Any]]:
+    """The final ``result.json`` of every completed trial, keyed by trial key."""
+    return {
+        path.parent.name: json.loads(path.read_text()) for path in sorted((sweep_dir / "trials").glob("*/result.json"))
+    }
+
+
+def comparable(result: dict[str, Any]) -> dict[str, Any]:
+    """A result without what legitimately differs between runs (timings, resume point, history timings)."""
+    skip = {"seconds", "resumed_from_epoch", "history", "provenance"}
+    return {key: value for key, value in result.items() if key not in skip}
