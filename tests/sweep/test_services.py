@@ -1,0 +1,144 @@
+"""Talking to real services the tests start on 127.0.0.1: an MLflow tracking server and a Ray head (job server)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from .helpers import cli_env, kill_session, results_by_key, run_acadp, write_sweep
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, *, timeout: float, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            assert process.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.5)
+    pytest.fail(f"{url} did not answer within {timeout} s: {log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path) -> Iterator[str]:
+    """A real ``mlflow server`` on 127.0.0.1 with a SQLite backend, stopped (its whole session) afterwards."""
+    port, log = free_port(), tmp_path / "mlflow-server.log"
+    command = [
+        str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+        "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+        "--artifacts-destination", (tmp_path / "server-artifacts").as_uri(), "--workers", "1",
+    ]  # fmt: skip
+    with open(log, "wb") as handle:
+        server = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", timeout=90, process=server, log=log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        kill_session(server.pid)
+        server.wait(timeout=30)
+
+
+def test_a_sweep_logs_to_a_real_tracking_server(tmp_path: Path, data_dir: Path, mlflow_server: str) -> None:
+    spec = write_sweep(tmp_path / "served.yaml", name="served", tracking_uri=mlflow_server)
+    result = run_acadp(["sweep", "run", str(spec), "--storage", str(tmp_path / "store")], env=cli_env(data_dir))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (tmp_path / "store" / "served" / "mlflow.db").exists(), "a tracking server replaces the SQLite default"
+    client = MlflowClient(tracking_uri=mlflow_server)
+    experiment = client.get_experiment_by_name("served")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if r.data.tags.get("acadp.role") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert len(parents) == 1 and len(children) == 4
+    assert all(r.info.status == "FINISHED" and "success" in r.data.metrics for r in children)
+    assert {a.path for a in client.list_artifacts(parents[0].info.run_id)} >= {"reduced", "spec"}
+
+
+@pytest.fixture
+def ray_head(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real Ray head on 127.0.0.1 with token authentication (token in a file of this test), and its env."""
+    token_file = tmp_path / "ray-token"
+    token_file.write_text(secrets.token_hex(32))
+    temp_dir = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: Ray's socket paths must stay < 108 bytes
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # the job's `python` is this environment's
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN_PATH": str(token_file),
+    }
+    dashboard = free_port()
+    command = [
+        str(BIN / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(free_port()),
+        "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard), "--num-cpus", "2",
+        "--temp-dir", str(temp_dir), "--disable-usage-stats",
+    ]  # fmt: skip
+    log = tmp_path / "ray-start.log"
+    with open(log, "wb") as handle:
+        starter = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        assert starter.wait(timeout=120) == 0, log.read_text()[-3000:]
+        yield f"http://127.0.0.1:{dashboard}", env
+    finally:
+        kill_session(starter.pid)
+
+
+def test_submit_runs_the_sweep_as_a_ray_job_with_token_auth(tmp_path: Path, data_dir: Path, ray_head) -> None:  # type: ignore[no-untyped-def]
+    address, head_env = ray_head
+    spec = write_sweep(REPO / "sweeps" / f".test-submit-{os.getpid()}.yaml", name="submitted")
+    storage = tmp_path / "store"
+    env = cli_env(data_dir, RAY_AUTH_TOKEN_PATH=head_env["RAY_AUTH_TOKEN_PATH"], HOME=str(tmp_path))
+    env.pop("RAY_AUTH_MODE", None)  # the client finds the token itself even where token mode is not set
+    try:
+        submitted = run_acadp(
+            ["sweep", "submit", str(spec), "--address", address, "--storage", str(storage), "--wait",
+             "--working-dir", str(REPO)],
+            env={**env, "PATH": head_env["PATH"]}, timeout=900,
+        )  # fmt: skip
+    finally:
+        spec.unlink()
+    assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
+    job_id = submitted.stdout.strip().splitlines()[0]
+    assert job_id.startswith("acadp-submitted-")
+    assert "ray job logs" in submitted.stderr
+    assert len(results_by_key(storage / "submitted")) == 4
+
+
+def test_submit_without_the_token_is_refused_with_a_clear_error(tmp_path: Path, data_dir: Path, ray_head) -> None:  # type: ignore[no-untyped-def]
+    address, _ = ray_head
+    spec = write_sweep(REPO / "sweeps" / f".test-refused-{os.getpid()}.yaml", name="refused")
+    env = cli_env(data_dir, HOME=str(tmp_path))  # no token anywhere
+    for name in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_AUTH_MODE"):
+        env.pop(name, None)
+    try:
+        refused = run_acadp(
+            ["sweep", "submit", str(spec), "--address", address, "--storage", str(tmp_path / "store"),
+             "--working-dir", str(REPO)],
+            env=env, timeout=300,
+        )  # fmt: skip
+    finally:
+        spec.unlink()
+    assert refused.returncode == 2
+    lines = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "auth token" in lines[0], refused.stderr
+    assert not (tmp_path / "store").exists()
