@@ -44,7 +44,12 @@ class Attack(Protocol):
     """The signature every registered attack has."""
 
     def __call__(
-        self, *, target_scores: np.ndarray, shadow_scores: np.ndarray, shadow_keep: np.ndarray
+        self,
+        *,
+        target_scores: np.ndarray,
+        shadow_scores: np.ndarray,
+        shadow_keep: np.ndarray,
+        shadow_mask: np.ndarray | None = None,
     ) -> np.ndarray: ...
 
 
@@ -74,8 +79,14 @@ class AttackResult:
     members: np.ndarray  # (n_examples,) bool, the target's keep row
 
 
-def check_attack_inputs(target_scores: np.ndarray, shadow_scores: np.ndarray, shadow_keep: np.ndarray) -> None:
-    """Raise ``ValueError`` unless the three arrays have the shapes and dtypes of the module docstring."""
+def check_attack_inputs(
+    target_scores: np.ndarray, shadow_scores: np.ndarray, shadow_keep: np.ndarray, shadow_mask: np.ndarray | None = None
+) -> None:
+    """Raise ``ValueError`` unless the arrays have the shapes and dtypes of the module docstring."""
+    if shadow_mask is not None and (shadow_mask.shape != shadow_keep.shape or shadow_mask.dtype != np.bool_):
+        raise ValueError(
+            f"shadow_mask must be bool of shape {shadow_keep.shape}, got {shadow_mask.dtype} {shadow_mask.shape}"
+        )
     if target_scores.ndim != 2:
         raise ValueError(f"target_scores must be (n_examples, n_queries), got shape {target_scores.shape}")
     if shadow_scores.ndim != 3 or shadow_scores.shape[1:] != target_scores.shape:
@@ -127,39 +138,66 @@ def _log_density(scores: np.ndarray, fit: SideFit, *, fixed_variance: bool) -> n
     return np.asarray(norm.logpdf(scores, loc=fit.mean, scale=std + STD_FLOOR), dtype=np.float64)
 
 
+def _sides(shadow_keep: np.ndarray, shadow_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(IN, OUT) membership of the shadows an attack may use for each example."""
+    use = np.ones_like(shadow_keep) if shadow_mask is None else shadow_mask
+    return shadow_keep & use, ~shadow_keep & use
+
+
 def _online(
-    target_scores: np.ndarray, shadow_scores: np.ndarray, shadow_keep: np.ndarray, *, fixed_variance: bool
+    target_scores: np.ndarray,
+    shadow_scores: np.ndarray,
+    shadow_keep: np.ndarray,
+    shadow_mask: np.ndarray | None,
+    *,
+    fixed_variance: bool,
 ) -> np.ndarray:
-    check_attack_inputs(target_scores, shadow_scores, shadow_keep)
-    fit_in = fit_side(shadow_scores, shadow_keep, side="IN")
-    fit_out = fit_side(shadow_scores, ~shadow_keep, side="OUT")
+    check_attack_inputs(target_scores, shadow_scores, shadow_keep, shadow_mask)
+    side_in, side_out = _sides(shadow_keep, shadow_mask)
+    fit_in = fit_side(shadow_scores, side_in, side="IN")
+    fit_out = fit_side(shadow_scores, side_out, side="OUT")
     log_in = _log_density(target_scores, fit_in, fixed_variance=fixed_variance)
     log_out = _log_density(target_scores, fit_out, fixed_variance=fixed_variance)
     return (log_in - log_out).sum(axis=1)
 
 
 @ATTACKS.register("online")
-def online(*, target_scores: np.ndarray, shadow_scores: np.ndarray, shadow_keep: np.ndarray) -> np.ndarray:
+def online(
+    *,
+    target_scores: np.ndarray,
+    shadow_scores: np.ndarray,
+    shadow_keep: np.ndarray,
+    shadow_mask: np.ndarray | None = None,
+) -> np.ndarray:
     """Online LiRA: Σ over queries of log N(s; μ_in, σ_in) − log N(s; μ_out, σ_out), per-example σ.
 
     Shapes as in the module docstring; returns ``(n_examples,)`` float64, higher = member.
     """
-    return _online(target_scores, shadow_scores, shadow_keep, fixed_variance=False)
+    return _online(target_scores, shadow_scores, shadow_keep, shadow_mask, fixed_variance=False)
 
 
 @ATTACKS.register("online_fixed_variance")
 def online_fixed_variance(
-    *, target_scores: np.ndarray, shadow_scores: np.ndarray, shadow_keep: np.ndarray
+    *,
+    target_scores: np.ndarray,
+    shadow_scores: np.ndarray,
+    shadow_keep: np.ndarray,
+    shadow_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Online LiRA with one pooled σ_in and one pooled σ_out for all examples (per-example means).
 
     Shapes as in the module docstring; returns ``(n_examples,)`` float64, higher = member.
     """
-    return _online(target_scores, shadow_scores, shadow_keep, fixed_variance=True)
+    return _online(target_scores, shadow_scores, shadow_keep, shadow_mask, fixed_variance=True)
 
 
 def offline(
-    *, target_scores: np.ndarray, shadow_scores: np.ndarray, shadow_keep: np.ndarray, fixed_variance: bool = False
+    *,
+    target_scores: np.ndarray,
+    shadow_scores: np.ndarray,
+    shadow_keep: np.ndarray,
+    shadow_mask: np.ndarray | None = None,
+    fixed_variance: bool = False,
 ) -> np.ndarray:
     """Offline LiRA: only OUT shadows; Σ over queries of −log Pr[Z > s], Z ~ N(μ_out, σ_out).
 
@@ -168,8 +206,8 @@ def offline(
     are ignored; ``shadow_keep`` only says which shadows are OUT. Shapes as in the module docstring; returns
     ``(n_examples,)`` float64, higher = member.
     """
-    check_attack_inputs(target_scores, shadow_scores, shadow_keep)
-    fit_out = fit_side(shadow_scores, ~shadow_keep, side="OUT")
+    check_attack_inputs(target_scores, shadow_scores, shadow_keep, shadow_mask)
+    fit_out = fit_side(shadow_scores, _sides(shadow_keep, shadow_mask)[1], side="OUT")
     std = fit_out.pooled_std if fixed_variance else fit_out.std
     log_tail = norm.logsf(target_scores, loc=fit_out.mean, scale=std + STD_FLOOR)  # log Pr[Z > s]
     return -np.asarray(log_tail, dtype=np.float64).sum(axis=1)
@@ -177,39 +215,87 @@ def offline(
 
 @ATTACKS.register("offline")
 def offline_per_example_variance(
-    *, target_scores: np.ndarray, shadow_scores: np.ndarray, shadow_keep: np.ndarray
+    *,
+    target_scores: np.ndarray,
+    shadow_scores: np.ndarray,
+    shadow_keep: np.ndarray,
+    shadow_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`offline` with per-example σ_out."""
-    return offline(target_scores=target_scores, shadow_scores=shadow_scores, shadow_keep=shadow_keep)
+    return offline(
+        target_scores=target_scores, shadow_scores=shadow_scores, shadow_keep=shadow_keep, shadow_mask=shadow_mask
+    )
 
 
 @ATTACKS.register("offline_fixed_variance")
 def offline_fixed_variance(
-    *, target_scores: np.ndarray, shadow_scores: np.ndarray, shadow_keep: np.ndarray
+    *,
+    target_scores: np.ndarray,
+    shadow_scores: np.ndarray,
+    shadow_keep: np.ndarray,
+    shadow_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`offline` with one pooled σ_out for all examples."""
     return offline(
-        target_scores=target_scores, shadow_scores=shadow_scores, shadow_keep=shadow_keep, fixed_variance=True
+        target_scores=target_scores,
+        shadow_scores=shadow_scores,
+        shadow_keep=shadow_keep,
+        shadow_mask=shadow_mask,
+        fixed_variance=True,
     )
 
 
 @ATTACKS.register("global_threshold")
-def global_threshold(*, target_scores: np.ndarray, shadow_scores: np.ndarray, shadow_keep: np.ndarray) -> np.ndarray:
+def global_threshold(
+    *,
+    target_scores: np.ndarray,
+    shadow_scores: np.ndarray,
+    shadow_keep: np.ndarray,
+    shadow_mask: np.ndarray | None = None,
+) -> np.ndarray:
     """The baseline (Yeom et al. 2018): the target's score averaged over queries; shadows are not used.
 
     Shapes as in the module docstring (the shadow arrays are validated but ignored); returns ``(n_examples,)``.
     """
-    check_attack_inputs(target_scores, shadow_scores, shadow_keep)
+    check_attack_inputs(target_scores, shadow_scores, shadow_keep, shadow_mask)
     return np.asarray(target_scores, dtype=np.float64).mean(axis=1)
 
 
-def run_leave_one_out(*, scores: np.ndarray, keep: np.ndarray, attack: str | Attack) -> list[AttackResult]:
+def balancing_mask(keep: np.ndarray, target: int, *, seed: int = 0) -> np.ndarray:
+    """Which of the other models may act as shadows of ``target``, per example: ``(n_models - 1, n_examples)`` bool.
+
+    Leaving the target out of a keep matrix shifts the shadows' IN/OUT counts with the target's own membership: for
+    an example IN k of M models, the target's shadows hold k-1 IN and M-k OUT when the target is IN, but k IN and
+    M-k-1 OUT when it is OUT. Gaussian fits from fewer samples are narrower on average, so the likelihood ratio leans
+    *against* membership for members and an attack on useless models scores an AUC below 0.5 (about 0.4 with 8
+    models). Dropping, per example, one shadow (chosen at random from ``seed``) from the side the target's own
+    membership spared — one OUT shadow where the target is IN, one IN shadow where it is OUT — leaves k-1 IN and
+    M-k-1 OUT either way, so the fits no longer depend on the target's membership.
+    """
+    others = np.arange(keep.shape[0]) != target
+    shadow_keep = keep[others]  # (n_shadows, n_examples)
+    member = keep[target]  # (n_examples,)
+    spared_side = np.where(member[None, :], ~shadow_keep, shadow_keep)  # the side holding one extra shadow
+    priority = np.random.default_rng([seed, target]).random(shadow_keep.shape)
+    priority = np.where(spared_side, priority, -1.0)
+    drop = priority.argmax(axis=0)  # (n_examples,) index of the dropped shadow
+    mask = np.ones_like(shadow_keep)
+    has_spare = spared_side.any(axis=0)
+    mask[drop[has_spare], np.flatnonzero(has_spare)] = False
+    return mask
+
+
+def run_leave_one_out(
+    *, scores: np.ndarray, keep: np.ndarray, attack: str | Attack, balance: bool = True
+) -> list[AttackResult]:
     """Attack each model in turn, with all the other models as its shadows.
 
     Args:
         scores: ``(n_models, n_examples, n_queries)`` scores of every model on every example.
         keep: ``(n_models, n_examples)`` bool keep matrix (:func:`acadp.lira.keep.balanced_keep_matrix`).
         attack: a registered attack name (see ``ATTACKS.names()``) or an attack function.
+        balance: drop one shadow per example so the IN/OUT shadow counts do not depend on the target's membership
+            (:func:`balancing_mask`; needs at least 4 models). Without it, small audits are biased towards AUC < 0.5.
 
     Returns:
         One :class:`AttackResult` per model, in model order; ``members`` is that model's row of ``keep``.
@@ -221,12 +307,20 @@ def run_leave_one_out(*, scores: np.ndarray, keep: np.ndarray, attack: str | Att
             f"scores must be (n_models, n_examples, n_queries) and keep (n_models, n_examples); got {scores.shape} "
             f"and {keep.shape}"
         )
-    if scores.shape[0] < 2:
-        raise ValueError(f"leave-one-out needs at least 2 models (a target and a shadow), got {scores.shape[0]}")
+    if scores.shape[0] < (4 if balance else 2):
+        raise ValueError(
+            f"leave-one-out needs at least {4 if balance else 2} models{' when balanced' if balance else ''}, "
+            f"got {scores.shape[0]}"
+        )
     attack_fn: Callable[..., np.ndarray] = ATTACKS.get(attack) if isinstance(attack, str) else attack
     results = []
     for target in range(scores.shape[0]):
         shadows = np.arange(scores.shape[0]) != target
-        predictions = attack_fn(target_scores=scores[target], shadow_scores=scores[shadows], shadow_keep=keep[shadows])
+        predictions = attack_fn(
+            target_scores=scores[target],
+            shadow_scores=scores[shadows],
+            shadow_keep=keep[shadows],
+            shadow_mask=balancing_mask(keep, target) if balance else None,
+        )
         results.append(AttackResult(target=target, predictions=predictions, members=keep[target].copy()))
     return results

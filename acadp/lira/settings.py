@@ -19,7 +19,7 @@ DEFAULT_ATTACKS = ("online", "online_fixed_variance", "offline", "global_thresho
 class LiraSettings(FrozenModel):
     """How to audit one trained configuration (Carlini et al. 2022; 16 shadows as in Solanki et al. 2025)."""
 
-    shadows: Annotated[int, Field(ge=2, le=1024)] = 16
+    shadows: Annotated[int, Field(ge=4, le=1024)] = 16  # ≥ 4: balanced leave-one-out (acadp.lira.attacks)
     pkeep: Annotated[float, Field(gt=0, lt=1)] = 0.5
     # what each model is queried with: the example, and its horizontal mirror (images only)
     queries: Annotated[tuple[Query, ...], Field(min_length=1)] = ("original", "mirror")
@@ -79,7 +79,7 @@ class LiraPoints(FrozenModel):
 class LiraSmoke(FrozenModel):
     """How ``--smoke`` shrinks audits."""
 
-    shadows: Annotated[int, Field(ge=2)] = 4
+    shadows: Annotated[int, Field(ge=4)] = 4
     pool: Annotated[int, Field(ge=4)] = 256
 
 
