@@ -17,6 +17,7 @@ from acadp.config import DEFAULT_DELTA, Accountant, Strategy, TrialConfig
 from acadp.errors import SpecError
 from acadp.lira.settings import AuditConfig, LiraSection
 from acadp.presets import PRESETS
+from acadp.pretrain import PretrainConfig
 from acadp.schema import FrozenModel
 from acadp.schema_errors import describe
 
@@ -52,6 +53,8 @@ class DatasetSection(FrozenModel):
     n_train: Annotated[int, Field(ge=2)] | None = None
     n_test: Annotated[int, Field(ge=1)] | None = None
     eval_every: Annotated[int, Field(ge=1)] = 1
+    # Optional non-private pre-training on a public dataset (e.g. cifar100 for cifar10) before every trial's training.
+    pretrain: PretrainConfig | None = None
 
 
 class GridSection(FrozenModel):
@@ -202,6 +205,17 @@ def _smoke_grid(spec: SweepSpec) -> GridSection:
     )
 
 
+def _pretrain_payload(pretrain: PretrainConfig | None, smoke: SmokeSection | None) -> dict[str, Any] | None:
+    """The pretrain settings of a trial; a smoke run pre-trains for at most the smoke epochs on the smoke n_train."""
+    if pretrain is None:
+        return None
+    data = pretrain.model_dump(mode="python")
+    if smoke is not None:
+        data["epochs"] = min(pretrain.epochs, smoke.epochs)
+        data["n_train"] = min(pretrain.n_train or smoke.n_train, smoke.n_train)
+    return data
+
+
 def _dataset_payloads(spec: SweepSpec, name: str, section: DatasetSection, *, smoke: bool) -> dict[bool, Any]:
     preset = PRESETS.get(name).model_dump(mode="python")
     common: dict[str, Any] = {
@@ -215,6 +229,7 @@ def _dataset_payloads(spec: SweepSpec, name: str, section: DatasetSection, *, sm
         "n_train": spec.smoke.n_train if smoke else section.n_train,
         "n_test": spec.smoke.n_test if smoke else section.n_test,
         "eval_every": section.eval_every,
+        "pretrain": _pretrain_payload(section.pretrain, spec.smoke if smoke else None),
     }
     payloads = {}
     for private in (True, False):

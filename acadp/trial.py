@@ -23,6 +23,7 @@ from acadp.data import ArrayDataset, load_dataset
 from acadp.errors import CheckpointError, SpecError
 from acadp.learners import LEARNERS, LearnerInputs, PrivacyTarget, TrainingRun
 from acadp.models import ModelInputs, build_model
+from acadp.pretrain import apply_pretrained, pretrained_state
 from acadp.provenance import provenance
 from acadp.results import EpochRecord, TrialResult
 from acadp.runtime import pin_malloc_thresholds
@@ -43,6 +44,7 @@ class TrialData:
     y_test: np.ndarray
     x_signal: np.ndarray  # g(x) for every test point, (n_test, ...)
     not_target: np.ndarray  # (n_test,) bool: true label != y*
+    data_dir: Path | None = None  # where the dataset was read from; pre-trained weights are cached there too
 
 
 def _subsample(n: int, limit: int | None, stream: str) -> np.ndarray:
@@ -79,6 +81,7 @@ def prepare_trial_data(config: TrialConfig, *, data_dir: Path | None = None, dow
         y_test=y_test,
         x_signal=apply_signal(config.signal, x_test, dataset.feature_names),
         not_target=y_test != config.target_class,
+        data_dir=data_dir,
     )
 
 
@@ -173,6 +176,9 @@ def build_training_run(
         ),
         seed=derive_seed(seed, "model-init"),
     ).to(device)
+    if config.pretrain is not None:  # start from public pre-trained weights (trained once, then cached)
+        state = pretrained_state(config, data_dir=data.data_dir, device=device, input_shape=dataset.input_shape)
+        apply_pretrained(model, state, finetune=config.pretrain.finetune)
     privacy = (
         PrivacyTarget(epsilon=config.epsilon, delta=config.delta, clip=config.clip, accountant=config.accountant)
         if config.private and config.clip is not None

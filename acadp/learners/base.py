@@ -98,7 +98,7 @@ LEARNERS: Registry[LearnerFactory] = Registry("learner")
 
 
 def make_optimizer(model: nn.Module, training: TrainingConfig) -> torch.optim.SGD:
-    """Plain SGD with the configured learning rate, momentum and weight decay."""
-    return torch.optim.SGD(
-        model.parameters(), lr=training.lr, momentum=training.momentum, weight_decay=training.weight_decay
-    )
+    """Plain SGD with the configured learning rate, momentum and weight decay, over the trainable parameters only
+    (frozen ones, e.g. the body when only the classifier head is fine-tuned, get neither updates nor weight decay)."""
+    trainable = [param for param in model.parameters() if param.requires_grad]
+    return torch.optim.SGD(trainable, lr=training.lr, momentum=training.momentum, weight_decay=training.weight_decay)
