@@ -6,6 +6,7 @@
         sweep.yaml                           the sweep file as submitted
         spec.json                            the resolved spec (defaults filled in)
         driver.json                          the live driver: pid, host, heartbeat (absent when none runs)
+        invocations.json                     one record per `sweep run`/`resume`: when it ran, what it ran, timings
         mlflow.db                            default MLflow tracking store (local storage only)
         mlflow-artifacts/                    default MLflow artifact root (local storage only)
         tune/                                Ray Tune's own experiment state (one experiment per invocation)
@@ -112,6 +113,7 @@ class SweepLayout:
     sweep_file: str = "sweep.yaml"
     spec: str = "spec.json"
     driver: str = "driver.json"
+    invocations: str = "invocations.json"
     mlflow_db: str = "mlflow.db"
     mlflow_artifacts: str = "mlflow-artifacts"
     tune: str = "tune"

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -39,8 +40,16 @@ STATUSES: tuple[tuple[str, str], ...] = (
 
 
 def read_resource(name: str) -> str:
-    """The text of a dashboard source file from the ``acadp.dashboards`` package."""
-    return files(RESOURCE_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+    """The text of a dashboard source file from the ``acadp.dashboards`` package.
+
+    Installed (wheel or editable) the sources are that package; a plain checkout on ``sys.path`` — a Ray job's
+    working directory runs one — has them in the top-level ``dashboards/`` folder beside ``acadp/`` instead.
+    """
+    try:
+        return files(RESOURCE_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        checkout = Path(__file__).resolve().parents[2] / "dashboards" / name
+        return checkout.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

@@ -63,14 +63,15 @@ def _pending(store: ResultsStore, configs: Sequence[TrialConfig]) -> list[TrialC
     return [config for config in configs if not store.exists(LAYOUT.trial(config.key()).result)]
 
 
-def _init_ray(address: str | None) -> None:
+def _init_ray(address: str | None) -> bool:
+    """Connect to ``address`` (or ``$RAY_ADDRESS``), else start a local Ray; True when joining an existing cluster."""
     import logging
 
     import ray
 
-    if ray.is_initialized():
-        return
     target = address or os.environ.get("RAY_ADDRESS")
+    if ray.is_initialized():
+        return bool(target)
     if target:
         ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
     else:
@@ -78,6 +79,7 @@ def _init_ray(address: str | None) -> None:
     # Tune logs every failed attempt with its traceback; acadp reports failures itself (error.json, sweep status).
     for name in ("ray.tune", "ray.train", "ray.air"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    return bool(target)
 
 
 def _cluster_has_gpus() -> bool:
@@ -131,7 +133,9 @@ def _resources(context: dict[str, Any]) -> Any:
     return tune.PlacementGroupFactory([{"CPU": float(context["cpus"]), "GPU": float(context["gpus"])}])
 
 
-def _run_tune(plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any]], console: Console) -> None:
+def _run_tune(
+    plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any]], console: Console, *, cluster: bool
+) -> None:
     from ray import tune
 
     from acadp.sweep.progress import SweepCounts, SweepProgress
@@ -140,9 +144,10 @@ def _run_tune(plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any
     resources = plan.spec.resources
     trainable = tune.with_resources(sweep_trainable, lambda space: _resources(space["acadp"]))
     gpus = max((c["gpus"] for c in contexts), default=0.0)
-    concurrency = plan.spec.max_concurrent_trials or _slots(resources.cpus, gpus)
+    # On a cluster the autoscaler adds nodes for pending trials: today's resources are no cap there.
+    concurrency = plan.spec.max_concurrent_trials or (None if cluster else _slots(resources.cpus, gpus))
     total = len(plan.configs) + len(plan.spec.audit_configs(smoke=plan.smoke))
-    counts = SweepCounts(total=total, already_done=total - len(contexts), concurrency=concurrency)
+    counts = SweepCounts(total=total, already_done=total - len(contexts), concurrency=concurrency or _slots(1, 0))
     progress = SweepProgress(counts, console)
     tuner = tune.Tuner(
         trainable,
@@ -186,8 +191,19 @@ def _tracking(plan: SweepPlan, store: ResultsStore) -> TrackingTarget:
     )
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _record_invocation(store: ResultsStore, record: dict[str, Any]) -> None:
+    """Append this invocation to ``invocations.json`` (when it ran, what it ran, how long Ray and Tune took)."""
+    history = store.read_json(LAYOUT.invocations) if store.exists(LAYOUT.invocations) else []
+    store.write_json(LAYOUT.invocations, [*history, record])
+
+
 def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) -> SweepOutcome:
     """Run every pending grid point and audit of ``plan``; returns the records of all grid points afterwards."""
+    timings: dict[str, Any] = {"started_at": _now()}
     store = plan.open_store()
     checks = preflight(plan)  # data prepared and every trial's settings checked before anything is created
     store.makedirs("")
@@ -202,12 +218,18 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
             f"{len(trials)} to run), {len(audits)} LiRA audits to run · results in {plan.location}",
             highlight=False,
         )
+        timings.update(invocation=lease.invocation, trials=len(trials), audits=len(audits))
         if trials or audits:
-            _init_ray(address)
-            gpus = plan.spec.resources.gpus if _cluster_has_gpus() else 0.0
+            timings["ray_init_at"] = _now()
+            cluster = _init_ray(address)
+            # a local machine without GPUs trains on CPU; a cluster may still scale GPU workers up
+            gpus = plan.spec.resources.gpus if cluster or _cluster_has_gpus() else 0.0
             shared = _context(plan, store, lease=lease, tracking=tracking, gpus=gpus)
             sigmas = [[*key, value] for key, value in checks.noise_multipliers.items()]
-            _run_tune(plan, store, _job_contexts(shared, trials, audits, sigmas), console)
+            timings["tune_started_at"] = _now()
+            _run_tune(plan, store, _job_contexts(shared, trials, audits, sigmas), console, cluster=cluster)
+            timings["tune_finished_at"] = _now()
+        _record_invocation(store, {**timings, "finished_at": _now()})
         records = collect_records(store, plan.configs, assume_idle=True)
         counts = count_states(records)
         unfinished = counts["pending"] + counts["running"] + len(_pending_audits(plan, store))

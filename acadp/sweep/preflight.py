@@ -8,6 +8,7 @@ nothing was started.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from acadp.collective import apply_signal
 from acadp.config import TrialConfig
@@ -29,6 +30,18 @@ def sigma_key(config: TrialConfig, n_train: int) -> SigmaKey:
     """The σ-cache key of a private trial trained on ``n_train`` examples."""
     plan = SamplingPlan.for_training(n=n_train, batch_size=config.training.batch_size, epochs=config.training.epochs)
     return (config.epsilon, config.delta, plan.sample_rate, plan.planned_steps, config.accountant)
+
+
+def _check_pretrain(config: TrialConfig, dataset: ArrayDataset, data_dir: Path | None) -> None:
+    """The public pre-training dataset is there (prepared into the cache now) and has the trial's input shape."""
+    if config.pretrain is None:
+        return
+    public = load_dataset(config.pretrain.dataset, data_dir=data_dir)
+    if public.input_shape != dataset.input_shape:
+        raise SpecError(
+            f"pretrain.dataset: {config.pretrain.dataset} has inputs of shape {public.input_shape}, but "
+            f"{config.dataset} has {dataset.input_shape}; pre-train on a dataset of the same input shape"
+        )
 
 
 def _check_fit(config: TrialConfig, dataset: ArrayDataset) -> None:
@@ -60,11 +73,12 @@ def preflight(plan: SweepPlan) -> Preflight:
         dataset = datasets.get(config.dataset)
         if dataset is None:
             continue
-        shape_key = f"{config.dataset}|{config.target_class}|{config.signal}|{config.model}"
+        shape_key = f"{config.dataset}|{config.target_class}|{config.signal}|{config.model}|{config.pretrain}"
         try:
             if shape_key not in checked:
                 checked.add(shape_key)
                 _check_fit(config, dataset)
+                _check_pretrain(config, dataset, plan.data_dir)
             if config.private:
                 n_train = min(config.n_train or dataset.y_train.shape[0], dataset.y_train.shape[0])
                 key = sigma_key(config, n_train)

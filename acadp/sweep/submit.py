@@ -55,6 +55,7 @@ class SubmittedJob:
     client: Any
     job_id: str
     address: str
+    authenticated: bool  # a token was sent (Ray's own CLI then needs RAY_AUTH_MODE=token to send it too)
 
 
 def _entrypoint(plan: SweepPlan, working_dir: Path, storage: str | None) -> str:
@@ -117,7 +118,7 @@ def submit_sweep(plan: SweepPlan, *, address: str, working_dir: Path, storage: s
         )
     except Exception as error:  # the client raises RuntimeError for HTTP errors, others for transport failures
         raise SubmissionError(_explain(address, error)) from None
-    return SubmittedJob(client=client, job_id=job_id, address=address)
+    return SubmittedJob(client=client, job_id=job_id, address=address, authenticated=bool(auth_headers()))
 
 
 def follow_job(job: SubmittedJob, out: TextIO, *, poll_seconds: float = 2.0, timeout: float | None = None) -> str:

@@ -116,3 +116,9 @@ def test_table_view_sort_keys() -> None:
 def test_empty_sweep_renders() -> None:
     html = render_dashboard(sweep_name="empty", trials=trials_frame([]), figures=(), tables=())
     assert "No figures" in html and "No failed trials." in html
+
+
+def test_progress_bar_is_made_of_the_status_counts_only(page: str) -> None:
+    bar = page.split('<div class="progress"', 1)[1].split("</div>", 1)[0]
+    assert "progress-total" not in bar, "the grid total is a count, not a segment of the bar"
+    assert "progress-completed" in bar
