@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -146,8 +147,14 @@ class _epoch_progress:
 
         return advance
 
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self.progress.stop()
+            return
+        # on an error only its one-line message remains: the bar is erased, and the blank line Progress.stop
+        # prints after a bar on a non-terminal is skipped
+        self.progress.live.transient = True
+        self.progress.live.stop()
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -215,14 +222,16 @@ _register_subcommands()
 def main() -> None:
     """Entry point of the ``acadp`` console script."""
     import logging
+    import os
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # not its table-creation chatter
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # not its database-creation chatter
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         app()
     except AcadpError as error:
-        console.print(f"[bold red]acadp: error:[/] {error}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]acadp: error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except ValidationError as error:
-        console.print(f"[bold red]acadp: error:[/] {describe(error)}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]acadp: error:[/] {escape(describe(error))}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from acadp.collective import SignalParams
-from acadp.models import ModelParams
-from acadp.pretrain import PretrainConfig
+from acadp.model_params import ModelParams
+from acadp.pretrain_config import PretrainConfig
 from acadp.schema import FrozenModel, jsonable
 
 GradSampleMode = Literal["bookkeeping", "hooks", "functorch", "ew", "ghost"]

@@ -10,38 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Literal
 
 import torch
-from pydantic import Field
 from torch import nn
 
+from acadp.model_params import CNNParams, MLPParams, ModelParams, ResNet18GNParams
 from acadp.registry import Registry
 from acadp.schema import FrozenModel
 
-
-class CNNParams(FrozenModel):
-    """The DP-MNIST standard tanh CNN (Papernot et al. 2021, Opacus's MNIST example): ~26k parameters on 28×28."""
-
-    name: Literal["cnn"] = "cnn"
-
-
-class ResNet18GNParams(FrozenModel):
-    """torchvision's ResNet-18 with GroupNorm instead of BatchNorm and a CIFAR stem (3×3 conv, no max-pool)."""
-
-    name: Literal["resnet18_gn"] = "resnet18_gn"
-    groups: Annotated[int, Field(ge=1, le=64)] = 32
-
-
-class MLPParams(FrozenModel):
-    """A fully connected network for tabular data."""
-
-    name: Literal["mlp"] = "mlp"
-    hidden: Annotated[tuple[int, ...], Field(min_length=1)] = (64, 64)
-    activation: Literal["relu", "tanh"] = "relu"
-
-
-ModelParams = Annotated[CNNParams | ResNet18GNParams | MLPParams, Field(discriminator="name")]
+__all__ = [
+    "MODELS",
+    "CNNParams",
+    "MLPParams",
+    "ModelInputs",
+    "ModelParams",
+    "ResNet18GNParams",
+    "build_model",
+    "count_parameters",
+]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from acadp.collective import FeatureOffsetSignal, GridSignal, PatchSignal, SignalParams
 from acadp.config import Strategy, TrainingConfig
-from acadp.models import CNNParams, MLPParams, ModelParams, ResNet18GNParams
+from acadp.model_params import CNNParams, MLPParams, ModelParams, ResNet18GNParams
 from acadp.registry import Registry
 from acadp.schema import FrozenModel
 

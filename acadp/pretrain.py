@@ -17,76 +17,24 @@ the pre-trained layers see inputs scaled as during pre-training.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from filelock import FileLock
-from pydantic import Field, field_validator
 from torch import nn
 
-from acadp.data import DATASETS, default_data_dir, load_dataset
+from acadp.data import default_data_dir, load_dataset
 from acadp.errors import CheckpointError, SpecError
 from acadp.models import ModelInputs, build_model
-from acadp.schema import FrozenModel
+from acadp.pretrain_config import PRETRAIN_FORMAT, PRETRAINED_SUBDIR, Finetune, PretrainConfig, weight_settings
 from acadp.seeding import derive_seed, numpy_rng
 
 if TYPE_CHECKING:
     from acadp.config import TrialConfig
-
-# Bump when the file layout or the pre-training procedure changes: older cached weights are then ignored.
-PRETRAIN_FORMAT = 1
-PRETRAINED_SUBDIR = "pretrained"
-
-Finetune = Literal["all", "head"]
-
-
-class PretrainConfig(FrozenModel):
-    """Non-private pre-training on a public dataset before the trial's (private) training."""
-
-    dataset: str
-    epochs: Annotated[int, Field(ge=1, le=10_000)]
-    batch_size: Annotated[int, Field(ge=1)]
-    lr: Annotated[float, Field(gt=0)]
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
-    seed: Annotated[int, Field(ge=0)] = 0
-    # Pre-train on the first n_train examples of the dataset's fixed seeded permutation (smoke runs); None = all.
-    n_train: Annotated[int, Field(ge=2)] | None = None
-    # "all": fine-tune every weight; "head": freeze everything but the final classifier (a linear probe on public
-    # features). Fine-tuning only: it does not change the pre-trained weights, nor their cache file.
-    finetune: Finetune = "all"
-
-    @field_validator("dataset")
-    @classmethod
-    def _known_dataset(cls, value: str) -> str:
-        if value not in DATASETS:
-            raise ValueError(f"unknown dataset {value!r}; valid datasets: {', '.join(DATASETS.names())}")
-        return value
-
-    def cache_key(self, model: FrozenModel) -> str:
-        """16 hex digits naming the pre-trained weights of ``model``: these settings except ``finetune``, the
-        dataset's preparation version and the cache format."""
-        payload = {
-            "format": PRETRAIN_FORMAT,
-            "pretrain": _weight_settings(self),
-            "dataset_version": DATASETS.get(self.dataset).version,
-            "model": model.plain(),
-        }
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _weight_settings(pretrain: PretrainConfig) -> dict[str, Any]:
-    """The settings that determine the pre-trained weights, as plain JSON data."""
-    data: dict[str, Any] = pretrain.plain()
-    data.pop("finetune")
-    return data
 
 
 @dataclass(frozen=True)
@@ -196,7 +144,7 @@ def _write(path: Path, config: TrialConfig, trained: PretrainedModel) -> None:
     payload = {
         "format": PRETRAIN_FORMAT,
         "key": pretrain.cache_key(config.model),
-        "pretrain": _weight_settings(pretrain),
+        "pretrain": weight_settings(pretrain),
         "model": config.model.plain(),
         "input_shape": list(trained.input_shape),
         "train_loss": list(trained.train_loss),

@@ -7,9 +7,12 @@ subsampling) draws from its own stream, so changing how one stage uses randomnes
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def derive_seed(seed: int, stream: str) -> int:
@@ -25,6 +28,8 @@ def numpy_rng(seed: int, stream: str) -> np.random.Generator:
 
 def torch_generator(seed: int, stream: str, device: torch.device | str = "cpu") -> torch.Generator:
     """A torch generator on ``device`` for ``stream`` of ``seed``."""
+    import torch  # not at module level: configs and the command line use this module without torch
+
     generator = torch.Generator(device=device)
     generator.manual_seed(derive_seed(seed, stream))
     return generator

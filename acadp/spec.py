@@ -17,7 +17,7 @@ from acadp.config import DEFAULT_DELTA, Accountant, Strategy, TrialConfig
 from acadp.errors import SpecError
 from acadp.lira.settings import AuditConfig, LiraSection
 from acadp.presets import PRESETS
-from acadp.pretrain import PretrainConfig
+from acadp.pretrain_config import PretrainConfig
 from acadp.schema import FrozenModel
 from acadp.schema_errors import describe
 

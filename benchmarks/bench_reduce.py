@@ -5,11 +5,17 @@ Grid: 4 datasets × (10 finite ε × 5 clipping norms C + the non-private ε = �
 from 100k pydantic records). Timed separately: the pure table part (aggregation, critical mass with a 1000-resample
 bootstrap at two thresholds, CSV/Markdown/LaTeX rendering), the figures, and the dashboard.
 
-Run: ``python benchmarks/bench_reduce.py``
+Run: ``python benchmarks/bench_reduce.py [--quickstart results]``; with ``--quickstart`` it also prints the
+quickstart's critical-mass table and checks its dashboard in headless chromium (a screenshot that is not blank, the
+figures and tables present after the page's scripts ran, no script errors).
 """
 
 from __future__ import annotations
 
+import argparse
+import re
+import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -67,7 +73,57 @@ def timed(label: str, action: Callable[[], T]) -> tuple[T, float]:
     return value, seconds
 
 
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)  # fmt: skip
+
+
+def check_dashboard(dashboard: Path) -> None:
+    """Screenshot and DOM of the dashboard in headless chromium: blank or broken pages are reported."""
+    from matplotlib.image import imread
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        print("chromium not found: install Debian's chromium for the screenshot check")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        base = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp}/profile", "--window-size=1300,2600"]
+        shot = Path(tmp) / "dashboard.png"
+        subprocess.run(
+            [*base, f"--screenshot={shot}", dashboard.as_uri()], capture_output=True, timeout=120, check=False
+        )
+        dom = subprocess.run(
+            [*base, "--virtual-time-budget=5000", "--dump-dom", dashboard.as_uri() + "#selftest"],
+            capture_output=True, text=True, timeout=120, check=False,
+        ).stdout  # fmt: skip
+        pixels = imread(shot)[..., :3]
+    inked = float((pixels.min(axis=2) < 0.9).mean())
+    errors = re.search(r'id="js-errors"[^>]*>(.*?)</', dom, re.S)
+    error_text = (errors.group(1).strip() or "none") if errors else "none"
+    self_test = "passed" if 'data-status="pass"' in dom else "NOT passed"
+    print(f"dashboard screenshot: {pixels.shape[1]}×{pixels.shape[0]} px, {inked:.1%} of pixels inked (blank = 0%)")
+    print(
+        f"dashboard DOM: {dom.count('<img')} figures, {dom.count('<table')} tables, sort self-test {self_test}, "
+        f"script errors: {error_text}"
+    )
+
+
+def quickstart(results: Path) -> None:
+    reduced = results / "quickstart" / "reduced"
+    table = reduced / "critical_mass.md"
+    if not table.exists():
+        print(f"\n(no {table}: run `acadp sweep run sweeps/quickstart.yaml` first)")
+        return
+    print(f"\nquickstart critical mass ({table}):\n")
+    print(table.read_text())
+    check_dashboard(reduced / "dashboard.html")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quickstart", type=Path, help="storage root of a finished quickstart (e.g. results)")
+    args = parser.parse_args()
     trials, _ = timed("build synthetic trials table", synthetic_trials)
     print(f"trials: {len(trials)} rows, {trials['status'].eq('completed').sum()} completed")
     tables, t_tables = timed(
@@ -89,6 +145,8 @@ def main() -> None:
             "reduce_frame end to end (writes all files)",
             lambda: reduce_frame(trials=trials, lira_rows=None, roc_curves=None, out_dir=Path(out), sweep_name="bench"),
         )
+    if args.quickstart is not None:
+        quickstart(args.quickstart)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,15 @@ import csv
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from acadp.data.base import ArrayDataset, register_dataset
 from acadp.errors import DataFormatError, DataMissingError
+
+if TYPE_CHECKING:  # pandas is imported where a CSV is read (it costs ~0.7 s at start-up)
+    import pandas as pd
 
 FILE_NAME = "bank-full.csv"
 SEARCH_PATHS = (Path("bank") / FILE_NAME, Path(FILE_NAME))  # relative to the data directory, in lookup order
@@ -85,6 +88,8 @@ def read_bank_csv(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
     Returns the 16 feature columns (numeric ones float64 (n,), categorical ones object arrays of str (n,)) and the
     labels int64 (n,). Line numbers in errors count the header as line 1 and assume one record per line.
     """
+    import pandas as pd
+
     try:
         text = path.read_text(encoding="utf-8")
         frame = pd.read_csv(io.StringIO(text), sep=";", quotechar='"', dtype=str, keep_default_na=False, na_values=[""])
@@ -115,6 +120,8 @@ def _check_no_empty_values(path: Path, frame: pd.DataFrame, lines: list[int]) ->
 
 def _parse_column(path: Path, values: pd.Series, lines: list[int]) -> np.ndarray:
     """A numeric column as float64 (n,) (every value must be a finite number), else the strings as objects (n,)."""
+    import pandas as pd
+
     name = str(values.name)
     if name not in NUMERIC_FEATURES:
         return np.asarray(values, dtype=object)
@@ -215,6 +222,8 @@ def openml_to_uci(frame: pd.DataFrame) -> pd.DataFrame:
     Returns a frame with the 16 UCI feature columns and ``y`` ("yes"/"no"); raises :class:`DataFormatError` when
     the OpenML copy does not look like the UCI file (missing columns, unknown categories, "yes" not the minority).
     """
+    import pandas as pd
+
     missing = [name for name in (*OPENML_COLUMNS, "Class") if name not in frame.columns]
     if missing:
         raise DataFormatError(f"OpenML bank-marketing: missing column(s) {', '.join(missing)}")

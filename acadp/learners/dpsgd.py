@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from opacus import PrivacyEngine
 from opacus.accountants import create_accountant
@@ -44,11 +45,16 @@ EPSILON_RELATIVE_TOLERANCE = 0.01
 
 
 @contextlib.contextmanager
-def _quiet_prv_domain(accountant: str) -> Iterator[None]:
-    """The PRV accountant bounds its domain with an internal RDP computation whose "Optimal order is the largest
-    alpha" warning says nothing about the PRV result; silence that one warning for ``prv`` only."""
-    with warnings.catch_warnings():
-        if accountant == "prv":
+def _quiet_accounting(accountant: str, *, searching: bool = False) -> Iterator[None]:
+    """Silence accountant warnings that say nothing about the result.
+
+    * The PRV accountant bounds its domain with an internal RDP computation whose "Optimal order is the largest
+      alpha" warning says nothing about the PRV result.
+    * During the σ search, RDP evaluates many σ far from the answer; that warning then concerns those, not the result.
+    * At sample rate 1 (full batches) the PRV code takes log(1 - q) = log 0 on a branch it then discards.
+    """
+    with warnings.catch_warnings(), np.errstate(divide="ignore"):
+        if accountant == "prv" or searching:
             warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
         yield
 
@@ -74,7 +80,7 @@ def noise_multiplier_for(*, epsilon: float, delta: float, sample_rate: float, st
 
 def _search_noise_multiplier(epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str) -> float:
     try:
-        with _quiet_prv_domain(accountant):
+        with _quiet_accounting(accountant, searching=True):
             sigma = get_noise_multiplier(
                 target_epsilon=epsilon,
                 target_delta=delta,
@@ -145,7 +151,7 @@ class DPSGDRun(TrainingRun):
         accountant = create_accountant(self.target.accountant)
         accountant.history = list(self.accountant_history)
         steps = sum(entry[2] for entry in accountant.history)
-        with _quiet_prv_domain(self.target.accountant):
+        with _quiet_accounting(self.target.accountant):
             spent = accountant.get_epsilon(delta=self.target.delta) if steps else 0.0
         return PrivacyReport(
             epsilon_spent=float(spent),

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import numpy as np
-from scipy.stats import norm
 
 from acadp.registry import Registry
 
@@ -134,6 +133,8 @@ def fit_side(shadow_scores: np.ndarray, side_keep: np.ndarray, *, side: Literal[
 
 def _log_density(scores: np.ndarray, fit: SideFit, *, fixed_variance: bool) -> np.ndarray:
     """``log N(scores; μ, σ + STD_FLOOR)`` elementwise, ``(n_examples, n_queries)``."""
+    from scipy.stats import norm  # scipy.stats costs ~1 s to import: only when an attack runs
+
     std = fit.pooled_std if fixed_variance else fit.std
     return np.asarray(norm.logpdf(scores, loc=fit.mean, scale=std + STD_FLOOR), dtype=np.float64)
 
@@ -206,6 +207,8 @@ def offline(
     are ignored; ``shadow_keep`` only says which shadows are OUT. Shapes as in the module docstring; returns
     ``(n_examples,)`` float64, higher = member.
     """
+    from scipy.stats import norm
+
     check_attack_inputs(target_scores, shadow_scores, shadow_keep, shadow_mask)
     fit_out = fit_side(shadow_scores, _sides(shadow_keep, shadow_mask)[1], side="OUT")
     std = fit_out.pooled_std if fixed_variance else fit_out.std

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from acadp.sweep.plan import SweepPlan, plan_sweep, require_existing
@@ -47,7 +48,7 @@ def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
         print_reduction(reduce_plan(plan, records=outcome.records), Console())
     for record in outcome.records:
         if record.status == "failed":
-            console.print(f"[red]failed[/] {record.config.label()}: {record.error}", highlight=False)
+            console.print(f"[red]failed[/] {record.config.label()}: {escape(str(record.error))}", highlight=False)
     if outcome.exit_code == 130:
         console.print(f"interrupted: resume with `acadp sweep resume {plan.spec_path}`", highlight=False)
     raise typer.Exit(outcome.exit_code)
@@ -125,7 +126,7 @@ def _print_status(payload: dict) -> None:
             trial["dataset"], f"{trial['alpha']:g}", str(trial["epsilon"]), str(trial["clip"] or "-"),
             str(trial["seed"]), f"[{colours[trial['status']]}]{trial['status']}[/]",
             f"{trial['epochs_done']}/{trial['epochs']}", "" if success is None else f"{success:.3f}",
-            trial.get("error", ""),
+            escape(trial.get("error") or ""),
         )  # fmt: skip
     Console().print(table)
     for audit in payload["audits"]:
@@ -147,11 +148,12 @@ def submit(
     plan = plan_sweep(spec, smoke=smoke, storage=storage)
     job = submit_sweep(plan, address=address, working_dir=working_dir, storage=storage)
     print(job.job_id)
+    auth = "RAY_AUTH_MODE=token " if job.authenticated else ""
     console.print(
         f"submitted {plan.name} as job {job.job_id} to {address}\n"
-        f"  follow:  ray job logs --address {address} --follow {job.job_id}\n"
-        f"  status:  ray job status --address {address} {job.job_id}\n"
-        f"  stop:    ray job stop --address {address} {job.job_id}",
+        f"  follow:  {auth}ray job logs --address {address} --follow {job.job_id}\n"
+        f"  status:  {auth}ray job status --address {address} {job.job_id}\n"
+        f"  stop:    {auth}ray job stop --address {address} {job.job_id}",
         highlight=False,
     )
     if wait:

@@ -11,7 +11,6 @@ from acadp.errors import SpecError
 from acadp.layout import LAYOUT, sweep_dir_name
 from acadp.spec import SweepSpec, load_spec
 from acadp.store import ResultsStore
-from acadp.sweep.tracking import default_tracking_uri
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,8 @@ class SweepPlan:
     @property
     def tracking_uri(self) -> str:
         """The spec's tracking URI, or a SQLite database inside the sweep directory."""
+        from acadp.sweep.tracking import default_tracking_uri  # imports mlflow (a second of start-up): only here
+
         if self.spec.tracking_uri:
             return self.spec.tracking_uri
         return default_tracking_uri(Path(self.location.removeprefix("file://")))
@@ -54,9 +55,17 @@ def _resolve_storage(storage: str) -> str:
     return str(Path(storage).expanduser().resolve())
 
 
-def plan_sweep(spec_path: Path | str, *, smoke: bool = False, storage: str | None = None) -> SweepPlan:
-    """Load and validate ``spec_path`` (raising :class:`SpecError`) and expand its grid; creates nothing."""
-    overrides = {"storage": storage} if storage is not None else None
+def plan_sweep(
+    spec_path: Path | str, *, smoke: bool = False, storage: str | None = None, tracking_uri: str | None = None
+) -> SweepPlan:
+    """Load and validate ``spec_path`` (raising :class:`SpecError`) and expand its grid; creates nothing.
+
+    ``storage`` and ``tracking_uri`` override the sweep file's values (e.g. to try a cluster sweep file locally)."""
+    overrides: dict[str, str] = {}
+    if storage is not None:
+        overrides["storage"] = storage
+    if tracking_uri is not None:
+        overrides["tracking_uri"] = tracking_uri
     spec = load_spec(spec_path, overrides=overrides)
     root = _resolve_storage(spec.storage)
     return SweepPlan(
