@@ -18,13 +18,18 @@ def field_path(location: tuple[int | str, ...]) -> str:
     return "".join(parts) or "(top level)"
 
 
-def describe(error: ValidationError, *, prefix: str = "") -> str:
-    """All errors of ``error`` on one line: ``prefix: field: message; field: message``."""
+def describe(error: ValidationError, *, prefix: str = "", within: tuple[str | int, ...] = ()) -> str:
+    """All errors of ``error`` on one line: ``prefix: field: message; field: message``.
+
+    ``within`` is prepended to every field path (the place in the file the validated data came from). A model-level
+    check names its own fields, so its message stands without a path.
+    """
     items = []
     for detail in error.errors():
-        message = detail["msg"]
+        message = str(detail["msg"]).removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see the sweep file reference in the README)"
-        items.append(f"{field_path(tuple(detail['loc']))}: {message}")
+        location = (*within, *detail["loc"])
+        items.append(f"{field_path(location)}: {message}" if location else message)
     body = "; ".join(items)
     return f"{prefix}: {body}" if prefix else body

@@ -283,7 +283,7 @@ def expand_grid(spec: SweepSpec, *, smoke: bool = False) -> list[TrialConfig]:
                         try:
                             config = TrialConfig.model_validate(point)
                         except ValidationError as error:
-                            errors.append(describe(error, prefix=f"datasets.{name}"))
+                            errors.append(describe(error, within=("datasets", name)))
                             break
                         configs.setdefault(config.key(), config)
     if errors:
