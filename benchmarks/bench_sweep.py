@@ -5,10 +5,12 @@ Usage::
     python benchmarks/bench_sweep.py                       # runs the quickstart into a temporary directory (~10 min)
     python benchmarks/bench_sweep.py --existing results    # figures from a quickstart already run into ./results
 
-Slot efficiency = Σ trial run time / (wall time × concurrent slots). Trial run time is what each trial spent inside
-``run_trial`` (``result.json``'s ``seconds``); an audit occupies one slot per concurrent shadow for its ``seconds``.
-It is reported over the whole command and over the Tune phase alone (Ray start-up, MLflow set-up and the reduction
-excluded), from the driver's ``invocations.json``.
+Slot efficiency = Σ trial run time / (wall time × concurrent slots), with two readings of "trial run time": the time
+inside ``run_trial`` (``result.json``'s ``seconds``: data, training, evaluation) and the time the Tune trial's
+function ran (``progress.json``'s ``job_started_at`` to ``job_finished_at``: also its MLflow logging and result
+writing). An audit occupies one slot per concurrent shadow for its ``seconds``. Both are reported over the whole
+command and over the Tune phase alone (Ray start-up, MLflow set-up and the reduction excluded), from the driver's
+``invocations.json``.
 """
 
 from __future__ import annotations
@@ -35,27 +37,34 @@ def _seconds(start: str, end: str) -> float:
     return (dt.datetime.fromisoformat(end) - dt.datetime.fromisoformat(start)).total_seconds()
 
 
-def busy_slot_seconds(sweep_dir: Path) -> float:
-    """Σ trial seconds + Σ audit seconds × concurrent shadows."""
-    total = 0.0
+def busy_slot_seconds(sweep_dir: Path) -> tuple[float, float]:
+    """(Σ run_trial seconds, Σ trial-function seconds), each + Σ audit seconds × concurrent shadows."""
+    inside = job = 0.0
     for result in (sweep_dir / "trials").glob("*/result.json"):
-        total += json.loads(result.read_text())["seconds"]
+        inside += json.loads(result.read_text())["seconds"]
+        progress = json.loads(result.with_name("progress.json").read_text())
+        job += _seconds(progress["job_started_at"], progress["job_finished_at"])
     for result in (sweep_dir / "audits").glob("*/result.json"):
         record = json.loads(result.read_text())
-        total += record["seconds"] * record["audit"]["lira"]["concurrent_shadows"]
-    return total
+        audit = record["seconds"] * record["audit"]["lira"]["concurrent_shadows"]
+        inside, job = inside + audit, job + audit
+    return inside, job
 
 
 def efficiency(sweep_dir: Path, *, wall: float | None, slots: int) -> None:
     invocation = json.loads((sweep_dir / "invocations.json").read_text())[-1]
-    busy = busy_slot_seconds(sweep_dir)
+    inside, job = busy_slot_seconds(sweep_dir)
     tune_wall = _seconds(invocation["tune_started_at"], invocation["tune_finished_at"])
     print(f"trials run: {invocation['trials']} grid points, {invocation['audits']} LiRA audits; {slots} slots")
-    print(f"busy slot time: {busy:.0f} s")
+    print(f"busy slot time: {inside:.0f} s inside run_trial, {job:.0f} s of trial functions")
+    walls = [("Tune phase", tune_wall)] if wall is None else [("whole command", wall), ("Tune phase", tune_wall)]
     if wall is not None:
         print(f"quickstart wall time (whole command): {wall:.0f} s = {wall / 60:.1f} min")
-        print(f"slot efficiency over the whole command: {busy / (wall * slots):.3f}")
-    print(f"Tune phase: {tune_wall:.0f} s; slot efficiency over the Tune phase: {busy / (tune_wall * slots):.3f}")
+    for name, seconds in walls:
+        print(
+            f"slot efficiency over the {name} ({seconds:.0f} s): {inside / (seconds * slots):.3f} (run_trial), "
+            f"{job / (seconds * slots):.3f} (trial functions)"
+        )
 
 
 def run_quickstart(storage: Path) -> float:
@@ -94,7 +103,9 @@ def resume_latency(storage: Path) -> None:
     try:
         while not list((sweep_dir / "trials").glob("*/result.json")):
             time.sleep(0.2)
+        killed = json.loads((sweep_dir / "driver.json").read_text())["invocation"]
         os.kill(driver.pid, signal.SIGKILL)
+        driver.wait()
     finally:
         kill_session(driver.pid)
     start = time.perf_counter()
@@ -106,8 +117,10 @@ def resume_latency(storage: Path) -> None:
         while True:
             driver_file = sweep_dir / "driver.json"
             invocation = json.loads(driver_file.read_text())["invocation"] if driver_file.exists() else None
-            if invocation and _first_running(sweep_dir, invocation):
+            if invocation and invocation != killed and _first_running(sweep_dir, invocation):
                 break
+            if resumed.poll() is not None:
+                raise SystemExit(f"`sweep resume` ended (exit code {resumed.returncode}) before any trial ran")
             time.sleep(0.1)
         latency = time.perf_counter() - start
         resumed.wait()

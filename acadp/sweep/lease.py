@@ -13,6 +13,7 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from acadp.errors import SweepLockedError
@@ -28,13 +29,18 @@ def _now() -> dt.datetime:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a killed process its parent has not reaped yet, a zombie, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): the signal test is all we have
+    return "State:\tZ" not in status
 
 
 def driver_is_live(record: dict[str, Any] | None) -> bool:

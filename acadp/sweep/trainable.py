@@ -75,7 +75,7 @@ def final_metrics(result: TrialResult) -> dict[str, Any]:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 class _Guard:
@@ -141,6 +141,7 @@ def run_audit_job(context: TrialContext) -> None:
 
 def run_trial_job(context: TrialContext) -> None:
     """One grid point as a Tune trial."""
+    job_started = _now()
     config = TrialConfig.model_validate(context.trial)
     store = ResultsStore(context.store)
     paths = LAYOUT.trial(config.key())
@@ -157,13 +158,17 @@ def run_trial_job(context: TrialContext) -> None:
     previous = store.read_json(paths.progress) if store.exists(paths.progress) else {}
     store.write_json(
         paths.progress,
-        {**previous, "started_at": started, "updated_at": started, "invocation": context.invocation},
-    )
+        {
+            **previous, "started_at": started, "updated_at": started, "invocation": context.invocation,
+            "job_started_at": job_started, "pid": os.getpid(),
+        },
+    )  # fmt: skip
 
     def on_epoch(record: EpochRecord, run: TrainingRun) -> None:
         guard.check()
         progress = {"epochs_done": record.epoch, "epochs": config.training.epochs, "last": record.plain()}
         progress.update(started_at=started, updated_at=_now(), invocation=context.invocation, host=socket.gethostname())
+        progress.update(job_started_at=job_started, pid=os.getpid())
         store.write_json(paths.progress, progress)
         if tracker is not None:
             tracker.log_epoch(record)
@@ -189,6 +194,8 @@ def run_trial_job(context: TrialContext) -> None:
     if tracker is not None:
         tracker.finish(result)
     store.write_json(paths.result, result.to_json())
+    final = store.read_json(paths.progress)
+    store.write_json(paths.progress, {**final, "job_finished_at": _now(), "updated_at": _now()})
     tune.report(final_metrics(result))
 
 
