@@ -134,8 +134,12 @@ def main() -> None:
     parser.add_argument("--existing", type=Path, help="storage root of a quickstart already run (skips the run)")
     parser.add_argument("--slots", type=int, default=os.cpu_count() or 1, help="concurrent slots (CPUs)")
     parser.add_argument("--skip-resume", action="store_true")
+    parser.add_argument("--resume-only", action="store_true", help="only the resume-to-first-trial figure")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="acadp-bench-") as tmp:
+        if args.resume_only:
+            resume_latency(Path(tmp) / "resume")
+            return
         storage = args.existing or Path(tmp) / "quickstart"
         wall = None if args.existing else run_quickstart(storage)
         efficiency(storage / "quickstart", wall=wall, slots=args.slots)
