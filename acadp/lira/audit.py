@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from acadp.lira.attacks import AttackResult, run_leave_one_out
-from acadp.lira.epsilon import epsilon_lower_bound_from_scores
+from acadp.lira.epsilon import epsilon_lower_bound, epsilon_lower_bound_from_scores
 from acadp.lira.metrics import roc, summarize
 from acadp.lira.scores import logit_scaled_confidence
 
@@ -44,11 +44,31 @@ def pooled_roc(results: Sequence[AttackResult]) -> tuple[np.ndarray, np.ndarray]
     return ROC_GRID.copy(), curve.tpr[np.clip(index, 0, None)]
 
 
-def _epsilon_bound(results: Sequence[AttackResult], mask: np.ndarray, *, delta: float, confidence: float) -> float:
-    predictions, members = _pooled(results, mask)
-    if members.all() or not members.any():
+def _has_both(members: np.ndarray) -> bool:
+    return bool(members.any() and not members.all())
+
+
+def held_out_epsilon_bound(
+    results: Sequence[AttackResult], mask: np.ndarray, *, delta: float, confidence: float
+) -> float:
+    """Empirical ε lower bound with the threshold chosen on half of the target models and the Clopper–Pearson bound
+    computed on the other half (choosing and evaluating on the same predictions would overstate ε). NaN when a half
+    lacks members or non-members."""
+    choose, evaluate = results[0::2], results[1::2]
+    choose_pred, choose_members = _pooled(choose, mask)
+    eval_pred, eval_members = _pooled(evaluate, mask) if evaluate else (choose_pred[:0], choose_members[:0])
+    if not (_has_both(choose_members) and _has_both(eval_members)):
         return float("nan")
-    return epsilon_lower_bound_from_scores(predictions, members, delta=delta, confidence=confidence).epsilon
+    best = epsilon_lower_bound_from_scores(choose_pred, choose_members, delta=delta, confidence=confidence)
+    flagged = eval_pred >= best.threshold
+    return epsilon_lower_bound(
+        true_positives=int((flagged & eval_members).sum()),
+        n_members=int(eval_members.sum()),
+        false_positives=int((flagged & ~eval_members).sum()),
+        n_non_members=int((~eval_members).sum()),
+        delta=delta,
+        confidence=confidence,
+    )
 
 
 def _row(
@@ -66,7 +86,7 @@ def _row(
         "tpr_at_1_fpr_std": summary["tpr_at_fpr_0.01_std"],
         "n_targets": summary["n_targets_defined"],
         "n_examples": int(mask.sum()),
-        "epsilon_lower_bound": _epsilon_bound(results, mask, delta=delta, confidence=confidence),
+        "epsilon_lower_bound": held_out_epsilon_bound(results, mask, delta=delta, confidence=confidence),
     }
 
 

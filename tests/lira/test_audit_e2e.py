@@ -103,3 +103,21 @@ def test_sixteen_shadows_on_the_full_training_set(tmp_path: Path) -> None:
     record = run_audit(config, store=ResultsStore(tmp_path))
     print(json.dumps({row["attack"] + "/" + row["subset"]: row["auc_mean"] for row in record["rows"]}, indent=1))
     assert 0.5 < metric(record, "online") < 1.0
+
+
+def test_the_epsilon_lower_bound_is_held_out_and_zero_for_useless_predictions() -> None:
+    """Useless predictions: a bound whose threshold is chosen on other targets gives no evidence (ε_lb = 0); chosen
+    and evaluated on the same predictions it would overstate ε."""
+    from acadp.lira.attacks import AttackResult
+    from acadp.lira.audit import held_out_epsilon_bound
+    from acadp.lira.epsilon import epsilon_lower_bound_from_scores
+
+    rng = np.random.default_rng(0)
+    members = rng.random((8, 400)) < 0.5
+    results = [AttackResult(t, rng.normal(size=400), members[t]) for t in range(8)]
+    everything = np.ones(400, dtype=bool)
+    held_out = held_out_epsilon_bound(results, everything, delta=1e-5, confidence=0.95)
+    pooled = np.concatenate([r.predictions for r in results])
+    same_data = epsilon_lower_bound_from_scores(pooled, members.ravel(), delta=1e-5, confidence=0.95).epsilon
+    assert held_out == 0.0
+    assert same_data >= held_out
