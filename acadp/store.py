@@ -38,6 +38,14 @@ class ResultsStore:
         self.uri = text if _is_uri(text) else self.root
         self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
 
+    @classmethod
+    def on_filesystem(cls, fs: pafs.FileSystem, root: str, *, uri: str) -> ResultsStore:
+        """A store on an already-open ``pyarrow`` file system (e.g. a mounted bucket); ``uri`` names it in messages."""
+        store = cls.__new__(cls)
+        store.fs, store.root, store.uri = fs, root.rstrip("/"), uri
+        store.is_local = isinstance(fs, pafs.LocalFileSystem)
+        return store
+
     def path(self, rel: str) -> str:
         """The file system path of ``rel`` (for pyarrow or, on a local store, for the OS)."""
         return f"{self.root}/{rel}" if rel else self.root
@@ -56,9 +64,7 @@ class ResultsStore:
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Write ``data`` to ``rel`` atomically (readers see the old content or the new, never a mix)."""
-        parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
-        if parent:
-            self.makedirs(parent)
+        self.makedirs(rel.rsplit("/", 1)[0] if "/" in rel else "")
         if not self.is_local:
             with self.fs.open_output_stream(self.path(rel)) as stream:
                 stream.write(data)
