@@ -9,7 +9,6 @@ trial's own), so they never wait for resources other trials hold.
 from __future__ import annotations
 
 import io
-import math
 import queue
 import threading
 import time
@@ -29,6 +28,7 @@ from acadp.lira.settings import AuditConfig
 from acadp.lira.shadow import prepare_pool, train_shadow
 from acadp.provenance import provenance
 from acadp.runtime import pin_malloc_thresholds
+from acadp.schema import jsonable
 from acadp.store import ResultsStore
 
 AXES = ("fpr", "tpr")  # names of the two arrays of a ROC curve in roc.npz ("<attack>/fpr", "<attack>/tpr")
@@ -254,20 +254,5 @@ def run_audit(
         audit, report, n_pool=int(keep.shape[1]), collective=int(pool.planted.members.sum()),
         seconds=time.perf_counter() - started,
     )  # fmt: skip
-    store.write_json(paths.result, _finite(record))
+    store.write_json(paths.result, jsonable(record))
     return record
-
-
-def _finite(value: Any) -> Any:
-    """NaN and infinities (strict JSON has neither) become None and "inf"."""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return value
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
