@@ -20,9 +20,9 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from acadp.config.base import FrozenModel
 from acadp.errors import SpecError
 from acadp.registry import Registry
-from acadp.schema import FrozenModel
 from acadp.seeding import numpy_rng
 
 # ----------------------------------------------------------------------------------------------------------- signals

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from acadp.model_params import CNNParams, MLPParams, ModelParams, ResNet18GNParams
+from acadp.config.base import FrozenModel
+from acadp.config.models import CNNParams, MLPParams, ModelParams, ResNet18GNParams
 from acadp.registry import Registry
-from acadp.schema import FrozenModel
 
 __all__ = [
     "MODELS",

@@ -22,12 +22,12 @@ from opacus import PrivacyEngine
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from acadp.config.options import TrialOptions, build_trial_config
 from acadp.data import load_dataset
 from acadp.learners.bookkeeping import BookkeepingClipper
 from acadp.models import CNNParams, ModelInputs, build_model
 from acadp.runtime import pin_malloc_thresholds
-from acadp.trial import run_trial
-from acadp.trial_options import TrialOptions, build_trial_config
+from acadp.trial.run import run_trial
 
 BATCH = 256
 SIGMA = 1.0

@@ -23,13 +23,13 @@ import numpy as np
 import ray
 import torch
 
+from acadp.config.options import TrialOptions, build_trial_config
 from acadp.lira.keep import balanced_keep_matrix
 from acadp.lira.settings import AuditConfig, LiraSettings
 from acadp.lira.shadow import prepare_pool, train_shadow
 from acadp.runtime import pin_malloc_thresholds
-from acadp.store import ResultsStore
+from acadp.store.results import ResultsStore
 from acadp.sweep.audit_runner import train_shadows
-from acadp.trial_options import TrialOptions, build_trial_config
 
 
 def audit_config(pool: int, shadows: int, cpus: int) -> AuditConfig:

@@ -13,12 +13,12 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-import acadp.pretrain
-from acadp.config import TrialConfig
+import acadp.trial.pretrain
+from acadp.config.trial import TrialConfig
 from acadp.errors import CheckpointError, SpecError
 from acadp.learners import TrainingRun
 from acadp.models import MLPParams, ModelInputs, ResNet18GNParams, build_model
-from acadp.pretrain import (
+from acadp.trial.pretrain import (
     PretrainConfig,
     apply_pretrained,
     classifier_head,
@@ -26,8 +26,8 @@ from acadp.pretrain import (
     pretrained_state,
     train_public_model,
 )
-from acadp.results import EpochRecord
-from acadp.trial import build_training_run, prepare_trial_data, run_trial
+from acadp.trial.result import EpochRecord
+from acadp.trial.run import build_training_run, prepare_trial_data, run_trial
 
 PRETRAIN: dict[str, Any] = {
     "dataset": "cifar100",
@@ -118,7 +118,7 @@ class CountingTrainer:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, *args: Any, **kwargs: Any) -> acadp.pretrain.PretrainedModel:
+    def __call__(self, *args: Any, **kwargs: Any) -> acadp.trial.pretrain.PretrainedModel:
         self.calls += 1
         return train_public_model(*args, **kwargs)
 
@@ -126,7 +126,7 @@ class CountingTrainer:
 @pytest.fixture
 def trainer(monkeypatch: pytest.MonkeyPatch) -> CountingTrainer:
     counter = CountingTrainer()
-    monkeypatch.setattr(acadp.pretrain, "train_public_model", counter)
+    monkeypatch.setattr(acadp.trial.pretrain, "train_public_model", counter)
     return counter
 
 

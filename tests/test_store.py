@@ -10,7 +10,7 @@ import pytest
 from pyarrow import fs as pafs
 
 from acadp.errors import StoreError
-from acadp.store import ResultsStore
+from acadp.store.results import ResultsStore
 
 
 def memory_store() -> ResultsStore:

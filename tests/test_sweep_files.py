@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from acadp.spec import SweepSpec, load_spec
+from acadp.config.sweep import SweepSpec, load_spec
 
 SWEEPS = Path(__file__).resolve().parent.parent / "sweeps"
 # Hidden files are not sweeps (other tests may write temporary ones here).

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from acadp.config import TrialConfig
+from acadp.config.options import TrialOptions, build_trial_config
+from acadp.config.trial import TrialConfig
 from acadp.errors import CheckpointError, SpecError
-from acadp.results import EpochRecord
-from acadp.store import ResultsStore
-from acadp.trial import TrialCheckpoint, prepare_trial_data, run_trial
-from acadp.trial_options import TrialOptions, build_trial_config
+from acadp.store.results import ResultsStore
+from acadp.trial.result import EpochRecord
+from acadp.trial.run import TrialCheckpoint, prepare_trial_data, run_trial
 
 
 def small(epsilon: float, **training: object) -> TrialConfig:

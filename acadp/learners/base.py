@@ -14,9 +14,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from acadp.config import Accountant, TrainingConfig
+from acadp.config.base import FrozenModel
+from acadp.config.trial import Accountant, TrainingConfig
 from acadp.registry import Registry
-from acadp.results import PrivacyReport
+
+
+class PrivacyReport(FrozenModel):
+    """What the learner actually did for privacy. Non-private runs report epsilon_spent = inf and sigma = 0."""
+
+    epsilon_spent: float
+    delta: float
+    noise_multiplier: float
+    sample_rate: float
+    steps: int
+    accountant: str
+    clip: float | None
 
 
 @dataclass(frozen=True)

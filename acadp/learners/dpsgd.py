@@ -35,9 +35,16 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from acadp.errors import PrivacyInfeasibleError, SpecError
-from acadp.learners.base import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun, make_optimizer
+from acadp.learners.base import (
+    LEARNERS,
+    EpochStats,
+    LearnerInputs,
+    PrivacyReport,
+    PrivacyTarget,
+    TrainingRun,
+    make_optimizer,
+)
 from acadp.learners.bookkeeping import BookkeepingClipper
-from acadp.results import PrivacyReport
 from acadp.seeding import torch_generator
 
 # Relative precision of the σ search: the epsilon actually spent lies within 1% below the target.

@@ -8,8 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from acadp.learners.base import LEARNERS, EpochStats, LearnerInputs, TrainingRun, make_optimizer
-from acadp.results import PrivacyReport
+from acadp.learners.base import LEARNERS, EpochStats, LearnerInputs, PrivacyReport, TrainingRun, make_optimizer
 from acadp.seeding import torch_generator
 
 

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from acadp.config import TrialConfig
+from acadp.config.base import FrozenModel
+from acadp.config.trial import TrialConfig
 from acadp.lira.attacks import ATTACKS
-from acadp.schema import FrozenModel
 
 Query = Literal["original", "mirror"]
 DEFAULT_ATTACKS = ("online", "online_fixed_variance", "offline", "global_threshold")

@@ -1,9 +1,9 @@
 """Collect a sweep's trial records into one flat table: one row per grid point, completed or not.
 
-The table is the reducer's single input. Every :class:`~acadp.config.TrialConfig` field is flattened into a column
+The table is the reducer's single input. Every :class:`~acadp.config.trial.TrialConfig` field is flattened into a column
 (``training.epochs`` → ``training_epochs``; the model's and signal's parameters as sorted JSON next to their names),
 followed by the record's state and, for completed trials, the final metrics of its
-:class:`~acadp.results.TrialResult`. Metrics of trials that are not completed are NaN, so a partial sweep keeps its
+:class:`~acadp.trial.result.TrialResult`. Metrics of trials that are not completed are NaN, so a partial sweep keeps its
 pending, running and failed points visible as rows.
 
 Conventions: ``epsilon = inf`` (non-private) stays the float ``inf``; a missing ``clip`` (non-private) is NaN. The
@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from acadp.reduce.atomic import write_atomic
+from acadp.store.atomic import write_atomic
 
 if TYPE_CHECKING:  # the reducer reads records; importing the config models at run time would pull in torch
-    from acadp.config import TrialConfig
-    from acadp.results import TrialRecord
+    from acadp.config.trial import TrialConfig
+    from acadp.sweep.status import TrialRecord
 
 # column name → dtype; the order here is the column order of the table
 CONFIG_COLUMNS: dict[str, str] = {

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from acadp.reduce.atomic import write_atomic
 from acadp.reduce.collect import trials_frame, write_trials_parquet
 from acadp.reduce.critical_mass import critical_mass_table
 from acadp.reduce.curves import accuracy_by_epsilon, setting_keys, success_curves
@@ -35,9 +34,10 @@ from acadp.reduce.lira_tables import lira_table
 from acadp.reduce.plots import FigureFile, RocCurves, figure_file, plot_accuracy, plot_critical_mass, plot_roc
 from acadp.reduce.plots import plot_success_curves as plot_success
 from acadp.reduce.tables import write_table
+from acadp.store.atomic import write_atomic
 
 if TYPE_CHECKING:
-    from acadp.results import TrialRecord
+    from acadp.sweep.status import TrialRecord
 
 TRIALS_FILE = "trials.parquet"
 FIGURES_DIR = "figures"

@@ -18,9 +18,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from acadp.reduce.atomic import write_atomic
 from acadp.reduce.curves import VARIANT_COLUMNS
 from acadp.registry import Registry
+from acadp.store.atomic import write_atomic
 
 Style = Literal["text", "latex"]
 Formatter = Callable[[tuple[Any, ...], Style], str]

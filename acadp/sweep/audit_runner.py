@@ -21,15 +21,15 @@ import numpy as np
 import ray
 import torch
 
-from acadp.layout import LAYOUT, AuditLayout
+from acadp.config.base import jsonable
 from acadp.lira.audit import AuditReport, score_audit
 from acadp.lira.keep import balanced_keep_matrix
 from acadp.lira.settings import AuditConfig
 from acadp.lira.shadow import prepare_pool, train_shadow
-from acadp.provenance import provenance
 from acadp.runtime import pin_malloc_thresholds
-from acadp.schema import jsonable
-from acadp.store import ResultsStore
+from acadp.store.layout import LAYOUT, AuditLayout
+from acadp.store.provenance import provenance
+from acadp.store.results import ResultsStore
 
 AXES = ("fpr", "tpr")  # names of the two arrays of a ROC curve in roc.npz ("<attack>/fpr", "<attack>/tpr")
 

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from acadp.layout import LAYOUT
 from acadp.lira.settings import AuditConfig
-from acadp.store import ResultsStore
+from acadp.store.layout import LAYOUT
+from acadp.store.results import ResultsStore
 from acadp.sweep.plan import SweepPlan
 
 RocCurves = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
@@ -42,14 +42,12 @@ def _number(value: Any) -> float:
 
 
 def _completed_rows(audit: AuditConfig, result: dict[str, Any]) -> list[dict[str, Any]]:
-    base = _base(audit, "completed")
-    return [
-        {
-            **base,
-            **{key: _number(row.get(key)) if key not in ("attack", "subset") else row[key] for key in row},
-        }
-        for row in result["rows"]
-    ]
+    """The stored rows with JSON's null and "inf" turned back into numbers."""
+    rows = []
+    for row in result["rows"]:
+        numbers = {key: _number(value) for key, value in row.items() if key not in ("attack", "subset")}
+        rows.append({**_base(audit, "completed"), **numbers, "attack": row["attack"], "subset": row["subset"]})
+    return rows
 
 
 def _base(audit: AuditConfig, status: str) -> dict[str, Any]:

@@ -14,21 +14,19 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from acadp.config import TrialConfig
-from acadp.layout import LAYOUT
+from acadp.config.trial import TrialConfig
 from acadp.lira.settings import AuditConfig
-from acadp.results import TrialRecord
-from acadp.store import ResultsStore
+from acadp.store.layout import LAYOUT
+from acadp.store.results import ResultsStore
 from acadp.sweep.audits import audit_state
 from acadp.sweep.lease import DriverLease
 from acadp.sweep.plan import SweepPlan, write_spec_files
 from acadp.sweep.preflight import preflight
-from acadp.sweep.status import collect_records, count_states
+from acadp.sweep.status import TrialRecord, collect_records, count_states
 from acadp.sweep.tracking import TrackingTarget, finish_sweep_run, setup_sweep_tracking
 
 # Keep Tune quiet and lean: no per-trial CSV/JSON/TensorBoard loggers (results live in our store and MLflow).
@@ -241,8 +239,3 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
     finally:
         stop.set()
         lease.release()
-
-
-def sweep_location(plan: SweepPlan) -> Path:
-    """The local sweep directory (local storage only)."""
-    return Path(plan.location)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from acadp.errors import SweepLockedError
-from acadp.layout import LAYOUT
-from acadp.store import ResultsStore
+from acadp.store.layout import LAYOUT
+from acadp.store.results import ResultsStore
 
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 30.0

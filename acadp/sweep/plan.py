@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from acadp.config import TrialConfig
+from acadp.config.sweep import SweepSpec, load_spec
+from acadp.config.trial import TrialConfig
 from acadp.errors import SpecError
-from acadp.layout import LAYOUT, sweep_dir_name
-from acadp.spec import SweepSpec, load_spec
-from acadp.store import ResultsStore
+from acadp.store.layout import LAYOUT, sweep_dir_name
+from acadp.store.results import ResultsStore
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acadp.collective import apply_signal
-from acadp.config import TrialConfig
+from acadp.config.trial import TrialConfig
 from acadp.data import ArrayDataset, load_dataset
 from acadp.errors import AcadpError, SpecError
 from acadp.learners.dpsgd import SamplingPlan, SigmaKey, noise_multiplier_for

@@ -7,36 +7,18 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from mlflow.tracking import MlflowClient
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from acadp.layout import LAYOUT
-from acadp.provenance import provenance
 from acadp.reduce.report import ReduceOutputs, reduce_sweep
-from acadp.results import TrialRecord
-from acadp.store import ResultsStore
+from acadp.store.layout import LAYOUT
+from acadp.store.provenance import provenance
+from acadp.store.results import ResultsStore
 from acadp.sweep.audits import collect_audit_rows
 from acadp.sweep.plan import SweepPlan, require_existing
-from acadp.sweep.status import collect_records
-from acadp.sweep.tracking import TAG_ROLE, TAG_SWEEP_DIR, TrackingTarget, log_sweep_artifacts
-
-
-def find_sweep_tracking(plan: SweepPlan) -> TrackingTarget | None:
-    """The sweep's MLflow experiment and parent run, if the driver created them."""
-    client = MlflowClient(tracking_uri=plan.tracking_uri)
-    experiment = client.get_experiment_by_name(plan.name)
-    if experiment is None:
-        return None
-    runs = client.search_runs(
-        [experiment.experiment_id],
-        filter_string=f"tags.`{TAG_ROLE}` = 'sweep' and tags.`{TAG_SWEEP_DIR}` = '{plan.location}'",
-        max_results=1,
-    )
-    if not runs:
-        return None
-    return TrackingTarget(plan.tracking_uri, experiment.experiment_id, runs[0].info.run_id)
+from acadp.sweep.status import TrialRecord, collect_records
+from acadp.sweep.tracking import find_sweep_tracking, log_sweep_artifacts
 
 
 def _reduce_into(plan: SweepPlan, store: ResultsStore, records: list[TrialRecord], out_dir: Path) -> ReduceOutputs:
@@ -66,7 +48,7 @@ def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) ->
             for path in outputs.paths:
                 rel = path.relative_to(outputs.out_dir).as_posix()
                 store.write_bytes(f"{LAYOUT.reduced}/{rel}", path.read_bytes())
-    tracking = find_sweep_tracking(plan)
+    tracking = find_sweep_tracking(tracking_uri=plan.tracking_uri, experiment=plan.name, sweep_dir=plan.location)
     if tracking is not None and store.is_local:
         log_sweep_artifacts(tracking, list(outputs.paths), base=outputs.out_dir)
     return outputs

@@ -5,14 +5,33 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from acadp.config import TrialConfig
+from acadp.config.trial import TrialConfig
 from acadp.errors import StoreError
-from acadp.layout import LAYOUT
-from acadp.results import TrialRecord, TrialResult, TrialStatus
-from acadp.store import ResultsStore
+from acadp.store.layout import LAYOUT
+from acadp.store.results import ResultsStore
 from acadp.sweep.lease import driver_is_live, read_driver
+from acadp.trial.result import TrialResult
+
+TrialStatus = Literal["completed", "running", "pending", "failed"]
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One grid point as the sweep sees it now: its config, state, and result once completed.
+
+    ``status``: ``completed`` (result.json exists), ``running`` (a live driver is training it), ``pending`` (not
+    started, or interrupted after ``epochs_done`` checkpointed epochs), ``failed`` (its last attempt raised ``error``).
+    """
+
+    key: str
+    config: TrialConfig
+    status: TrialStatus
+    result: TrialResult | None = None
+    error: str | None = None
+    epochs_done: int = 0
 
 
 def _read(store: ResultsStore, rel: str) -> dict[str, Any] | None:

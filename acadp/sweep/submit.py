@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from acadp.errors import AcadpError, SpecError
-from acadp.provenance import provenance
+from acadp.store.provenance import provenance
 from acadp.sweep.plan import SweepPlan
 
 # Never shipped to the cluster with the working directory.
@@ -74,11 +74,11 @@ def _entrypoint(plan: SweepPlan, working_dir: Path, storage: str | None) -> str:
     return shlex.join(words)
 
 
-def _client(address: str) -> Any:
+def _client(address: str, headers: dict[str, str]) -> Any:
     from ray.job_submission import JobSubmissionClient
 
     try:
-        return JobSubmissionClient(address, headers=auth_headers())
+        return JobSubmissionClient(address, headers=headers)
     except Exception as error:  # connection and HTTP errors come in several types
         raise SubmissionError(_explain(address, error)) from None
 
@@ -102,7 +102,8 @@ def submit_sweep(plan: SweepPlan, *, address: str, working_dir: Path, storage: s
             "(s3://bucket/prefix or an absolute path on a shared file system): set 'storage' or pass --storage"
         )
     entrypoint = _entrypoint(plan, working_dir, storage)
-    client = _client(address)
+    headers = auth_headers()
+    client = _client(address, headers)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     runtime_env = {
         "working_dir": str(working_dir.resolve()),
@@ -118,7 +119,7 @@ def submit_sweep(plan: SweepPlan, *, address: str, working_dir: Path, storage: s
         )
     except Exception as error:  # the client raises RuntimeError for HTTP errors, others for transport failures
         raise SubmissionError(_explain(address, error)) from None
-    return SubmittedJob(client=client, job_id=job_id, address=address, authenticated=bool(auth_headers()))
+    return SubmittedJob(client=client, job_id=job_id, address=address, authenticated=bool(headers))
 
 
 def follow_job(job: SubmittedJob, out: TextIO, *, poll_seconds: float = 2.0, timeout: float | None = None) -> str:

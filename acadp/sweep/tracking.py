@@ -17,8 +17,9 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from acadp.config import TrialConfig
-from acadp.results import EpochRecord, TrialResult
+from acadp.config.trial import TrialConfig
+from acadp.store.layout import LAYOUT
+from acadp.trial.result import EpochRecord, TrialResult
 
 TAG_ROLE = "acadp.role"
 TAG_SWEEP_DIR = "acadp.sweep_dir"
@@ -57,13 +58,8 @@ def setup_sweep_tracking(
         experiment_id = client.create_experiment(experiment, artifact_location=location)
     else:
         experiment_id = found.experiment_id
-    parents = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{TAG_ROLE}` = 'sweep' and tags.`{TAG_SWEEP_DIR}` = '{_quote(sweep_dir)}'",
-        max_results=1,
-    )
-    if parents:
-        parent_id = parents[0].info.run_id
+    parent_id = _find_run(client, experiment_id, {TAG_ROLE: "sweep", TAG_SWEEP_DIR: sweep_dir})
+    if parent_id is not None:
         client.update_run(parent_id, status="RUNNING")
     else:
         parent = client.create_run(
@@ -75,6 +71,23 @@ def setup_sweep_tracking(
     for path in spec_files:
         client.log_artifact(parent_id, str(path), artifact_path="spec")
     return TrackingTarget(tracking_uri=tracking_uri, experiment_id=experiment_id, parent_run_id=parent_id)
+
+
+def find_sweep_tracking(*, tracking_uri: str, experiment: str, sweep_dir: str) -> TrackingTarget | None:
+    """The sweep's experiment and parent run, if a driver created them (None otherwise; nothing is created)."""
+    client = MlflowClient(tracking_uri=tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    parent_id = _find_run(client, found.experiment_id, {TAG_ROLE: "sweep", TAG_SWEEP_DIR: sweep_dir})
+    return None if parent_id is None else TrackingTarget(tracking_uri, found.experiment_id, parent_id)
+
+
+def _find_run(client: MlflowClient, experiment_id: str, tags: Mapping[str, str]) -> str | None:
+    """The id of the run of ``experiment_id`` carrying all ``tags``, or None."""
+    condition = " and ".join(f"tags.`{name}` = '{_quote(value)}'" for name, value in tags.items())
+    runs = client.search_runs([experiment_id], filter_string=condition, max_results=1)
+    return runs[0].info.run_id if runs else None
 
 
 def finish_sweep_run(target: TrackingTarget, *, status: str, counts: Mapping[str, int]) -> None:
@@ -113,27 +126,39 @@ def flatten(prefix: str, value: Any) -> dict[str, str]:
     return {prefix: str(value)}
 
 
-class TrialTracker:
-    """The MLflow child run of one trial (found by its key, or created)."""
+class _ChildRun:
+    """A child run of the sweep's parent run, identified by one tag (``key_tag`` = ``key``): found again after a
+    resume, or created with ``params`` and ``tags``."""
 
-    def __init__(self, target: TrackingTarget, config: TrialConfig) -> None:
+    def __init__(
+        self, target: TrackingTarget, *, key_tag: str, key: str, name: str, params: Mapping[str, str],
+        tags: Mapping[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self.client = MlflowClient(tracking_uri=target.tracking_uri)
-        self.key = config.key()
-        existing = self.client.search_runs(
-            [target.experiment_id],
-            filter_string=f"tags.`{TAG_TRIAL_KEY}` = '{self.key}' and tags.`{PARENT_TAG}` = '{target.parent_run_id}'",
-            max_results=1,
-        )
-        if existing:
-            self.run_id = existing[0].info.run_id
+        self.key = key
+        identity = {key_tag: key, PARENT_TAG: target.parent_run_id}
+        existing = _find_run(self.client, target.experiment_id, identity)
+        if existing is not None:
+            self.run_id = existing
             self.client.update_run(self.run_id, status="RUNNING")
             self.client.set_tag(self.run_id, TAG_STATUS, "running")
             return
-        tags = {PARENT_TAG: target.parent_run_id, TAG_TRIAL_KEY: self.key, TAG_STATUS: "running"}
-        run = self.client.create_run(target.experiment_id, run_name=config.label(), tags=tags)
-        self.run_id = run.info.run_id
-        params = flatten("", config.canonical())
+        all_tags = {**identity, TAG_STATUS: "running", **(tags or {})}
+        self.run_id = self.client.create_run(target.experiment_id, run_name=name, tags=all_tags).info.run_id
         self.client.log_batch(self.run_id, params=[Param(k, v[:6000]) for k, v in sorted(params.items())])
+
+    def fail(self, error: BaseException) -> None:
+        self.client.set_tag(self.run_id, TAG_STATUS, "failed")
+        self.client.set_tag(self.run_id, "acadp.error", f"{type(error).__name__}: {error}"[:5000])
+        self.client.set_terminated(self.run_id, status="FAILED")
+
+
+class TrialTracker(_ChildRun):
+    """The MLflow child run of one trial (found by its key, or created)."""
+
+    def __init__(self, target: TrackingTarget, config: TrialConfig) -> None:
+        params = flatten("", config.canonical())
+        super().__init__(target, key_tag=TAG_TRIAL_KEY, key=config.key(), name=config.label(), params=params)
 
     def log_epoch(self, record: EpochRecord, *, clipped_fraction: float | None = None) -> None:
         values = {
@@ -176,34 +201,19 @@ class TrialTracker:
         )
         self.client.set_terminated(self.run_id, status="FINISHED")
 
-    def fail(self, error: BaseException) -> None:
-        self.client.set_tag(self.run_id, TAG_STATUS, "failed")
-        self.client.set_tag(self.run_id, "acadp.error", f"{type(error).__name__}: {error}"[:5000])
-        self.client.set_terminated(self.run_id, status="FAILED")
-
 
 TAG_AUDIT_KEY = "acadp.audit_key"
 
 
-class AuditTracker:
+class AuditTracker(_ChildRun):
     """The MLflow child run of one LiRA audit (found by ``acadp.audit_key``, or created)."""
 
     def __init__(self, target: TrackingTarget, audit: Any) -> None:
-        self.client = MlflowClient(tracking_uri=target.tracking_uri)
-        key = audit.key()
-        existing = self.client.search_runs(
-            [target.experiment_id],
-            filter_string=f"tags.`{TAG_AUDIT_KEY}` = '{key}' and tags.`{PARENT_TAG}` = '{target.parent_run_id}'",
-            max_results=1,
-        )
-        if existing:
-            self.run_id = existing[0].info.run_id
-            self.client.update_run(self.run_id, status="RUNNING")
-            return
-        tags = {PARENT_TAG: target.parent_run_id, TAG_AUDIT_KEY: key, TAG_STATUS: "running", TAG_ROLE: "audit"}
-        self.run_id = self.client.create_run(target.experiment_id, run_name=audit.label(), tags=tags).info.run_id
         params = flatten("", audit.plain())
-        self.client.log_batch(self.run_id, params=[Param(k, v[:6000]) for k, v in sorted(params.items())])
+        super().__init__(
+            target, key_tag=TAG_AUDIT_KEY, key=audit.key(), name=audit.label(), params=params,
+            tags={TAG_ROLE: "audit"},
+        )  # fmt: skip
 
     def finish(self, record: dict[str, Any], store: Any) -> None:
         """Log every attack × subset metric and the ROC curves (arrays and a log-log figure) as artifacts."""
@@ -218,16 +228,11 @@ class AuditTracker:
         self.client.log_batch(self.run_id, metrics=metrics, tags=[RunTag(TAG_STATUS, "completed")])
         with tempfile.TemporaryDirectory(prefix="acadp-audit-") as tmp:
             roc_path = Path(tmp) / "roc.npz"
-            roc_path.write_bytes(store.read_bytes(f"audits/{record['audit_key']}/roc.npz"))
+            roc_path.write_bytes(store.read_bytes(LAYOUT.audit(record["audit_key"]).roc))
             self.client.log_artifact(self.run_id, str(roc_path))
             figure_path = _roc_figure(roc_path, Path(tmp) / "roc.png", title=record["label"])
             self.client.log_artifact(self.run_id, str(figure_path))
         self.client.set_terminated(self.run_id, status="FINISHED")
-
-    def fail(self, error: BaseException) -> None:
-        self.client.set_tag(self.run_id, TAG_STATUS, "failed")
-        self.client.set_tag(self.run_id, "acadp.error", f"{type(error).__name__}: {error}"[:5000])
-        self.client.set_terminated(self.run_id, status="FAILED")
 
 
 def _roc_figure(roc_path: Path, out: Path, *, title: str) -> Path:

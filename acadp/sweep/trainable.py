@@ -20,16 +20,16 @@ import torch
 from pydantic import Field
 from ray import tune
 
-from acadp.config import TrialConfig
+from acadp.config.base import FrozenModel
+from acadp.config.trial import TrialConfig
 from acadp.errors import SweepSupersededError
-from acadp.layout import LAYOUT
 from acadp.learners import TrainingRun
 from acadp.learners.dpsgd import remember_noise_multipliers
-from acadp.results import EpochRecord, TrialResult
-from acadp.schema import FrozenModel
-from acadp.store import ResultsStore
+from acadp.store.layout import LAYOUT
+from acadp.store.results import ResultsStore
 from acadp.sweep.tracking import TrackingTarget, TrialTracker
-from acadp.trial import TrialCheckpoint, run_trial
+from acadp.trial.result import EpochRecord, TrialResult
+from acadp.trial.run import TrialCheckpoint, run_trial
 
 
 class TrialContext(FrozenModel):
@@ -76,6 +76,18 @@ def final_metrics(result: TrialResult) -> dict[str, Any]:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+class _Progress:
+    """A trial's ``progress.json``: fields merged into the last written state, each update written at once."""
+
+    def __init__(self, store: ResultsStore, rel: str) -> None:
+        self.store, self.rel = store, rel
+        self.state: dict[str, Any] = store.read_json(rel) if store.exists(rel) else {}
+
+    def update(self, **fields: Any) -> None:
+        self.state = {**self.state, **fields, "updated_at": _now()}
+        self.store.write_json(self.rel, self.state)
 
 
 class _Guard:
@@ -130,7 +142,7 @@ def run_audit_job(context: TrialContext) -> None:
             on_shadow=on_shadow,
         )
     except Exception as error:
-        _record_failure(store, LAYOUT.audit(audit.key()).root + "/error.json", error, context.invocation)
+        _record_failure(store, LAYOUT.audit(audit.key()).error, error, context.invocation)
         if tracker is not None:
             tracker.fail(error)
         raise
@@ -154,22 +166,15 @@ def run_trial_job(context: TrialContext) -> None:
     target = context.tracking()
     tracker = TrialTracker(target, config) if target is not None else None
     guard = _Guard(store, context.invocation)
-    started = _now()
-    previous = store.read_json(paths.progress) if store.exists(paths.progress) else {}
-    store.write_json(
-        paths.progress,
-        {
-            **previous, "started_at": started, "updated_at": started, "invocation": context.invocation,
-            "job_started_at": job_started, "pid": os.getpid(),
-        },
+    progress = _Progress(store, paths.progress)
+    progress.update(
+        started_at=_now(), invocation=context.invocation, job_started_at=job_started, pid=os.getpid(),
+        host=socket.gethostname(),
     )  # fmt: skip
 
     def on_epoch(record: EpochRecord, run: TrainingRun) -> None:
         guard.check()
-        progress = {"epochs_done": record.epoch, "epochs": config.training.epochs, "last": record.plain()}
-        progress.update(started_at=started, updated_at=_now(), invocation=context.invocation, host=socket.gethostname())
-        progress.update(job_started_at=job_started, pid=os.getpid())
-        store.write_json(paths.progress, progress)
+        progress.update(epochs_done=record.epoch, epochs=config.training.epochs, last=record.plain())
         if tracker is not None:
             tracker.log_epoch(record)
         tune.report({k: v for k, v in record.plain().items() if v is not None})
@@ -194,8 +199,7 @@ def run_trial_job(context: TrialContext) -> None:
     if tracker is not None:
         tracker.finish(result)
     store.write_json(paths.result, result.to_json())
-    final = store.read_json(paths.progress)
-    store.write_json(paths.progress, {**final, "job_finished_at": _now(), "updated_at": _now()})
+    progress.update(job_finished_at=_now())
     tune.report(final_metrics(result))
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from opacus.accountants import create_accountant
 
-from acadp.config import TrainingConfig
+from acadp.config.trial import TrainingConfig
 from acadp.errors import PrivacyInfeasibleError
 from acadp.learners import LEARNERS, LearnerInputs, PrivacyTarget, TrainingRun
 from acadp.learners.dpsgd import noise_multiplier_for

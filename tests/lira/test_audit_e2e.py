@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acadp.layout import LAYOUT
+from acadp.config.options import TrialOptions, build_trial_config
 from acadp.lira.settings import AuditConfig, LiraSettings
-from acadp.store import ResultsStore
+from acadp.store.layout import LAYOUT
+from acadp.store.results import ResultsStore
 from acadp.sweep.audit_runner import run_audit
-from acadp.trial_options import TrialOptions, build_trial_config
 
 ACADP = str(Path(sys.executable).with_name("acadp"))
 

@@ -9,8 +9,9 @@ from typing import cast, get_args
 import numpy as np
 import pandas as pd
 
-from acadp.config import TrialConfig
-from acadp.results import TrialRecord, TrialResult, TrialStatus
+from acadp.config.trial import TrialConfig
+from acadp.sweep.status import TrialRecord, TrialStatus
+from acadp.trial.result import TrialResult
 
 TRAINING = {"epochs": 2, "batch_size": 64, "lr": 0.1}
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from acadp.errors import SweepLockedError
-from acadp.layout import LAYOUT
-from acadp.store import ResultsStore
+from acadp.store.layout import LAYOUT
+from acadp.store.results import ResultsStore
 from acadp.sweep.lease import DriverLease, driver_is_live, read_driver
 
 

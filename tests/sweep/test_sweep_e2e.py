@@ -12,7 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from acadp.sweep.plan import plan_sweep
-from acadp.trial import run_trial
+from acadp.trial.run import run_trial
 
 from .helpers import (
     background_acadp,

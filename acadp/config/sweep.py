@@ -13,13 +13,13 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from acadp.config import DEFAULT_DELTA, Accountant, Strategy, TrialConfig
+from acadp.config.base import FrozenModel
+from acadp.config.describe import describe
+from acadp.config.presets import PRESETS
+from acadp.config.pretrain import PretrainConfig
+from acadp.config.trial import DEFAULT_DELTA, Accountant, Strategy, TrialConfig
 from acadp.errors import SpecError
 from acadp.lira.settings import AuditConfig, LiraSection
-from acadp.presets import PRESETS
-from acadp.pretrain_config import PretrainConfig
-from acadp.schema import FrozenModel
-from acadp.schema_errors import describe
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 Epsilon = Annotated[float, Field(gt=0)]
@@ -43,7 +43,7 @@ class TrainingSection(FrozenModel):
 
 
 class DatasetSection(FrozenModel):
-    """Per-dataset settings; omitted keys take the dataset preset (see ``acadp.presets``)."""
+    """Per-dataset settings; omitted keys take the dataset preset (see ``acadp.config.presets``)."""
 
     model: dict[str, Any] | None = None
     signal: dict[str, Any] | None = None

@@ -93,18 +93,11 @@ def status(
 
     plan = plan_sweep(spec, smoke=smoke, storage=storage)
     store = plan.open_store()
-    records = collect_records(store, plan.configs) if store.exists("") else []
-    payload = status_payload(records) if records else status_payload([])
-    if not records:
-        from acadp.results import TrialRecord
-
-        pending = [TrialRecord(key=c.key(), config=c, status="pending") for c in plan.configs]
-        payload = status_payload(pending)
-    audits = plan.spec.audit_configs(smoke=smoke)
+    payload = status_payload(collect_records(store, plan.configs))  # a sweep not started yet: every point pending
     payload["audits"] = [
         {"label": a.label(), "audit_key": a.key(), "status": state, "shadows_done": done, "shadows": a.lira.shadows}
-        for a in audits
-        for state, done in [audit_state(store, a) if store.exists("") else ("pending", 0)]
+        for a in plan.spec.audit_configs(smoke=smoke)
+        for state, done in [audit_state(store, a)]
     ]
     payload["sweep"] = plan.name
     payload["location"] = plan.location

@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from acadp.collective import SignalParams
-from acadp.model_params import ModelParams
-from acadp.pretrain_config import PretrainConfig
-from acadp.schema import FrozenModel, jsonable
+from acadp.config.base import FrozenModel, jsonable
+from acadp.config.models import ModelParams
+from acadp.config.pretrain import PretrainConfig
 
 GradSampleMode = Literal["bookkeeping", "hooks", "functorch", "ew", "ghost"]
 Accountant = Literal["prv", "rdp"]
@@ -65,7 +65,7 @@ class TrialConfig(FrozenModel):
     n_test: Annotated[int, Field(ge=1)] | None = None
     # Evaluate test accuracy and success every k epochs (and always after the last epoch).
     eval_every: Annotated[int, Field(ge=1)] = 1
-    # Non-private pre-training on a public dataset before this trial's training (acadp.pretrain); None = from scratch.
+    # Non-private pre-training on a public dataset before training (acadp.trial.pretrain); None = from scratch.
     pretrain: PretrainConfig | None = None
 
     @field_validator("epsilon")

@@ -22,11 +22,12 @@
             pool.npz                         the audit pool: members of the collective, labels
             shadows/<i>/logits.npy           (n_pool, n_queries, n_classes) float32 of shadow i
             shadows/<i>/meta.json            written last: shadow i is complete
+            error.json                       the last failure
             result.json                      attack metrics: its presence means "complete"
         reduced/                             the reducer's tables, figures and dashboard.html
 
-Keys are content hashes of configs (see :meth:`acadp.config.TrialConfig.key`), so a point of a grid maps to the same
-directory whichever sweep invocation ran it.
+Keys are content hashes of configs (see :meth:`acadp.config.trial.TrialConfig.key`), so a point of a grid maps to
+the same directory whichever sweep invocation ran it.
 """
 
 from __future__ import annotations
@@ -96,6 +97,10 @@ class AuditLayout:
 
     def shadow_meta(self, index: int) -> str:
         return f"{self.shadows}/{index:03d}/meta.json"
+
+    @property
+    def error(self) -> str:
+        return f"{self.root}/error.json"
 
     @property
     def result(self) -> str:

@@ -1,4 +1,4 @@
-"""Pre-training settings as configuration data (the training itself is in :mod:`acadp.pretrain`)."""
+"""Pre-training settings as configuration data (the training itself is in :mod:`acadp.trial.pretrain`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from acadp.config.base import FrozenModel
 from acadp.data import DATASETS
-from acadp.schema import FrozenModel
 
 # Bump when the file layout or the pre-training procedure changes: older cached weights are then ignored.
 PRETRAIN_FORMAT = 1

@@ -15,9 +15,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from acadp.config.describe import describe
+from acadp.config.options import TrialOptions, build_trial_config, parse_assignments, parse_number
 from acadp.errors import AcadpError
-from acadp.schema_errors import describe
-from acadp.trial_options import TrialOptions, build_trial_config, parse_assignments, parse_number
 
 app = typer.Typer(
     name="acadp",
@@ -73,8 +73,8 @@ def trial(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a summary")] = False,
 ) -> None:
     """Run one experiment — one (dataset, alpha, epsilon, C, seed) point — and print its metrics."""
-    from acadp.store import ResultsStore
-    from acadp.trial import TrialCheckpoint, run_trial
+    from acadp.store.results import ResultsStore
+    from acadp.trial.run import TrialCheckpoint, run_trial
 
     options = TrialOptions(
         dataset=dataset,
@@ -209,8 +209,8 @@ def ui(
 
 
 def _register_subcommands() -> None:
-    from acadp.lira_cli import lira
-    from acadp.sweep.cli import sweep_app
+    from acadp.cli.lira import lira
+    from acadp.cli.sweep import sweep_app
 
     app.add_typer(sweep_app, name="sweep")
     app.command()(lira)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator
 
-from acadp.config import TrialConfig
-from acadp.schema import FrozenModel, jsonable
+from acadp.config.base import FrozenModel, jsonable
+from acadp.config.trial import TrialConfig
 
 
 class EpochRecord(FrozenModel):
@@ -21,18 +20,6 @@ class EpochRecord(FrozenModel):
     success: float | None = None
     epsilon_spent: float | None = None
     seconds: float
-
-
-class PrivacyReport(FrozenModel):
-    """What the learner actually did for privacy. Non-private runs report epsilon_spent = inf and sigma = 0."""
-
-    epsilon_spent: float
-    delta: float
-    noise_multiplier: float
-    sample_rate: float
-    steps: int
-    accountant: str
-    clip: float | None
 
 
 class TrialResult(FrozenModel):
@@ -103,22 +90,3 @@ class TrialResult(FrozenModel):
     @property
     def private(self) -> bool:
         return math.isfinite(self.epsilon)
-
-
-TrialStatus = Literal["completed", "running", "pending", "failed"]
-
-
-@dataclass(frozen=True)
-class TrialRecord:
-    """One grid point as the sweep sees it now: its config, state, and result once completed.
-
-    ``status``: ``completed`` (result.json exists), ``running`` (a live driver is training it), ``pending`` (not
-    started, or interrupted after ``epochs_done`` checkpointed epochs), ``failed`` (its last attempt raised ``error``).
-    """
-
-    key: str
-    config: TrialConfig
-    status: TrialStatus
-    result: TrialResult | None = None
-    error: str | None = None
-    epochs_done: int = 0

@@ -27,14 +27,14 @@ import torch
 from filelock import FileLock
 from torch import nn
 
+from acadp.config.pretrain import PRETRAIN_FORMAT, PRETRAINED_SUBDIR, Finetune, PretrainConfig, weight_settings
 from acadp.data import default_data_dir, load_dataset
 from acadp.errors import CheckpointError, SpecError
 from acadp.models import ModelInputs, build_model
-from acadp.pretrain_config import PRETRAIN_FORMAT, PRETRAINED_SUBDIR, Finetune, PretrainConfig, weight_settings
 from acadp.seeding import derive_seed, numpy_rng
 
 if TYPE_CHECKING:
-    from acadp.config import TrialConfig
+    from acadp.config.trial import TrialConfig
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ def train_public_model(config: TrialConfig, *, data_dir: Path, device: torch.dev
     """Pre-train ``config.model`` non-privately on ``config.pretrain.dataset`` (its training split, subsampled to
     ``pretrain.n_train``). The global torch RNG is left as it was, so a trial draws the same numbers whether its
     weights came from the cache or were trained here."""
-    # acadp.config and acadp.learners import this module (TrialConfig holds a PretrainConfig): import them late.
-    from acadp.config import TrainingConfig
+    # acadp.config.trial and acadp.learners import this module (TrialConfig holds a PretrainConfig): import them late.
+    from acadp.config.trial import TrainingConfig
     from acadp.learners import LEARNERS, LearnerInputs
 
     pretrain = _pretrain_of(config)

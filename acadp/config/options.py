@@ -10,10 +10,10 @@ import yaml
 from pydantic import ValidationError
 
 from acadp.collective import SIGNALS
-from acadp.config import DEFAULT_DELTA, TrialConfig
+from acadp.config.describe import describe
+from acadp.config.presets import PRESETS
+from acadp.config.trial import DEFAULT_DELTA, TrialConfig
 from acadp.errors import SpecError
-from acadp.presets import PRESETS
-from acadp.schema_errors import describe
 
 
 def parse_number(text: str, *, option: str) -> float:

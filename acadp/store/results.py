@@ -2,7 +2,7 @@
 ``pyarrow.fs`` so the same code serves a laptop and a cluster with shared storage.
 
 Writes are atomic: a file appears complete or not at all (temporary name + rename on file systems; object stores put
-whole objects). Paths inside the store are POSIX strings relative to its root, as given by :mod:`acadp.layout`.
+whole objects). Paths inside the store are POSIX strings relative to its root, as given by :mod:`acadp.store.layout`.
 """
 
 from __future__ import annotations

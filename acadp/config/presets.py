@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from acadp.collective import FeatureOffsetSignal, GridSignal, PatchSignal, SignalParams
-from acadp.config import Strategy, TrainingConfig
-from acadp.model_params import CNNParams, MLPParams, ModelParams, ResNet18GNParams
+from acadp.config.base import FrozenModel
+from acadp.config.models import CNNParams, MLPParams, ModelParams, ResNet18GNParams
+from acadp.config.trial import Strategy, TrainingConfig
 from acadp.registry import Registry
-from acadp.schema import FrozenModel
 
 
 class DatasetPreset(FrozenModel):

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from acadp.config.describe import describe
+from acadp.config.options import TrialOptions, build_trial_config, parse_number
 from acadp.errors import SpecError
-from acadp.schema_errors import describe
-from acadp.trial_options import TrialOptions, build_trial_config, parse_number
 
 console = Console(stderr=True)
 
@@ -42,7 +42,7 @@ def lira(
 ) -> None:
     """Audit one configuration with LiRA: AUC and TPR at 0.1% / 1% FPR per attack (mean ± std over targets)."""
     from acadp.lira.settings import DEFAULT_ATTACKS, AuditConfig, LiraSettings
-    from acadp.store import ResultsStore
+    from acadp.store.results import ResultsStore
     from acadp.sweep.audit_runner import run_audit
 
     parsed_epsilon = parse_number(epsilon, option="--epsilon")

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from acadp.schema import FrozenModel
+from acadp.config.base import FrozenModel
 
 
 class CNNParams(FrozenModel):

@@ -18,17 +18,17 @@ import numpy as np
 import torch
 
 from acadp.collective import PlantedData, apply_signal, plant_collective
-from acadp.config import TrialConfig
+from acadp.config.trial import TrialConfig
 from acadp.data import ArrayDataset, load_dataset
 from acadp.errors import CheckpointError, SpecError
 from acadp.learners import LEARNERS, LearnerInputs, PrivacyTarget, TrainingRun
 from acadp.models import ModelInputs, build_model
-from acadp.pretrain import apply_pretrained, pretrained_state
-from acadp.provenance import provenance
-from acadp.results import EpochRecord, TrialResult
 from acadp.runtime import pin_malloc_thresholds
 from acadp.seeding import derive_seed, numpy_rng
-from acadp.store import ResultsStore
+from acadp.store.provenance import provenance
+from acadp.store.results import ResultsStore
+from acadp.trial.pretrain import apply_pretrained, pretrained_state
+from acadp.trial.result import EpochRecord, TrialResult
 
 CHECKPOINT_FORMAT = 1
 EVAL_BATCH = 1024

@@ -1,0 +1,3 @@
+"""The run store: where every file lives (``layout``), how it is written (``atomic``, ``results``) and what produced it
+(``provenance``). May import: ``errors`` only (and pyarrow); every other stage writes through here.
+"""
