@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from acadp.data.base import ArrayDataset, register_dataset
 from acadp.errors import DataFormatError, DataMissingError
+from acadp.store.atomic import atomic_path
 
 if TYPE_CHECKING:  # pandas is imported where a CSV is read (it costs ~0.7 s at start-up)
     import pandas as pd
@@ -249,10 +249,5 @@ def openml_to_uci(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_uci_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` in the UCI ``bank-full.csv`` format (``;``, quoted strings), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         frame.to_csv(tmp, sep=";", index=False, quoting=csv.QUOTE_NONNUMERIC)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # only left when writing failed

@@ -1,7 +1,8 @@
 """Prepared arrays are cached once per data directory, so later trials never re-parse raw files.
 
-The cache file is ``<data_dir>/prepared/<name>-v<version>.npz``; it is written to a temporary name and renamed, under
-a file lock, so concurrent trials on one node prepare a dataset once and never read a half-written file.
+The cache file is ``<data_dir>/prepared/<name>-v<version>.npz`` (:func:`cache_path`); it is written atomically
+(:func:`acadp.store.atomic.atomic_path`) under a file lock, so concurrent trials on one node prepare a dataset once
+and never read a half-written file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from filelock import FileLock
 
 from acadp.data.base import DATASETS, ArrayDataset, DatasetSource
+from acadp.store.atomic import atomic_path
 
 _MEMO: dict[tuple[str, str], ArrayDataset] = {}
 _MEMO_LOCK = threading.Lock()
@@ -73,8 +75,8 @@ def _write_cache(dataset: ArrayDataset, path: Path) -> None:
         "channel_mean": list(dataset.channel_mean),
         "channel_std": list(dataset.channel_std),
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
+    # np.savez appends ".npz" to a file name without it, so it writes to an open handle on the temporary file
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(
             handle,
             x_train=dataset.x_train,
@@ -83,7 +85,6 @@ def _write_cache(dataset: ArrayDataset, path: Path) -> None:
             y_test=dataset.y_test,
             meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
         )
-    os.replace(tmp, path)
 
 
 def _read_cache(path: Path) -> ArrayDataset:

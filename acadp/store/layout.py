@@ -23,8 +23,13 @@
             shadows/<i>/logits.npy           (n_pool, n_queries, n_classes) float32 of shadow i
             shadows/<i>/meta.json            written last: shadow i is complete
             error.json                       the last failure
+            roc.npz                          ROC curve per attack: arrays "<attack>/fpr", "<attack>/tpr"
             result.json                      attack metrics: its presence means "complete"
-        reduced/                             the reducer's tables, figures and dashboard.html
+        reduced/                             the reducer's output (:class:`ReducedLayout`)
+            trials.parquet                   one row per grid point
+            <table>.{csv,md,tex}             success_curves, critical_mass, accuracy, lira
+            figures/<figure>.{png,svg}
+            dashboard.html                   written last
 
 Keys are content hashes of configs (see :meth:`acadp.config.trial.TrialConfig.key`), so a point of a grid maps to
 the same directory whichever sweep invocation ran it.
@@ -33,6 +38,24 @@ the same directory whichever sweep invocation ran it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+CHECKPOINT_DIR = "checkpoint"  # a trial's checkpoint folder (also under ``acadp trial --checkpoint-dir``)
+
+
+@dataclass(frozen=True)
+class CheckpointLayout:
+    """Paths of one epoch checkpoint, relative to the store root: the folder ``root`` holds the state, then the meta
+    file (written last: a state without a matching meta file is never used)."""
+
+    root: str
+
+    @property
+    def state(self) -> str:
+        return f"{self.root}/state.pt"
+
+    @property
+    def meta(self) -> str:
+        return f"{self.root}/meta.json"
 
 
 @dataclass(frozen=True)
@@ -47,15 +70,15 @@ class TrialLayout:
 
     @property
     def checkpoint(self) -> str:
-        return f"{self.root}/checkpoint"
+        return f"{self.root}/{CHECKPOINT_DIR}"
 
     @property
     def checkpoint_state(self) -> str:
-        return f"{self.checkpoint}/state.pt"
+        return CheckpointLayout(self.checkpoint).state
 
     @property
     def checkpoint_meta(self) -> str:
-        return f"{self.checkpoint}/meta.json"
+        return CheckpointLayout(self.checkpoint).meta
 
     @property
     def progress(self) -> str:
@@ -112,6 +135,26 @@ class AuditLayout:
 
 
 @dataclass(frozen=True)
+class ReducedLayout:
+    """Paths of the reducer's output, relative to its folder (``reduced/`` of a sweep, or any folder it is given)."""
+
+    trials: str = "trials.parquet"
+    figures: str = "figures"
+    dashboard: str = "dashboard.html"
+
+    def table(self, name: str, suffix: str) -> str:
+        """One rendering of table ``name``: ``suffix`` is ``csv``, ``md`` or ``tex``."""
+        return f"{name}.{suffix}"
+
+    def figure(self, name: str, suffix: str) -> str:
+        """One rendering of figure ``name``: ``suffix`` is ``png`` or ``svg``."""
+        return f"{self.figures}/{name}.{suffix}"
+
+
+REDUCED = ReducedLayout()
+
+
+@dataclass(frozen=True)
 class SweepLayout:
     """Paths of one sweep, relative to its store root (the store is opened at ``<storage>/<sweep name>``)."""
 
@@ -132,6 +175,10 @@ class SweepLayout:
     def audit(self, key: str) -> AuditLayout:
         return AuditLayout(f"{self.audits}/{key}")
 
+    def reduced_file(self, rel: str) -> str:
+        """A file of the reducer's output (``rel`` relative to ``reduced/``, e.g. ``REDUCED.dashboard``)."""
+        return f"{self.reduced}/{rel}"
+
 
 LAYOUT = SweepLayout()
 
@@ -139,3 +186,8 @@ LAYOUT = SweepLayout()
 def sweep_dir_name(name: str, *, smoke: bool) -> str:
     """The directory of sweep ``name`` under the storage root; a smoke sweep never shares the full sweep's results."""
     return f"{name}-smoke" if smoke else name
+
+
+def sweep_location(storage: str, name: str, *, smoke: bool) -> str:
+    """The sweep directory (the store root) of sweep ``name`` under ``storage``, a local path or a URI."""
+    return f"{storage}/{sweep_dir_name(name, smoke=smoke)}"

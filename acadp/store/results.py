@@ -1,21 +1,21 @@
 """The results store: a directory tree on the local disk or on object storage (``s3://…``), read and written through
 ``pyarrow.fs`` so the same code serves a laptop and a cluster with shared storage.
 
-Writes are atomic: a file appears complete or not at all (temporary name + rename on file systems; object stores put
-whole objects). Paths inside the store are POSIX strings relative to its root, as given by :mod:`acadp.store.layout`.
+Writes are atomic: a file appears complete or not at all (on the local disk through
+:func:`acadp.store.atomic.write_atomic`: temporary name, fsync, rename; object stores put whole objects). Paths inside
+the store are POSIX strings relative to its root, as given by :mod:`acadp.store.layout`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 from pyarrow import fs as pafs
 
 from acadp.errors import StoreError
+from acadp.store.atomic import write_atomic
 
 
 def _is_uri(location: str) -> bool:
@@ -56,6 +56,10 @@ class ResultsStore:
             raise StoreError(f"{self.uri} is not on the local disk; {rel} has no local path")
         return Path(self.path(rel))
 
+    def location_of(self, rel: str) -> str:
+        """``rel`` as a location other tools can open: a local path, or a URI on object storage (``s3://…/rel``)."""
+        return self.path(rel) if self.is_local else f"{self.uri}/{rel}"
+
     def exists(self, rel: str) -> bool:
         return self.fs.get_file_info(self.path(rel)).type != pafs.FileType.NotFound
 
@@ -64,15 +68,12 @@ class ResultsStore:
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Write ``data`` to ``rel`` atomically (readers see the old content or the new, never a mix)."""
-        self.makedirs(rel.rsplit("/", 1)[0] if "/" in rel else "")
-        if not self.is_local:
-            with self.fs.open_output_stream(self.path(rel)) as stream:
-                stream.write(data)
+        if self.is_local:
+            write_atomic(Path(self.path(rel)), data)
             return
-        tmp = f"{rel}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        with self.fs.open_output_stream(self.path(tmp)) as stream:
+        self.makedirs(rel.rsplit("/", 1)[0] if "/" in rel else "")
+        with self.fs.open_output_stream(self.path(rel)) as stream:
             stream.write(data)
-        os.replace(self.path(tmp), self.path(rel))
 
     def read_bytes(self, rel: str) -> bytes:
         try:
@@ -112,4 +113,4 @@ class ResultsStore:
         """Copy the files directly under ``rel`` into the local directory ``local``."""
         local.mkdir(parents=True, exist_ok=True)
         for name in self.list_dir(rel):
-            (local / name).write_bytes(self.read_bytes(f"{rel}/{name}"))
+            write_atomic(local / name, self.read_bytes(f"{rel}/{name}"))

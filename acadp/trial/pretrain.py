@@ -6,9 +6,9 @@ with the ``sgd`` learner. Its weights are cached once per data directory:
 
     <data_dir>/pretrained/<16 hex digits>.pt    (hash of the pretrain settings except ``finetune``, and the model)
 
-The file is written to a temporary name and renamed under a file lock, like the prepared-dataset cache
-(:mod:`acadp.data.cache`): concurrent trials pre-train once, and none reads a half-written file. It holds tensors,
-numbers and strings only and is read with ``torch.load(weights_only=True)``.
+The file is written atomically (:func:`acadp.store.atomic.atomic_path`) under a file lock, like the prepared-dataset
+cache (:mod:`acadp.data.cache`): concurrent trials pre-train once, and none reads a half-written file. It holds
+tensors, numbers and strings only and is read with ``torch.load(weights_only=True)``.
 
 Fine-tuning starts from every pre-trained tensor whose name and shape match the trial's model: all but the classifier
 head when the class counts differ. The input normaliser's constants (public, published values) are among them, so
@@ -17,10 +17,9 @@ the pre-trained layers see inputs scaled as during pre-training.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,13 +27,13 @@ from filelock import FileLock
 from torch import nn
 
 from acadp.config.pretrain import PRETRAIN_FORMAT, PRETRAINED_SUBDIR, Finetune, PretrainConfig, weight_settings
+from acadp.config.trial import TrainingConfig, TrialConfig
 from acadp.data import default_data_dir, load_dataset
 from acadp.errors import CheckpointError, SpecError
+from acadp.learners import LEARNERS, LearnerInputs
 from acadp.models import ModelInputs, build_model
 from acadp.seeding import derive_seed, numpy_rng
-
-if TYPE_CHECKING:
-    from acadp.config.trial import TrialConfig
+from acadp.store.atomic import atomic_path
 
 
 @dataclass(frozen=True)
@@ -78,10 +77,6 @@ def train_public_model(config: TrialConfig, *, data_dir: Path, device: torch.dev
     """Pre-train ``config.model`` non-privately on ``config.pretrain.dataset`` (its training split, subsampled to
     ``pretrain.n_train``). The global torch RNG is left as it was, so a trial draws the same numbers whether its
     weights came from the cache or were trained here."""
-    # acadp.config.trial and acadp.learners import this module (TrialConfig holds a PretrainConfig): import them late.
-    from acadp.config.trial import TrainingConfig
-    from acadp.learners import LEARNERS, LearnerInputs
-
     pretrain = _pretrain_of(config)
     dataset = load_dataset(pretrain.dataset, data_dir=data_dir)
     rows = _subsample(dataset.y_train.shape[0], pretrain.n_train, f"{pretrain.dataset}/train")
@@ -93,9 +88,10 @@ def train_public_model(config: TrialConfig, *, data_dir: Path, device: torch.dev
         lr=pretrain.lr,
         momentum=pretrain.momentum,
         weight_decay=pretrain.weight_decay,
+        sampling="shuffle",  # public data: plain minibatch SGD over seeded shuffles
     )
     with torch.random.fork_rng(devices=[]):
-        run = LEARNERS.get("sgd")(
+        run = LEARNERS.get(training.sampling)(
             LearnerInputs(
                 model=model,
                 x=torch.from_numpy(dataset.x_train[rows]).to(device),
@@ -150,9 +146,8 @@ def _write(path: Path, config: TrialConfig, trained: PretrainedModel) -> None:
         "train_loss": list(trained.train_loss),
         "state": trained.state,
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def _read(path: Path, config: TrialConfig) -> dict[str, Any]:
