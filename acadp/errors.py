@@ -49,3 +49,7 @@ class StoreError(AcadpError):
 
 class SweepSupersededError(AcadpError):
     """A newer driver took over the sweep; a trial of the old driver stops without writing further."""
+
+
+class AuditStateError(AcadpError):
+    """A LiRA audit's saved files (keep matrix, shadows) do not fit its settings; the audit must start afresh."""

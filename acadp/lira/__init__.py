@@ -1,5 +1,10 @@
-"""LiRA (Carlini et al. 2022, "Membership Inference Attacks From First Principles") as pure numpy functions.
+"""LiRA (Carlini et al. 2022, "Membership Inference Attacks From First Principles"): the attack as pure functions on
+arrays, the audit's settings, and the shadow models it needs.
 
-Keep masks (:mod:`.keep`), per-query scores (:mod:`.scores`), attacks and their registry (:mod:`.attacks`), metrics
-(:mod:`.metrics`) and empirical ε lower bounds (:mod:`.epsilon`). Nothing here imports torch, Ray or MLflow.
+Pure numpy (scipy and scikit-learn for statistics), no torch: keep masks (:mod:`.keep`), per-query scores
+(:mod:`.scores`), attacks and their registry (:mod:`.attacks`), metrics (:mod:`.metrics`), empirical ε lower bounds
+(:mod:`.epsilon`) and the audit's numbers from the shadows' logits (:mod:`.audit`). :mod:`.settings` holds the audit
+settings (pydantic, over a :class:`~acadp.config.trial.TrialConfig`). :mod:`.shadow` trains the shadow models and so
+imports torch and the trial stage (:mod:`acadp.trial.run`). Nothing here imports Ray or MLflow: the sweep's
+:mod:`acadp.sweep.audit_runner` runs shadows on Ray and stores them.
 """

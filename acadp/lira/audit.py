@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from acadp.lira.attacks import AttackResult, run_leave_one_out
 from acadp.lira.epsilon import epsilon_lower_bound, epsilon_lower_bound_from_scores
 from acadp.lira.metrics import roc, summarize
+from acadp.lira.results import LiraRow
 from acadp.lira.scores import logit_scaled_confidence
 
 # FPR grid on which pooled ROC curves are stored (log-spaced, for log-log plots), from 1e-5 to 1
@@ -24,9 +24,9 @@ ROC_GRID = np.logspace(-5, 0, 200)
 
 @dataclass(frozen=True)
 class AuditReport:
-    """Metrics rows (one per attack and subset) and, per attack, the pooled ROC curve on :data:`ROC_GRID`."""
+    """Metrics rows (one per attack and non-empty subset) and, per attack, the pooled ROC curve on :data:`ROC_GRID`."""
 
-    rows: list[dict[str, Any]]
+    rows: tuple[LiraRow, ...]
     roc_curves: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
@@ -73,21 +73,21 @@ def held_out_epsilon_bound(
 
 def _row(
     attack: str, subset: str, results: Sequence[AttackResult], mask: np.ndarray, *, delta: float, confidence: float
-) -> dict[str, Any]:
+) -> LiraRow:
     summary = summarize(results, subset_mask=mask)
-    return {
-        "attack": attack,
-        "subset": subset,
-        "auc_mean": summary["auc_mean"],
-        "auc_std": summary["auc_std"],
-        "tpr_at_0_1_fpr_mean": summary["tpr_at_fpr_0.001_mean"],
-        "tpr_at_0_1_fpr_std": summary["tpr_at_fpr_0.001_std"],
-        "tpr_at_1_fpr_mean": summary["tpr_at_fpr_0.01_mean"],
-        "tpr_at_1_fpr_std": summary["tpr_at_fpr_0.01_std"],
-        "n_targets": summary["n_targets_defined"],
-        "n_examples": int(mask.sum()),
-        "epsilon_lower_bound": held_out_epsilon_bound(results, mask, delta=delta, confidence=confidence),
-    }
+    return LiraRow(
+        attack=attack,
+        subset=subset,
+        auc_mean=summary["auc_mean"],
+        auc_std=summary["auc_std"],
+        tpr_at_0_1_fpr_mean=summary["tpr_at_fpr_0.001_mean"],
+        tpr_at_0_1_fpr_std=summary["tpr_at_fpr_0.001_std"],
+        tpr_at_1_fpr_mean=summary["tpr_at_fpr_0.01_mean"],
+        tpr_at_1_fpr_std=summary["tpr_at_fpr_0.01_std"],
+        n_targets=int(summary["n_targets_defined"]),
+        n_examples=int(mask.sum()),
+        epsilon_lower_bound=held_out_epsilon_bound(results, mask, delta=delta, confidence=confidence),
+    )
 
 
 def score_audit(
@@ -108,11 +108,12 @@ def score_audit(
         "collective": np.asarray(collective, dtype=bool),
         "non_collective": ~np.asarray(collective, dtype=bool),
     }
-    rows, curves = [], {}
+    rows: list[LiraRow] = []
+    curves = {}
     for attack in attacks:
         results = run_leave_one_out(scores=scores, keep=keep, attack=attack)
         curves[attack] = pooled_roc(results)
         for subset, mask in subsets.items():
             if mask.any():
                 rows.append(_row(attack, subset, results, mask, delta=delta, confidence=confidence))
-    return AuditReport(rows=rows, roc_curves=curves)
+    return AuditReport(rows=tuple(rows), roc_curves=curves)

@@ -48,3 +48,21 @@ def balanced_keep_matrix(*, n_models: int, n_examples: int, pkeep: float, seed: 
     # rank[m, j] = position of model m when column j is sorted: a uniformly random permutation of 0..n_models-1
     rank = uniform.argsort(axis=0).argsort(axis=0)
     return rank < n_in
+
+
+def keep_matrix_problem(keep: np.ndarray, *, n_models: int, n_examples: int, pkeep: float) -> str | None:
+    """Why ``keep`` cannot be the keep matrix of ``n_models`` models over ``n_examples`` examples with ``pkeep`` (a
+    wrong shape or dtype, or an example not IN for exactly ``round(pkeep * n_models)`` models); None when it can,
+    whichever seed drew it."""
+    if keep.shape != (n_models, n_examples):
+        return f"its shape is {keep.shape}, but the audit has {n_models} shadows over a pool of {n_examples} examples"
+    if keep.dtype != np.bool_:
+        return f"its dtype is {keep.dtype}, not bool"
+    n_in = n_in_models(n_models=n_models, pkeep=pkeep)
+    unbalanced = np.flatnonzero(keep.sum(axis=0) != n_in)
+    if unbalanced.size:
+        return (
+            f"{unbalanced.size} examples (e.g. pool index {int(unbalanced[0])}) are not IN for exactly "
+            f"round(pkeep × shadows) = {n_in} shadows"
+        )
+    return None

@@ -9,10 +9,14 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from acadp.config.base import FrozenModel
-from acadp.config.trial import TrialConfig
+from acadp.config.trial import ClipChoice, TrialConfig
+from acadp.data import DATASETS
+from acadp.data.base import Modality
 from acadp.lira.attacks import ATTACKS
 
 Query = Literal["original", "mirror"]
+# the data each query can be asked of: the mirror flips an image's width axis (a training augmentation of images)
+QUERY_MODALITIES: dict[str, tuple[Modality, ...]] = {"original": ("image", "tabular"), "mirror": ("image",)}
 DEFAULT_ATTACKS = ("online", "online_fixed_variance", "offline", "global_threshold")
 
 
@@ -50,11 +54,40 @@ class LiraSettings(FrozenModel):
         return queries
 
 
+def valid_queries(dataset: str) -> tuple[str, ...]:
+    """The queries the data of ``dataset`` allows (all of them for a dataset not registered)."""
+    if dataset not in DATASETS:
+        return tuple(QUERY_MODALITIES)
+    modality = DATASETS.get(dataset).modality
+    return tuple(query for query, modalities in QUERY_MODALITIES.items() if modality in modalities)
+
+
+def query_problem(queries: tuple[str, ...], *, dataset: str) -> str | None:
+    """Why ``queries`` cannot be asked of the models trained on ``dataset`` (naming the field ``lira.queries`` and the
+    valid queries); None when they can."""
+    valid = valid_queries(dataset)
+    refused = [query for query in queries if query not in valid]
+    if not refused:
+        return None
+    modality = DATASETS.get(dataset).modality
+    return (
+        f"lira.queries: {refused[0]!r} cannot be asked of dataset {dataset!r} ({modality} data; the mirror flips "
+        f"images); valid queries for {dataset}: {', '.join(valid)}"
+    )
+
+
 class AuditConfig(FrozenModel):
     """One audit: the audited trial config (its ``n_train`` is the pool size) and the LiRA settings."""
 
     trial: TrialConfig
     lira: LiraSettings
+
+    @model_validator(mode="after")
+    def _queries_fit_the_dataset(self) -> AuditConfig:
+        problem = query_problem(self.lira.queries, dataset=self.trial.dataset)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
     def key(self) -> str:
         """Content hash of what determines the shadows' logits (not attacks, concurrency or resources)."""
@@ -67,11 +100,12 @@ class AuditConfig(FrozenModel):
 
 
 class LiraPoints(FrozenModel):
-    """Which grid points to audit: values must be in the sweep's grid; clip and seed default to the grid's first."""
+    """Which grid points to audit: values must be in the sweep's grid. ``clip`` defaults to the grid's first norm for a
+    finite ε and to no clipping (SGD) for ε = inf; ``seed`` to the grid's first."""
 
     alpha: Annotated[list[float], Field(min_length=1)]
     epsilon: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
-    clip: list[float] | None = None
+    clip: list[ClipChoice] | None = None
     seed: list[int] | None = None
     datasets: list[str] | None = None
 

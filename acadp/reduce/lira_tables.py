@@ -9,28 +9,26 @@ from __future__ import annotations
 import pandas as pd
 
 from acadp.errors import SpecError
+from acadp.lira.results import SUBSETS, LiraRow
 from acadp.reduce.collect import as_column_dtype
 
+
+def _lira_columns() -> dict[str, str]:
+    """The audited point's coordinates, the fields of :class:`LiraRow` (its counts ``n_targets``/``n_examples`` are
+    kept as extra columns after these), the audit's shadow count and its status."""
+    columns = {"audit_key": "str", "dataset": "str", "alpha": "float64", "epsilon": "float64", "clip": "float64"}
+    for name in LiraRow.model_fields:
+        if name in LiraRow.count_names():
+            continue
+        if name == "epsilon_lower_bound":
+            columns["n_shadows"] = "float64"  # float so that an unfinished audit can leave it NaN
+        columns[name] = "float64" if name in LiraRow.metric_names() else "str"
+    columns["status"] = "str"
+    return columns
+
+
 # column name → dtype of the audit rows the LiRA stage produces
-LIRA_COLUMNS: dict[str, str] = {
-    "audit_key": "str",
-    "dataset": "str",
-    "alpha": "float64",
-    "epsilon": "float64",
-    "clip": "float64",
-    "attack": "str",
-    "subset": "str",
-    "auc_mean": "float64",
-    "auc_std": "float64",
-    "tpr_at_0_1_fpr_mean": "float64",
-    "tpr_at_0_1_fpr_std": "float64",
-    "tpr_at_1_fpr_mean": "float64",
-    "tpr_at_1_fpr_std": "float64",
-    "n_shadows": "float64",  # float so that an unfinished audit can leave it NaN
-    "epsilon_lower_bound": "float64",
-    "status": "str",
-}
-SUBSETS: tuple[str, ...] = ("all", "collective", "non_collective")
+LIRA_COLUMNS: dict[str, str] = _lira_columns()
 SORT_KEYS: tuple[str, ...] = ("dataset", "epsilon", "alpha", "attack", "subset")
 
 

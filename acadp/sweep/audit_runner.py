@@ -21,15 +21,17 @@ import numpy as np
 import ray
 import torch
 
-from acadp.config.base import jsonable
-from acadp.lira.audit import AuditReport, score_audit
-from acadp.lira.keep import balanced_keep_matrix
+from acadp.errors import AuditStateError
+from acadp.lira.audit import score_audit
+from acadp.lira.keep import balanced_keep_matrix, keep_matrix_problem
+from acadp.lira.results import AuditResult
 from acadp.lira.settings import AuditConfig
 from acadp.lira.shadow import prepare_pool, train_shadow
 from acadp.runtime import pin_malloc_thresholds
 from acadp.store.layout import LAYOUT, AuditLayout
 from acadp.store.provenance import provenance
 from acadp.store.results import ResultsStore
+from acadp.sweep.status import read_result
 
 AXES = ("fpr", "tpr")  # names of the two arrays of a ROC curve in roc.npz ("<attack>/fpr", "<attack>/tpr")
 
@@ -83,17 +85,67 @@ class ShadowActor:
         return self.trainer.train(index, keep_row)
 
 
-def load_or_draw_keep(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_pool: int) -> np.ndarray:
-    """The audit's keep matrix (n_shadows, n_pool): drawn once from the audit seed and saved before any shadow."""
-    if store.exists(paths.keep):
-        keep = _load_npy(store, paths.keep)
-        if keep.shape == (audit.lira.shadows, n_pool):
-            return keep
-    keep = balanced_keep_matrix(
-        n_models=audit.lira.shadows, n_examples=n_pool, pkeep=audit.lira.pkeep, seed=audit.lira.seed
+def inconsistent_audit(store: ResultsStore, paths: AuditLayout, problem: str) -> AuditStateError:
+    """The error of an audit whose saved files do not fit its settings: resuming it would label shadows' training
+    examples IN/OUT by a matrix they were not trained under."""
+    where = f"{store.uri}/{paths.root}/"
+    return AuditStateError(
+        f"LiRA audit {where} is inconsistent: {problem}. Its saved shadows cannot be reused (their IN/OUT labels "
+        f"would be wrong); start the audit afresh: delete the audit directory {where} and run it again"
     )
-    store.write_bytes(paths.keep, _npy_bytes(keep))
+
+
+def _saved_keep(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_pool: int) -> np.ndarray:
+    try:
+        keep = _load_npy(store, paths.keep)
+    except (ValueError, OSError, EOFError) as error:  # not a .npy file, cut short, or holding objects
+        raise inconsistent_audit(store, paths, f"{paths.keep} cannot be read ({error})") from None
+    lira = audit.lira
+    problem = keep_matrix_problem(keep, n_models=lira.shadows, n_examples=n_pool, pkeep=lira.pkeep)
+    if problem is not None:
+        raise inconsistent_audit(store, paths, f"{paths.keep} does not fit the audit's settings: {problem}")
     return keep
+
+
+def _check_finished_shadows(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, keep: np.ndarray) -> None:
+    """Each finished shadow must have trained on as many examples as its keep row marks."""
+    for index in range(audit.lira.shadows):
+        if not store.exists(paths.shadow_meta(index)):
+            continue
+        trained_on = store.read_json(paths.shadow_meta(index)).get("n_train")
+        if trained_on != int(keep[index].sum()):
+            raise inconsistent_audit(
+                store, paths, f"shadow {index} trained on {trained_on} examples, but its row of {paths.keep} marks "
+                f"{int(keep[index].sum())}",
+            )  # fmt: skip
+
+
+def load_or_draw_keep(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_pool: int) -> np.ndarray:
+    """The audit's keep matrix (n_shadows, n_pool) bool: drawn once from the audit seed and saved before any shadow
+    trains, then reused. Raises :class:`AuditStateError` when a saved matrix does not fit the audit's settings
+    (number of shadows, pool size, pkeep) or the shadows already trained (never redrawn under them)."""
+    if store.exists(paths.keep):
+        keep = _saved_keep(audit, store, paths, n_pool)
+    else:
+        lira = audit.lira
+        keep = balanced_keep_matrix(n_models=lira.shadows, n_examples=n_pool, pkeep=lira.pkeep, seed=lira.seed)
+    _check_finished_shadows(audit, store, paths, keep)
+    if not store.exists(paths.keep):
+        store.write_bytes(paths.keep, _npy_bytes(keep))
+    return keep
+
+
+def _shadow_logits(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_pool: int) -> np.ndarray:
+    """Every shadow's saved logits, stacked: (n_shadows, n_pool, n_queries, n_classes)."""
+    logits = [_load_npy(store, paths.shadow_logits(i)) for i in range(audit.lira.shadows)]
+    expected = (n_pool, len(audit.lira.queries))
+    for index, array in enumerate(logits):
+        if array.ndim != 3 or array.shape[:2] != expected or array.shape != logits[0].shape:
+            raise inconsistent_audit(
+                store, paths, f"{paths.shadow_logits(index)} has shape {array.shape}, but the audit expects "
+                f"(pool {n_pool}, queries {len(audit.lira.queries)}, classes) like shadow 0's {logits[0].shape}",
+            )  # fmt: skip
+    return np.stack(logits)
 
 
 ShadowDone = Callable[[int], None]
@@ -191,28 +243,7 @@ def train_shadows(
             ray.kill(actor)
     if scheduler.errors:
         raise scheduler.errors[0]
-    return np.stack([_load_npy(store, paths.shadow_logits(i)) for i in range(audit.lira.shadows)])
-
-
-def audit_result(audit: AuditConfig, report: AuditReport, *, n_pool: int, collective: int, seconds: float) -> dict:
-    """The JSON record of a finished audit (``result.json``)."""
-    trial = audit.trial
-    return {
-        "audit_key": audit.key(),
-        "label": audit.label(),
-        "audit": audit.plain(),
-        "dataset": trial.dataset,
-        "alpha": trial.alpha,
-        "epsilon": "inf" if not trial.private else trial.epsilon,
-        "clip": trial.clip,
-        "seed": trial.seed,
-        "n_pool": n_pool,
-        "n_collective": collective,
-        "n_shadows": audit.lira.shadows,
-        "rows": report.rows,
-        "seconds": seconds,
-        "provenance": provenance(),
-    }
+    return _shadow_logits(audit, store, paths, keep.shape[1])
 
 
 def run_audit(
@@ -224,12 +255,14 @@ def run_audit(
     placement_group: Any = None,
     on_shadow: ShadowDone | None = None,
 ) -> dict[str, Any]:
-    """Run (or finish, or only rescore) one audit; returns its ``result.json`` record."""
+    """Run (or finish, or only rescore) one audit; returns its ``result.json`` record (an :class:`AuditResult` as
+    strict JSON). A saved result with other attacks, or an unreadable one, is replaced by rescoring the shadows.
+    Raises :class:`AuditStateError` when files saved by an earlier run do not fit the audit (see
+    :func:`load_or_draw_keep`)."""
     paths = LAYOUT.audit(audit.key())
-    if store.exists(paths.result):
-        existing = store.read_json(paths.result)
-        if tuple(existing["audit"]["lira"]["attacks"]) == audit.lira.attacks:
-            return dict(existing)
+    existing = read_result(store, paths.result, AuditResult).value
+    if existing is not None and existing.audit.lira.attacks == audit.lira.attacks:
+        return dict(existing.plain())
     started = time.perf_counter()
     store.write_json(paths.config, audit.plain())
     logits = train_shadows(
@@ -250,9 +283,10 @@ def run_audit(
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **roc)
     store.write_bytes(paths.roc, buffer.getvalue())
-    record = audit_result(
-        audit, report, n_pool=int(keep.shape[1]), collective=int(pool.planted.members.sum()),
-        seconds=time.perf_counter() - started,
+    result = AuditResult.of(
+        audit, report.rows, n_pool=int(keep.shape[1]), n_collective=int(pool.planted.members.sum()),
+        seconds=time.perf_counter() - started, provenance=provenance(),
     )  # fmt: skip
-    store.write_json(paths.result, jsonable(record))
+    record = dict(result.plain())
+    store.write_json(paths.result, record)
     return record

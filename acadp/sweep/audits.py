@@ -10,43 +10,47 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from acadp.lira.results import AuditResult, LiraRow
 from acadp.lira.settings import AuditConfig
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.plan import SweepPlan
+from acadp.sweep.status import StoredResult, read_result
 
 RocCurves = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
 class AuditRows:
-    """Rows in the reducer's LiRA schema (``acadp.reduce.lira_tables.LIRA_COLUMNS``) and pooled ROC curves."""
+    """Rows in the reducer's LiRA schema (``acadp.reduce.lira_tables.LIRA_COLUMNS``, then each row's counts
+    ``n_targets``, ``n_examples``) and pooled ROC curves."""
 
     rows: pd.DataFrame
     roc_curves: RocCurves = field(default_factory=dict)
 
 
+def stored_audit_result(store: ResultsStore, audit: AuditConfig) -> StoredResult[AuditResult]:
+    """The audit's ``result.json``, validated (see :func:`acadp.sweep.status.read_result`)."""
+    return read_result(store, LAYOUT.audit(audit.key()).result, AuditResult)
+
+
 def audit_state(store: ResultsStore, audit: AuditConfig) -> tuple[str, int]:
-    """(status, finished shadows) of one audit: ``completed`` or ``pending`` (with shadows saved so far)."""
-    paths = LAYOUT.audit(audit.key())
-    if store.exists(paths.result):
+    """(status, finished shadows) of one audit: ``completed`` (a valid result.json) or ``pending`` (with shadows
+    saved so far; an unreadable result.json is re-scored from them)."""
+    if stored_audit_result(store, audit).value is not None:
         return "completed", audit.lira.shadows
+    paths = LAYOUT.audit(audit.key())
     done = sum(store.exists(paths.shadow_meta(i)) for i in range(audit.lira.shadows))
     return "pending", done
 
 
-def _number(value: Any) -> float:
-    if value is None:
-        return math.nan
-    return math.inf if value == "inf" else float(value)
-
-
-def _completed_rows(audit: AuditConfig, result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The stored rows with JSON's null and "inf" turned back into numbers."""
+def _completed_rows(audit: AuditConfig, result: AuditResult) -> list[dict[str, Any]]:
+    """One row per stored :class:`LiraRow`; its counts become floats, like the metrics (NaN-able table columns)."""
+    base = _base(audit, "completed")
     rows = []
-    for row in result["rows"]:
-        numbers = {key: _number(value) for key, value in row.items() if key not in ("attack", "subset")}
-        rows.append({**_base(audit, "completed"), **numbers, "attack": row["attack"], "subset": row["subset"]})
+    for row in result.rows:
+        values = row.model_dump()
+        rows.append({**base, **values, **{name: float(values[name]) for name in LiraRow.count_names()}})
     return rows
 
 
@@ -63,15 +67,9 @@ def _base(audit: AuditConfig, status: str) -> dict[str, Any]:
     }
 
 
-METRICS = (
-    "auc_mean", "auc_std", "tpr_at_0_1_fpr_mean", "tpr_at_0_1_fpr_std", "tpr_at_1_fpr_mean", "tpr_at_1_fpr_std",
-    "epsilon_lower_bound",
-)  # fmt: skip
-
-
 def _pending_rows(audit: AuditConfig) -> list[dict[str, Any]]:
     """One row per attack with every metric missing, so unfinished audits show as such."""
-    base = {**_base(audit, "pending"), **dict.fromkeys(METRICS, math.nan), "subset": "all"}
+    base = {**_base(audit, "pending"), **dict.fromkeys(LiraRow.metric_names(), math.nan), "subset": "all"}
     return [{**base, "attack": attack} for attack in audit.lira.attacks]
 
 
@@ -86,9 +84,9 @@ def collect_audit_rows(plan: SweepPlan, store: ResultsStore) -> AuditRows:
     rows: list[dict[str, Any]] = []
     curves: RocCurves = {}
     for audit in plan.spec.audit_configs(smoke=plan.smoke):
-        result_path = LAYOUT.audit(audit.key()).result
-        if store.exists(result_path):
-            rows.extend(_completed_rows(audit, store.read_json(result_path)))
+        result = stored_audit_result(store, audit).value
+        if result is not None:
+            rows.extend(_completed_rows(audit, result))
             curves.update(_roc(store, audit))
         else:
             rows.extend(_pending_rows(audit))

@@ -6,8 +6,12 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
+from pydantic import ValidationError
+
+from acadp.config.base import FrozenModel
+from acadp.config.describe import describe
 from acadp.config.trial import TrialConfig
 from acadp.errors import StoreError
 from acadp.store.layout import LAYOUT
@@ -16,14 +20,41 @@ from acadp.sweep.lease import driver_is_live, read_driver
 from acadp.trial.result import TrialResult
 
 TrialStatus = Literal["completed", "running", "pending", "failed"]
+Result = TypeVar("Result", bound=FrozenModel)
+
+
+@dataclass(frozen=True)
+class StoredResult(Generic[Result]):
+    """A stage's ``result.json`` as every reader sees it: the validated ``value``, or the ``problem`` that makes an
+    existing file unusable (then the stage counts as not done: ``sweep status`` shows the problem and the driver
+    deletes the file and runs the stage again). Neither when there is no file yet."""
+
+    value: Result | None = None
+    problem: str | None = None
+
+
+def read_result(store: ResultsStore, rel: str, model: type[Result]) -> StoredResult[Result]:
+    """The result file ``rel`` validated as ``model``. A file that is not JSON, or whose JSON does not validate as
+    ``model`` (cut short, edited, written by an incompatible version), gives a ``problem`` naming the file and why."""
+    if not store.exists(rel):
+        return StoredResult()
+    try:
+        return StoredResult(value=model.model_validate(store.read_json(rel)))
+    except ValidationError as error:
+        reason = describe(error)
+    except (StoreError, ValueError) as error:  # ValueError: not UTF-8 or not JSON
+        reason = str(error)
+    reason = reason if len(reason) <= 300 else reason[:299] + "…"
+    return StoredResult(problem=f"{rel} unreadable ({reason}); will be re-run")
 
 
 @dataclass(frozen=True)
 class TrialRecord:
     """One grid point as the sweep sees it now: its config, state, and result once completed.
 
-    ``status``: ``completed`` (result.json exists), ``running`` (a live driver is training it), ``pending`` (not
-    started, or interrupted after ``epochs_done`` checkpointed epochs), ``failed`` (its last attempt raised ``error``).
+    ``status``: ``completed`` (a valid result.json exists), ``running`` (a live driver is training it), ``pending``
+    (not started, or interrupted after ``epochs_done`` checkpointed epochs, or its result.json is unreadable: then
+    ``error`` says why and that it will be re-run), ``failed`` (its last attempt raised ``error``).
     """
 
     key: str
@@ -48,10 +79,10 @@ def trial_record(store: ResultsStore, config: TrialConfig, *, live_invocation: s
     """The :class:`TrialRecord` of one grid point."""
     key = config.key()
     paths = LAYOUT.trial(key)
-    result = _read(store, paths.result)
-    if result is not None:
-        parsed = TrialResult.model_validate(result)
-        return TrialRecord(key=key, config=config, status="completed", result=parsed, epochs_done=parsed.epochs)
+    stored = read_result(store, paths.result, TrialResult)
+    if stored.value is not None:
+        result = stored.value
+        return TrialRecord(key=key, config=config, status="completed", result=result, epochs_done=result.epochs)
     progress = _read(store, paths.progress) or {}
     error = _read(store, paths.error)
     epochs_done = int(progress.get("epochs_done", 0))
@@ -59,7 +90,7 @@ def trial_record(store: ResultsStore, config: TrialConfig, *, live_invocation: s
     if error is not None and not (running and progress.get("updated_at", "") > error.get("at", "")):
         return TrialRecord(key=key, config=config, status="failed", error=error.get("error"), epochs_done=epochs_done)
     status: TrialStatus = "running" if running else "pending"
-    return TrialRecord(key=key, config=config, status=status, epochs_done=epochs_done)
+    return TrialRecord(key=key, config=config, status=status, error=stored.problem, epochs_done=epochs_done)
 
 
 def collect_records(
