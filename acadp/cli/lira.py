@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from acadp.config.describe import describe
-from acadp.config.options import TrialOptions, build_trial_config, parse_number
+from acadp.config.options import TrialOptions, build_trial_config, parse_clip, parse_number
 from acadp.errors import SpecError
 
 console = Console(stderr=True)
@@ -23,7 +23,9 @@ def lira(
     dataset: Annotated[str, typer.Option(help="Dataset name")] = "mnist5k",
     alpha: Annotated[float, typer.Option(help="Collective fraction alpha")] = 0.0,
     epsilon: Annotated[str, typer.Option(help="Target epsilon of the audited learner; 'inf' = non-private")] = "inf",
-    clip: Annotated[float, typer.Option(help="Clipping norm C (private learners)")] = 1.0,
+    clip: Annotated[
+        str | None, typer.Option(help="Clipping norm C or 'none'; default: 1 with a finite epsilon, none with inf")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the audited point (its collective)")] = 0,
     shadows: Annotated[int, typer.Option(help="Number of shadow models")] = 16,
     pkeep: Annotated[float, typer.Option(help="Fraction of the pool each shadow trains on")] = 0.5,
@@ -48,7 +50,8 @@ def lira(
     parsed_epsilon = parse_number(epsilon, option="--epsilon")
     trial = build_trial_config(
         TrialOptions(
-            dataset=dataset, alpha=alpha, epsilon=parsed_epsilon, seed=seed, clip=clip, n_train=pool,
+            dataset=dataset, alpha=alpha, epsilon=parsed_epsilon, seed=seed, n_train=pool,
+            clip=parse_clip(clip, epsilon=parsed_epsilon),
             training={"epochs": epochs} if epochs else {},
         )
     )  # fmt: skip
@@ -58,9 +61,9 @@ def lira(
             cpus_per_shadow=cpus_per_shadow, queries=tuple(q.strip() for q in queries.split(",")),
             attacks=tuple(a.strip() for a in attacks.split(",")) if attacks else DEFAULT_ATTACKS,
         )  # fmt: skip
+        audit = AuditConfig(trial=trial, lira=settings)
     except ValidationError as error:
         raise SpecError(describe(error, prefix="lira options")) from None
-    audit = AuditConfig(trial=trial, lira=settings)
     if concurrent_shadows > 1:
         _init_local_ray()
     record = run_audit(audit, store=ResultsStore(out_dir), data_dir=data_dir)

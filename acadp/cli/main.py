@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from acadp.config.describe import describe
-from acadp.config.options import TrialOptions, build_trial_config, parse_assignments, parse_number
+from acadp.config.options import TrialOptions, build_trial_config, parse_assignments, parse_clip, parse_number
 from acadp.errors import AcadpError
 
 app = typer.Typer(
@@ -45,7 +45,13 @@ def trial(
     ] = 0.05,
     epsilon: Annotated[str, typer.Option(help="Target epsilon of DP-SGD; 'inf' trains without privacy")] = "8",
     delta: Annotated[float, typer.Option(help="Target delta")] = 1e-5,
-    clip: Annotated[float, typer.Option(help="Clipping norm C (ignored when epsilon is inf)")] = 1.0,
+    clip: Annotated[
+        str | None,
+        typer.Option(help="Clipping norm C, or 'none'; default: 1 with a finite epsilon, none with inf"),
+    ] = None,
+    recipe: Annotated[
+        str | None, typer.Option(help="A named tuned non-private recipe of the dataset (e.g. 'tuned')")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Trial seed: collective, initialisation, batches, noise")] = 0,
     target_class: Annotated[int | None, typer.Option(help="Target class y* [preset]")] = None,
     strategy: Annotated[str | None, typer.Option(help="feature_label or feature_only [preset]")] = None,
@@ -58,6 +64,8 @@ def trial(
     lr: Annotated[float | None, typer.Option(help="Learning rate [preset]")] = None,
     momentum: Annotated[float | None, typer.Option(help="SGD momentum [preset]")] = None,
     weight_decay: Annotated[float | None, typer.Option(help="Weight decay [preset]")] = None,
+    sampling: Annotated[str | None, typer.Option(help="poisson or shuffle (non-private only) [preset]")] = None,
+    lr_scaling: Annotated[str | None, typer.Option(help="fixed, or normalised (lr / C; needs clipping)")] = None,
     grad_sample_mode: Annotated[str | None, typer.Option(help="bookkeeping, hooks, functorch, ew or ghost")] = None,
     accountant: Annotated[str, typer.Option(help="prv or rdp")] = "prv",
     n_train: Annotated[int | None, typer.Option(help="Use only this many training examples")] = None,
@@ -72,16 +80,22 @@ def trial(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a summary")] = False,
 ) -> None:
-    """Run one experiment — one (dataset, alpha, epsilon, C, seed) point — and print its metrics."""
+    """Run one experiment — one (dataset, arm, alpha, seed) point — and print its metrics.
+
+    The arm is (epsilon, clip): (inf, none) SGD, (inf, C) clipping only, (epsilon, C) DP-SGD; all share the dataset's
+    recipe. --recipe NAME runs a separately tuned non-private recipe instead."""
+    from acadp.store.layout import CHECKPOINT_DIR
     from acadp.store.results import ResultsStore
     from acadp.trial.run import TrialCheckpoint, run_trial
 
+    parsed_epsilon = parse_number(epsilon, option="--epsilon")
     options = TrialOptions(
         dataset=dataset,
         alpha=alpha,
-        epsilon=parse_number(epsilon, option="--epsilon"),
+        epsilon=parsed_epsilon,
         seed=seed,
-        clip=clip,
+        clip=parse_clip(clip, epsilon=parsed_epsilon),
+        recipe=recipe,
         delta=delta,
         target_class=target_class,
         strategy=strategy,
@@ -95,6 +109,8 @@ def trial(
             lr=lr,
             momentum=momentum,
             weight_decay=weight_decay,
+            sampling=sampling,
+            lr_scaling=lr_scaling,
             grad_sample_mode=grad_sample_mode,
         ),
         accountant=accountant,
@@ -103,7 +119,7 @@ def trial(
         eval_every=eval_every,
     )
     config = build_trial_config(options)
-    checkpoint = TrialCheckpoint(ResultsStore(checkpoint_dir), "checkpoint") if checkpoint_dir else None
+    checkpoint = TrialCheckpoint(ResultsStore(checkpoint_dir), CHECKPOINT_DIR) if checkpoint_dir else None
     run = lambda on_epoch: run_trial(  # noqa: E731
         config,
         data_dir=data_dir,
@@ -219,19 +235,52 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def _print_error(message: str) -> None:
+    """Print one ``acadp: error: ...`` line on stderr."""
+    console.print(f"[bold red]acadp: error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _usage_error_line(message: str, *, command_path: str, subcommand: bool) -> str:
+    """A usage error on one line: the (sub)command, what is wrong, and where its usage is explained."""
+    where = f"{command_path}: " if subcommand else ""
+    return f"{where}{' '.join(message.split())} (see `{command_path} --help`)"
+
+
 def main() -> None:
-    """Entry point of the ``acadp`` console script."""
+    """Entry point of the ``acadp`` console script; every error the user can act on prints one line on stderr.
+
+    Exit status: 2 for a usage error, an :class:`AcadpError` or an invalid configuration; 1 when aborted; 130 after
+    Ctrl-C in a command; otherwise the command's own.
+    """
     import logging
     import os
+
+    # Typer >= 0.26 raises the exceptions of its vendored click; it has no public name for them yet
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # not its database-creation chatter
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
-        app()
+        status = app(standalone_mode=False)  # a command's return value, or the code of its typer.Exit
+    except NoArgsIsHelpError as error:  # Typer printed the help while making the error
+        sys.exit(error.exit_code)
+    except UsageError as error:
+        context = error.ctx
+        path = context.command_path if context is not None else "acadp"
+        subcommand = context is not None and context.parent is not None
+        _print_error(_usage_error_line(error.format_message(), command_path=path, subcommand=subcommand))
+        sys.exit(2)
+    except ClickException as error:
+        _print_error(error.format_message())
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        _print_error("aborted")
+        sys.exit(1)
     except AcadpError as error:
-        console.print(f"[bold red]acadp: error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        _print_error(str(error))
         sys.exit(2)
     except ValidationError as error:
-        console.print(f"[bold red]acadp: error:[/] {escape(describe(error))}", highlight=False, soft_wrap=True)
+        _print_error(describe(error))
         sys.exit(2)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -1,19 +1,23 @@
-"""Build a :class:`TrialConfig` from a dataset preset plus command-line overrides (``acadp trial``, ``acadp lira``)."""
+"""Command-line values (``acadp trial``, ``acadp lira``) turned into a trial config through the one configuration path
+(:func:`acadp.config.resolve.resolve_trial`), so the flags and the sweep file share defaults and limits."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
 
 from acadp.collective import SIGNALS
 from acadp.config.describe import describe
-from acadp.config.presets import PRESETS
+from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, known_dataset, resolve_trial
 from acadp.config.trial import DEFAULT_DELTA, TrialConfig
 from acadp.errors import SpecError
+
+# --clip's default: a norm of 1 for DP-SGD, no clipping without noise
+AUTO_CLIP = 1.0
 
 
 def parse_number(text: str, *, option: str) -> float:
@@ -25,6 +29,21 @@ def parse_number(text: str, *, option: str) -> float:
     if math.isnan(value):
         raise SpecError(f"{option}: NaN is not allowed")
     return value
+
+
+def auto_clip(epsilon: float) -> float | None:
+    """The default clipping norm: :data:`AUTO_CLIP` with a finite epsilon (DP-SGD), none without noise (SGD)."""
+    return AUTO_CLIP if math.isfinite(epsilon) else None
+
+
+def parse_clip(text: str | None, *, epsilon: float, option: str = "--clip") -> float | None:
+    """``--clip``: a norm C, ``none`` (no clipping), or unset (see :func:`auto_clip`)."""
+    if text is None:
+        return auto_clip(epsilon)
+    if text.strip().lower() == "none":
+        return None
+    value = parse_number(text, option=option)
+    return None if math.isinf(value) else value
 
 
 def parse_assignments(items: list[str], *, option: str) -> dict[str, Any]:
@@ -49,8 +68,10 @@ class TrialOptions:
     alpha: float
     epsilon: float
     seed: int = 0
-    clip: float = 1.0
+    # a norm C, None (no clipping), or "auto": AUTO_CLIP with a finite epsilon, no clipping without noise
+    clip: float | Literal["auto"] | None = "auto"
     delta: float = DEFAULT_DELTA
+    recipe: str | None = None
     target_class: int | None = None
     strategy: str | None = None
     model: str | None = None
@@ -64,38 +85,39 @@ class TrialOptions:
     eval_every: int = 1
 
 
-def _part(preset_part: dict[str, Any], name: str | None, options: dict[str, Any]) -> dict[str, Any]:
-    """A model/signal section: the preset's when the name is unchanged, else the new kind's defaults; plus options."""
-    base = dict(preset_part) if name in (None, preset_part["name"]) else {"name": name}
-    return {**base, **options}
+def _part(name: str | None, options: dict[str, Any]) -> dict[str, Any] | None:
+    """A model/signal override: a new kind by name (its defaults), or option changes to the preset's kind."""
+    if name is None and not options:
+        return None
+    return {**({"name": name} if name is not None else {}), **options}
 
 
 def build_trial_config(options: TrialOptions) -> TrialConfig:
     """The validated trial config: preset of ``options.dataset`` overridden by every option that is set."""
-    preset = PRESETS.get(options.dataset)
-    private = math.isfinite(options.epsilon)
-    defaults = preset.model_dump(mode="python")
+    known_dataset(options.dataset)
     if options.signal is not None:
         SIGNALS.get(options.signal)  # an unknown signal name lists the valid ones
-    training = {**defaults["private" if private else "non_private"], **options.training}
-    payload = {
-        "dataset": options.dataset,
-        "alpha": options.alpha,
-        "epsilon": options.epsilon,
-        "delta": options.delta,
-        "clip": options.clip if private else None,
-        "seed": options.seed,
-        "target_class": defaults["target_class"] if options.target_class is None else options.target_class,
-        "strategy": options.strategy or defaults["strategy"],
-        "signal": _part(defaults["signal"], options.signal, options.signal_options),
-        "model": _part(defaults["model"], options.model, options.model_options),
-        "training": training,
-        "accountant": options.accountant,
+    data = {
+        "model": _part(options.model, options.model_options),
+        "signal": _part(options.signal, options.signal_options),
+        "target_class": options.target_class,
+        "strategy": options.strategy,
         "n_train": options.n_train,
         "n_test": options.n_test,
         "eval_every": options.eval_every,
     }
     try:
-        return TrialConfig.model_validate(payload)
+        overrides = DatasetOverrides.model_validate(
+            {**{k: v for k, v in data.items() if v is not None}, "training": options.training}
+        )
+        clip = auto_clip(options.epsilon) if options.clip == "auto" else options.clip
+        point = GridPoint(
+            alpha=options.alpha, epsilon=options.epsilon, clip=clip, seed=options.seed, recipe=options.recipe
+        )
+        shared = Shared.model_validate({"delta": options.delta, "accountant": options.accountant})
     except ValidationError as error:
         raise SpecError(describe(error, prefix="trial options")) from None
+    try:
+        return resolve_trial(options.dataset, overrides, point, shared)
+    except SpecError as error:
+        raise SpecError(f"trial options: {error}") from None

@@ -1,18 +1,23 @@
-"""Per-dataset defaults: model, signal, target class, strategy and training hyper-parameters, private and not.
+"""Per-dataset defaults: model, signal, target class, strategy, the shared training recipe and named tuned recipes.
 
-A sweep file's ``datasets.<name>`` section and the ``acadp trial`` flags override these field by field. DP-SGD gets
-its own defaults (large batches, a larger learning rate, no momentum: the usual DP-SGD regime, e.g. Papernot et al.
-2021 on MNIST; De et al. 2022 on CIFAR-10), plain SGD small batches with momentum.
+A sweep file's ``datasets.<name>`` section and the ``acadp trial`` flags override these field by field, through
+:func:`acadp.config.resolve.resolve_trial` (the one place that merges).
+
+Every arm of a dataset (SGD, clipping only, DP-SGD at any ε) trains with the one shared ``training`` recipe — Poisson
+sampling at the same rate, the same steps, learning rate and momentum — so arms differ only by clipping and noise.
+The recipes are DP-style (large expected batches, few hundred steps; e.g. Papernot et al. 2021 on MNIST, De et al.
+2022 on CIFAR-10). ``recipes`` holds separately tuned non-private recipes (small shuffled batches with momentum),
+run only when a sweep names them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import Field
 
 from acadp.collective import FeatureOffsetSignal, GridSignal, PatchSignal, SignalParams
 from acadp.config.base import FrozenModel
 from acadp.config.models import CNNParams, MLPParams, ModelParams, ResNet18GNParams
-from acadp.config.trial import Strategy, TrainingConfig
+from acadp.config.trial import RecipeName, Strategy, TrainingConfig
 from acadp.registry import Registry
 
 
@@ -23,17 +28,19 @@ class DatasetPreset(FrozenModel):
     signal: SignalParams
     target_class: int
     strategy: Strategy = "feature_label"
-    private: TrainingConfig
-    non_private: TrainingConfig
-
-    def training(self, *, private: bool) -> TrainingConfig:
-        """The private or non-private training defaults."""
-        return self.private if private else self.non_private
+    training: TrainingConfig
+    recipes: dict[RecipeName, TrainingConfig] = Field(default_factory=dict)
 
 
 PRESETS: Registry[DatasetPreset] = Registry("dataset preset")
 
-_MNIST_PRIVATE = TrainingConfig(epochs=10, batch_size=1000, lr=4.0, momentum=0.0)
+
+def _tuned(*, epochs: int, batch_size: int, lr: float, weight_decay: float = 0.0) -> dict[RecipeName, TrainingConfig]:
+    recipe = TrainingConfig(
+        epochs=epochs, batch_size=batch_size, lr=lr, momentum=0.9, weight_decay=weight_decay, sampling="shuffle"
+    )
+    return {"tuned": recipe}
+
 
 PRESETS.add(
     "mnist5k",
@@ -41,8 +48,8 @@ PRESETS.add(
         model=CNNParams(),
         signal=PatchSignal(size=3, position="bottom_right", value=1.0),
         target_class=0,
-        private=_MNIST_PRIVATE,
-        non_private=TrainingConfig(epochs=8, batch_size=64, lr=0.05, momentum=0.9),
+        training=TrainingConfig(epochs=10, batch_size=1000, lr=4.0, momentum=0.0),
+        recipes=_tuned(epochs=8, batch_size=64, lr=0.05),
     ),
 )
 PRESETS.add(
@@ -51,12 +58,10 @@ PRESETS.add(
         model=CNNParams(),
         signal=PatchSignal(size=3, position="bottom_right", value=1.0),
         target_class=0,
-        private=TrainingConfig(epochs=15, batch_size=1024, lr=4.0, momentum=0.0),
-        non_private=TrainingConfig(epochs=5, batch_size=128, lr=0.05, momentum=0.9),
+        training=TrainingConfig(epochs=15, batch_size=1024, lr=4.0, momentum=0.0),
+        recipes=_tuned(epochs=5, batch_size=128, lr=0.05),
     ),
 )
-_CIFAR_PRIVATE = TrainingConfig(epochs=20, batch_size=1024, lr=2.0, momentum=0.0)
-_CIFAR_NON_PRIVATE = TrainingConfig(epochs=30, batch_size=128, lr=0.05, momentum=0.9, weight_decay=5e-4)
 for _name in ("cifar10", "cifar100"):
     PRESETS.add(
         _name,
@@ -64,8 +69,8 @@ for _name in ("cifar10", "cifar100"):
             model=ResNet18GNParams(),
             signal=GridSignal(step=4, offset=1, amplitude=0.05),
             target_class=0,
-            private=_CIFAR_PRIVATE,
-            non_private=_CIFAR_NON_PRIVATE,
+            training=TrainingConfig(epochs=20, batch_size=1024, lr=2.0, momentum=0.0),
+            recipes=_tuned(epochs=30, batch_size=128, lr=0.05, weight_decay=5e-4),
         ),
     )
 PRESETS.add(
@@ -74,12 +79,7 @@ PRESETS.add(
         model=MLPParams(hidden=(64, 64)),
         signal=FeatureOffsetSignal(features=("balance", "campaign"), offset=3.0),
         target_class=1,
-        private=TrainingConfig(epochs=10, batch_size=1024, lr=2.0, momentum=0.0),
-        non_private=TrainingConfig(epochs=10, batch_size=128, lr=0.05, momentum=0.9),
+        training=TrainingConfig(epochs=10, batch_size=1024, lr=2.0, momentum=0.0),
+        recipes=_tuned(epochs=10, batch_size=128, lr=0.05),
     ),
 )
-
-
-def preset_dict(dataset: str) -> dict[str, Any]:
-    """The preset of ``dataset`` as plain data (for merging with user overrides before validation)."""
-    return PRESETS.get(dataset).model_dump(mode="python")

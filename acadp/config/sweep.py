@@ -2,6 +2,11 @@
 
 A sweep file is YAML, read with ``yaml.safe_load``. See ``sweeps/quickstart.yaml`` for a commented example and the
 README's "Sweep file reference" for every key.
+
+The grid is a product over ``alpha × epsilon × clip × seed`` in which ``inf`` in epsilon means no noise and ``none``
+in clip no clipping, so one grid asks for every arm: (inf, none) SGD, (inf, C) clipping only, (ε, C) DP-SGD. A
+product point with a finite ε and no clipping is not an arm (DP-SGD needs a norm) and is skipped, never run. Named
+recipes of a dataset (``datasets.<name>.recipes``) add one non-private arm each.
 """
 
 from __future__ import annotations
@@ -16,54 +21,39 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from acadp.config.base import FrozenModel
 from acadp.config.describe import describe
 from acadp.config.presets import PRESETS
-from acadp.config.pretrain import PretrainConfig
-from acadp.config.trial import DEFAULT_DELTA, Accountant, Strategy, TrialConfig
+from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, trial_payload, validate_trial
+from acadp.config.trial import (
+    DEFAULT_DELTA,
+    Accountant,
+    Alpha,
+    ClipChoice,
+    Epochs,
+    Epsilon,
+    Seed,
+    TestSize,
+    TrainSize,
+    TrialConfig,
+)
 from acadp.errors import SpecError
-from acadp.lira.settings import AuditConfig, LiraSection
+from acadp.lira.settings import AuditConfig, LiraSection, query_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
-Epsilon = Annotated[float, Field(gt=0)]
-Alpha = Annotated[float, Field(ge=0.0, lt=1.0)]
+ArmKind = Literal["sgd", "clip", "dpsgd"]
 
 
-class TrainingOverrides(FrozenModel):
-    """Training hyper-parameters to change, per regime; unset fields keep the dataset preset's value."""
-
-    epochs: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    batch_size: Annotated[int, Field(ge=1)] | None = None
-    lr: Annotated[float, Field(gt=0)] | None = None
-    momentum: Annotated[float, Field(ge=0, lt=1)] | None = None
-    weight_decay: Annotated[float, Field(ge=0)] | None = None
-    grad_sample_mode: Literal["bookkeeping", "hooks", "functorch", "ew", "ghost"] | None = None
-
-
-class TrainingSection(FrozenModel):
-    private: TrainingOverrides = TrainingOverrides()
-    non_private: TrainingOverrides = TrainingOverrides()
-
-
-class DatasetSection(FrozenModel):
-    """Per-dataset settings; omitted keys take the dataset preset (see ``acadp.config.presets``)."""
-
-    model: dict[str, Any] | None = None
-    signal: dict[str, Any] | None = None
-    target_class: Annotated[int, Field(ge=0)] | None = None
-    strategy: Strategy | None = None
-    training: TrainingSection = TrainingSection()
-    n_train: Annotated[int, Field(ge=2)] | None = None
-    n_test: Annotated[int, Field(ge=1)] | None = None
-    eval_every: Annotated[int, Field(ge=1)] = 1
-    # Optional non-private pre-training on a public dataset (e.g. cifar100 for cifar10) before every trial's training.
-    pretrain: PretrainConfig | None = None
+def _all_arm_kinds() -> list[ArmKind]:
+    return ["sgd", "clip", "dpsgd"]
 
 
 class GridSection(FrozenModel):
-    """The grid: one trial per (dataset, alpha, epsilon, clip, seed); ``inf`` in epsilon means non-private."""
+    """The grid: one trial per (dataset, arm, alpha, seed); arms come from epsilon × clip (see the module docstring)."""
 
     alpha: Annotated[list[Alpha], Field(min_length=1)]
     epsilon: Annotated[list[Epsilon], Field(min_length=1)]
-    clip: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = Field(default_factory=lambda: [1.0])
-    seed: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] = Field(default_factory=lambda: [0])
+    clip: Annotated[list[ClipChoice], Field(min_length=1)] = Field(default_factory=lambda: [None, 1.0])
+    seed: Annotated[list[Seed], Field(min_length=1)] = Field(default_factory=lambda: [0])
+    # which kinds of arm of the product to run (default all): sgd (inf, none), clip (inf, C), dpsgd (ε, C)
+    arms: Annotated[list[ArmKind], Field(min_length=1)] = Field(default_factory=_all_arm_kinds)
 
     @field_validator("epsilon")
     @classmethod
@@ -72,12 +62,37 @@ class GridSection(FrozenModel):
             raise ValueError("epsilon values must be numbers or inf, not NaN")
         return values
 
-    @field_validator("alpha", "epsilon", "clip", "seed")
+    @field_validator("alpha", "epsilon", "clip", "seed", "arms")
     @classmethod
     def _no_duplicates(cls, values: list[Any]) -> list[Any]:
         if len(set(values)) != len(values):
             raise ValueError("values must be distinct")
         return values
+
+    @model_validator(mode="after")
+    def _at_least_one_arm(self) -> GridSection:
+        if not any(_is_arm(e, c) for e in self.epsilon for c in self.clip):
+            raise ValueError("clip: every epsilon is finite and clip is only 'none': DP-SGD needs a clipping norm C")
+        if not self.arm_points():
+            raise ValueError(f"arms: the grid's epsilon × clip has no arm of kind {', '.join(self.arms)}")
+        return self
+
+    def arm_points(self) -> list[tuple[float, float | None]]:
+        """The (epsilon, clip) arms of the product that ``arms`` asks for, strongest privacy first (finite ε without
+        clipping skipped)."""
+        ordered = sorted(self.epsilon)
+        return [(e, c) for e in ordered for c in self.clip if _is_arm(e, c) and _arm_kind(e, c) in self.arms]
+
+
+
+def _is_arm(epsilon: float, clip: float | None) -> bool:
+    return clip is not None or not math.isfinite(epsilon)
+
+
+def _arm_kind(epsilon: float, clip: float | None) -> str:
+    if math.isfinite(epsilon):
+        return "dpsgd"
+    return "sgd" if clip is None else "clip"
 
 
 class Resources(FrozenModel):
@@ -95,24 +110,27 @@ class Resources(FrozenModel):
 
 
 class SmokeSection(FrozenModel):
-    """How ``--smoke`` shrinks the sweep; grid lists default to the first and last value of the full grid."""
+    """How ``--smoke`` shrinks the sweep: every arm runs, at the first and last alpha and the first seed (by default),
+    on little data for few epochs."""
 
     alpha: list[Alpha] | None = None
-    epsilon: list[Epsilon] | None = None
-    clip: list[Annotated[float, Field(gt=0)]] | None = None
-    seed: list[Annotated[int, Field(ge=0)]] | None = None
-    n_train: Annotated[int, Field(ge=2)] = 400
-    n_test: Annotated[int, Field(ge=1)] = 200
-    epochs: Annotated[int, Field(ge=1)] = 2
+    seed: list[Seed] | None = None
+    n_train: TrainSize = 400
+    n_test: TestSize = 200
+    epochs: Epochs = 2
 
 
 class ReduceSection(FrozenModel):
-    """Reducer options: success thresholds S* for the critical mass and bootstrap resamples."""
+    """Reducer options: success thresholds S*, bootstrap resamples, and how α* is interpolated."""
 
     thresholds: Annotated[list[Annotated[float, Field(gt=0, le=1)]], Field(min_length=1)] = Field(
         default_factory=lambda: [0.5, 0.9]
     )
     n_boot: Annotated[int, Field(ge=10, le=100_000)] = 1000
+    # interpolate α* in log α ("auto": when the positive α values are log-spaced) or linearly
+    interpolation: Literal["auto", "log", "linear"] = "auto"
+    # also report α* on lift = S − base rate (success that is the signal's doing)
+    lift: bool = True
 
 
 class SweepSpec(FrozenModel):
@@ -120,7 +138,7 @@ class SweepSpec(FrozenModel):
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     description: str = ""
-    datasets: Annotated[dict[str, DatasetSection], Field(min_length=1)]
+    datasets: Annotated[dict[str, DatasetOverrides], Field(min_length=1)]
     grid: GridSection
     delta: Annotated[float, Field(gt=0, lt=1)] = DEFAULT_DELTA
     accountant: Accountant = "prv"
@@ -136,7 +154,7 @@ class SweepSpec(FrozenModel):
 
     @field_validator("datasets")
     @classmethod
-    def _known_datasets(cls, value: dict[str, DatasetSection]) -> dict[str, DatasetSection]:
+    def _known_datasets(cls, value: dict[str, DatasetOverrides]) -> dict[str, DatasetOverrides]:
         unknown = [name for name in value if name not in PRESETS]
         if unknown:
             raise ValueError(f"unknown dataset {unknown[0]!r}; valid datasets: {', '.join(PRESETS.names())}")
@@ -161,6 +179,16 @@ class SweepSpec(FrozenModel):
         return self
 
     @model_validator(mode="after")
+    def _lira_queries_fit_the_audited_datasets(self) -> SweepSpec:
+        if self.lira is None:
+            return self
+        for name in self.lira.points.datasets or list(self.datasets):
+            problem = query_problem(self.lira.queries, dataset=name)
+            if problem is not None:
+                raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
     def _remote_storage_needs_a_tracking_server(self) -> SweepSpec:
         if "://" in self.storage and not self.storage.startswith("file://") and self.tracking_uri is None:
             raise ValueError(
@@ -169,8 +197,12 @@ class SweepSpec(FrozenModel):
             )
         return self
 
+    @property
+    def shared(self) -> Shared:
+        return Shared(delta=self.delta, accountant=self.accountant)
+
     def trial_configs(self, *, smoke: bool = False) -> list[TrialConfig]:
-        """One validated config per grid point (non-private points do not depend on clip: one trial for all C)."""
+        """One validated config per grid point."""
         return expand_grid(self, smoke=smoke)
 
     def audit_configs(self, *, smoke: bool = False) -> list[AuditConfig]:
@@ -178,72 +210,83 @@ class SweepSpec(FrozenModel):
         return expand_audits(self, smoke=smoke)
 
 
-def _regime_training(preset: dict[str, Any], section: DatasetSection, private: bool) -> dict[str, Any]:
-    overrides = section.training.private if private else section.training.non_private
-    base = preset["private" if private else "non_private"]
-    return {**base, **overrides.model_dump(exclude_none=True)}
-
-
-def _section_part(preset_part: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
-    if given is None:
-        return preset_part
-    if "name" not in given or given["name"] == preset_part["name"]:
-        return {**preset_part, **given}
-    return dict(given)
-
-
 def _smoke_grid(spec: SweepSpec) -> GridSection:
     def ends(values: list[Any]) -> list[Any]:
         return list(dict.fromkeys([values[0], values[-1]]))
 
     smoke = spec.smoke
-    return GridSection(
-        alpha=smoke.alpha or ends(spec.grid.alpha),
-        epsilon=smoke.epsilon or ends(spec.grid.epsilon),
-        clip=smoke.clip or spec.grid.clip[:1],
-        seed=smoke.seed or spec.grid.seed[:1],
+    return spec.grid.model_copy(
+        update={"alpha": smoke.alpha or ends(spec.grid.alpha), "seed": smoke.seed or spec.grid.seed[:1]}
     )
 
 
-def _pretrain_payload(pretrain: PretrainConfig | None, smoke: SmokeSection | None) -> dict[str, Any] | None:
-    """The pretrain settings of a trial; a smoke run pre-trains for at most the smoke epochs on the smoke n_train."""
+def _pretrain_payload(pretrain: dict[str, Any] | None, smoke: SmokeSection) -> dict[str, Any] | None:
+    """A smoke run pre-trains for at most the smoke epochs on at most the smoke n_train."""
     if pretrain is None:
         return None
-    data = pretrain.model_dump(mode="python")
-    if smoke is not None:
-        data["epochs"] = min(pretrain.epochs, smoke.epochs)
-        data["n_train"] = min(pretrain.n_train or smoke.n_train, smoke.n_train)
-    return data
+    n_train = pretrain["n_train"] or smoke.n_train
+    return {**pretrain, "epochs": min(pretrain["epochs"], smoke.epochs), "n_train": min(n_train, smoke.n_train)}
 
 
-def _dataset_payloads(spec: SweepSpec, name: str, section: DatasetSection, *, smoke: bool) -> dict[bool, Any]:
-    preset = PRESETS.get(name).model_dump(mode="python")
-    common: dict[str, Any] = {
-        "dataset": name,
-        "delta": spec.delta,
-        "accountant": spec.accountant,
-        "target_class": preset["target_class"] if section.target_class is None else section.target_class,
-        "strategy": section.strategy or preset["strategy"],
-        "signal": _section_part(preset["signal"], section.signal),
-        "model": _section_part(preset["model"], section.model),
-        "n_train": spec.smoke.n_train if smoke else section.n_train,
-        "n_test": spec.smoke.n_test if smoke else section.n_test,
-        "eval_every": section.eval_every,
-        "pretrain": _pretrain_payload(section.pretrain, spec.smoke if smoke else None),
-    }
-    payloads = {}
-    for private in (True, False):
-        training = _regime_training(preset, section, private)
-        if smoke:
-            training["epochs"] = min(training["epochs"], spec.smoke.epochs)
-            # at least four batches per epoch, so DP-SGD still subsamples (q < 1) on the smoke data
-            training["batch_size"] = min(training["batch_size"], max(1, spec.smoke.n_train // 4))
-        payloads[private] = {**common, "training": training}
-    return payloads
+def _point_config(spec: SweepSpec, name: str, point: GridPoint, *, smoke: bool, pool: int | None = None) -> TrialConfig:
+    """The trial config of one point of dataset ``name``; a smoke run shrinks data, epochs and batches."""
+    payload = trial_payload(name, spec.datasets[name], point, spec.shared)
+    if point.clip is None and payload["training"]["lr_scaling"] == "normalised":
+        # normalised clipping scales the clipped arms' lr by 1/C; an arm without clipping steps with lr itself
+        payload["training"] = {**payload["training"], "lr_scaling": "fixed"}
+    if smoke:
+        training = payload["training"]
+        # at least four batches per epoch, so Poisson sampling still subsamples (q < 1) on the smoke data
+        payload["training"] = {
+            **training,
+            "epochs": min(training["epochs"], spec.smoke.epochs),
+            "batch_size": min(training["batch_size"], max(1, spec.smoke.n_train // 4)),
+        }
+        payload.update(n_train=spec.smoke.n_train, n_test=spec.smoke.n_test)
+        payload["pretrain"] = _pretrain_payload(payload["pretrain"], spec.smoke)
+    if pool is not None:
+        payload["n_train"] = pool
+    return validate_trial(payload, within=("datasets", name))
 
 
-def _point(payload: dict[str, Any], *, alpha: float, epsilon: float, clip: float | None, seed: int) -> dict[str, Any]:
-    return {**payload, "alpha": alpha, "epsilon": epsilon, "clip": clip, "seed": seed}
+def _dataset_points(spec: SweepSpec, name: str, grid: GridSection) -> list[GridPoint]:
+    """Every point of dataset ``name``: the grid's arms, then its named recipes, each at every alpha and seed."""
+    arms: list[tuple[float, float | None, str | None]] = [(e, c, None) for e, c in grid.arm_points()]
+    arms += [(math.inf, None, recipe.name) for recipe in spec.datasets[name].recipes]
+    return [
+        GridPoint(alpha=alpha, epsilon=epsilon, clip=clip, seed=seed, recipe=recipe)
+        for epsilon, clip, recipe in arms
+        for alpha in grid.alpha
+        for seed in grid.seed
+    ]
+
+
+def expand_grid(spec: SweepSpec, *, smoke: bool = False) -> list[TrialConfig]:
+    """Trial configs of the grid, private ones first (they take longest; starting them first shortens the tail)."""
+    grid = _smoke_grid(spec) if smoke else spec.grid
+    configs: dict[str, TrialConfig] = {}
+    errors: list[str] = []
+    for name in spec.datasets:
+        for point in _dataset_points(spec, name, grid):
+            try:
+                config = _point_config(spec, name, point, smoke=smoke)
+            except SpecError as error:
+                errors.append(str(error))
+                continue
+            configs.setdefault(config.key(), config)
+    if errors:
+        raise SpecError("; ".join(dict.fromkeys(errors)))
+    return list(configs.values())
+
+
+def _audited_clips(wanted: list[float | None] | None, grid: list[float | None], epsilon: float) -> list[float | None]:
+    """The clipping norms audited at ``epsilon``: lira.points.clip, else the grid's first that makes an arm."""
+    if wanted is not None:
+        return [c for c in wanted if _is_arm(epsilon, c)]
+    if not math.isfinite(epsilon):
+        return [None] if None in grid else grid[:1]
+    norms: list[float | None] = [c for c in grid if c is not None]
+    return norms[:1]
 
 
 def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
@@ -253,42 +296,15 @@ def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
     points, settings = spec.lira.points, spec.lira.settings(smoke=smoke)
     audits: dict[str, AuditConfig] = {}
     for name in points.datasets or list(spec.datasets):
-        payloads = _dataset_payloads(spec, name, spec.datasets[name], smoke=smoke)
         for epsilon in points.epsilon[:1] if smoke else points.epsilon:
-            private = math.isfinite(epsilon)
-            for clip in (points.clip or spec.grid.clip[:1]) if private else [None]:
+            for clip in _audited_clips(points.clip, spec.grid.clip, epsilon):
                 for alpha in points.alpha[:1] if smoke else points.alpha:
                     for seed in points.seed or spec.grid.seed[:1]:
-                        payload = _point(payloads[private], alpha=alpha, epsilon=epsilon, clip=clip, seed=seed)
-                        if settings.pool is not None:
-                            payload["n_train"] = settings.pool
-                        audit = AuditConfig(trial=TrialConfig.model_validate(payload), lira=settings)
+                        point = GridPoint(alpha=alpha, epsilon=epsilon, clip=clip, seed=seed)
+                        trial = _point_config(spec, name, point, smoke=smoke, pool=settings.pool)
+                        audit = AuditConfig(trial=trial, lira=settings)
                         audits.setdefault(audit.key(), audit)
     return list(audits.values())
-
-
-def expand_grid(spec: SweepSpec, *, smoke: bool = False) -> list[TrialConfig]:
-    """Trial configs of the grid, private ones first (they take longest; starting them first shortens the tail)."""
-    grid = _smoke_grid(spec) if smoke else spec.grid
-    configs: dict[str, TrialConfig] = {}
-    errors: list[str] = []
-    for name, section in spec.datasets.items():
-        payloads = _dataset_payloads(spec, name, section, smoke=smoke)
-        for epsilon in sorted(grid.epsilon):
-            private = math.isfinite(epsilon)
-            for clip in grid.clip if private else [None]:
-                for alpha in grid.alpha:
-                    for seed in grid.seed:
-                        point = _point(payloads[private], alpha=alpha, epsilon=epsilon, clip=clip, seed=seed)
-                        try:
-                            config = TrialConfig.model_validate(point)
-                        except ValidationError as error:
-                            errors.append(describe(error, within=("datasets", name)))
-                            break
-                        configs.setdefault(config.key(), config)
-    if errors:
-        raise SpecError("; ".join(dict.fromkeys(errors)))
-    return list(configs.values())
 
 
 def _yaml_error(path: Path, error: yaml.YAMLError) -> SpecError:

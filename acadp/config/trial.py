@@ -1,4 +1,12 @@
-"""The configuration of one trial — one (dataset, alpha, epsilon, C, seed) point with everything needed to rerun it.
+"""The configuration of one trial — one (dataset, arm, alpha, seed) point with everything needed to rerun it.
+
+A firm's learner is an *arm* of one training recipe, set by two independent privacy knobs (DESIGN §1):
+
+* noise — ``epsilon``: a finite target ε adds Gaussian noise calibrated by the accountant; ``inf`` adds none;
+* clipping — ``clip``: a norm C clips every per-example gradient; None ("none") clips nothing.
+
+(∞, none) is plain SGD, (∞, C) clipping only, (ε, C) DP-SGD; a finite ε without clipping has no sensitivity bound and
+is refused. A separately tuned non-private recipe is an explicitly named arm (``recipe``), never mixed in silently.
 
 A :class:`TrialConfig` is frozen and validated; its :meth:`TrialConfig.key` is a content hash, so results are keyed by
 what produced them and a sweep can tell which grid points are already complete.
@@ -11,7 +19,7 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from acadp.collective import SignalParams
 from acadp.config.base import FrozenModel, jsonable
@@ -21,75 +29,142 @@ from acadp.config.pretrain import PretrainConfig
 GradSampleMode = Literal["bookkeeping", "hooks", "functorch", "ew", "ghost"]
 Accountant = Literal["prv", "rdp"]
 Strategy = Literal["feature_label", "feature_only"]
+# poisson: each example joins a step's batch with probability q (what DP-SGD's accounting assumes; every arm of the
+# shared recipe); shuffle: an epoch is a shuffled pass in fixed-size batches (a tuned non-private recipe only).
+Sampling = Literal["poisson", "shuffle"]
+# fixed: the step is lr · (clipped gradient mean); normalised: lr / C instead, so lr·C-scaled steps stay comparable
+# across clipping norms (normalised DP-SGD, e.g. Bu et al. 2023 "automatic clipping"; De et al. 2022 scale lr with C).
+LrScaling = Literal["fixed", "normalised"]
 
 DEFAULT_DELTA = 1e-5
 
+# Every limit is declared once, here; the sweep file's overrides and the command line reuse these types.
+Epochs = Annotated[int, Field(ge=1, le=10_000)]
+BatchSize = Annotated[int, Field(ge=1)]
+LearningRate = Annotated[float, Field(gt=0)]
+Momentum = Annotated[float, Field(ge=0, lt=1)]
+WeightDecay = Annotated[float, Field(ge=0)]
+Alpha = Annotated[float, Field(ge=0.0, lt=1.0)]
+Epsilon = Annotated[float, Field(gt=0)]
+ClipNorm = Annotated[float, Field(gt=0)]
+Delta = Annotated[float, Field(gt=0, lt=1)]
+Seed = Annotated[int, Field(ge=0)]
+TargetClass = Annotated[int, Field(ge=0)]
+TrainSize = Annotated[int, Field(ge=2)]
+TestSize = Annotated[int, Field(ge=1)]
+EvalEvery = Annotated[int, Field(ge=1)]
+RecipeName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")]
 
-class TrainingConfig(FrozenModel):
-    """Hyper-parameters of the firm's learner."""
 
-    epochs: Annotated[int, Field(ge=1, le=10_000)]
-    batch_size: Annotated[int, Field(ge=1)]
-    lr: Annotated[float, Field(gt=0)]
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
-    # Per-sample-gradient engine for DP-SGD: 'bookkeeping' is acadp's own (one backward pass, no second pass; tested
-    # equal to Opacus's 'hooks'); the others are Opacus's grad_sample_mode values. Ignored without privacy.
-    grad_sample_mode: GradSampleMode = "bookkeeping"
-
-
-def _finite_or_inf(value: float, field: str) -> float:
-    if math.isnan(value):
-        raise ValueError(f"{field} must be a number, not NaN")
+def _clip_choice(value: Any) -> Any:
+    """``none`` (or null, or inf) in a clip list means "no clipping"."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in {"none", "inf"}):
+        return None
+    if isinstance(value, float) and math.isinf(value):
+        return None
     return value
 
 
+ClipChoice = Annotated[ClipNorm | None, BeforeValidator(_clip_choice)]
+
+# Fields added after results were first stored: left out of the key while they hold these values, so a result whose
+# configuration did not change keeps its key (``training.sampling`` etc. are dotted paths into the config).
+_KEY_OMITTED_DEFAULTS: dict[str, Any] = {"training.sampling": "poisson", "training.lr_scaling": "fixed"}
+
+
+class TrainingConfig(FrozenModel):
+    """A training recipe: the firm's optimisation, shared by every arm of a dataset unless a named recipe is asked for.
+
+    ``batch_size`` is the expected batch size under Poisson sampling (q = 1 / ceil(n / batch_size), as Opacus).
+    """
+
+    epochs: Epochs
+    batch_size: BatchSize
+    lr: LearningRate
+    momentum: Momentum = 0.0
+    weight_decay: WeightDecay = 0.0
+    sampling: Sampling = "poisson"
+    lr_scaling: LrScaling = "fixed"
+    # Per-sample-gradient engine when clipping: 'bookkeeping' is acadp's own (one backward pass, no second pass;
+    # tested equal to Opacus's 'hooks'); the others are Opacus's grad_sample_mode values. Unused without clipping.
+    grad_sample_mode: GradSampleMode = "bookkeeping"
+
+
+def arm_label(*, epsilon: float, clip: float | None, recipe: str | None = None) -> str:
+    """The arm's name in tables, figures and MLflow: ``SGD``, ``clip C=1``, ``DP ε=8 C=1`` or ``SGD [tuned]``."""
+    if recipe is not None:
+        return f"SGD [{recipe}]"
+    if clip is None:
+        return "SGD"
+    if not math.isfinite(epsilon):
+        return f"clip C={clip:g}"
+    return f"DP ε={epsilon:g} C={clip:g}"
+
+
 class TrialConfig(FrozenModel):
-    """One trial. ``epsilon = inf`` means non-private training (plain SGD: no clipping, no noise; ``clip`` is None)."""
+    """One trial: the dataset, the collective (alpha, signal, strategy, target class), the arm and the recipe."""
 
     dataset: str
-    alpha: Annotated[float, Field(ge=0.0, lt=1.0)]
-    epsilon: Annotated[float, Field(gt=0)]
-    delta: Annotated[float, Field(gt=0, lt=1)] = DEFAULT_DELTA
-    clip: Annotated[float, Field(gt=0)] | None = None
-    seed: Annotated[int, Field(ge=0)]
-    target_class: Annotated[int, Field(ge=0)]
+    alpha: Alpha
+    epsilon: Epsilon
+    delta: Delta = DEFAULT_DELTA
+    clip: ClipNorm | None = None
+    seed: Seed
+    target_class: TargetClass
     strategy: Strategy = "feature_label"
     signal: SignalParams
     model: ModelParams
     training: TrainingConfig
     accountant: Accountant = "prv"
+    # The name of a separately tuned recipe (None: the dataset's shared recipe). Named recipes are non-private.
+    recipe: RecipeName | None = None
     # Use only the first n_train / n_test examples of a seeded permutation of the dataset's splits (smoke runs and
     # LiRA audit pools); None = all of them. The permutation is fixed per dataset, not per trial.
-    n_train: Annotated[int, Field(ge=2)] | None = None
-    n_test: Annotated[int, Field(ge=1)] | None = None
+    n_train: TrainSize | None = None
+    n_test: TestSize | None = None
     # Evaluate test accuracy and success every k epochs (and always after the last epoch).
-    eval_every: Annotated[int, Field(ge=1)] = 1
+    eval_every: EvalEvery = 1
     # Non-private pre-training on a public dataset before training (acadp.trial.pretrain); None = from scratch.
     pretrain: PretrainConfig | None = None
 
     @field_validator("epsilon")
     @classmethod
     def _epsilon_not_nan(cls, value: float) -> float:
-        return _finite_or_inf(value, "epsilon")
+        if math.isnan(value):
+            raise ValueError("epsilon must be a number or inf, not NaN")
+        return value
 
     @model_validator(mode="after")
-    def _clip_matches_privacy(self) -> TrialConfig:
+    def _arm_exists(self) -> TrialConfig:
         if self.private and self.clip is None:
-            raise ValueError("clip (the clipping norm C) is required when epsilon is finite")
-        if not self.private and self.clip is not None:
-            raise ValueError("clip must be empty when epsilon is inf: non-private training does not clip")
+            raise ValueError(
+                "clip: a finite epsilon needs a clipping norm C (noise is calibrated to it); the arms are "
+                "(inf, none) SGD, (inf, C) clipping only and (epsilon, C) DP-SGD"
+            )
+        if self.training.lr_scaling == "normalised" and self.clip is None:
+            raise ValueError("training.lr_scaling: 'normalised' scales lr by 1/C and needs clipping (clip: C)")
+        if self.recipe is not None and (self.private or self.clip is not None):
+            raise ValueError(f"recipe: the named recipe {self.recipe!r} is a non-private arm (epsilon inf, clip none)")
+        if self.training.sampling == "shuffle" and (self.private or self.clip is not None):
+            raise ValueError("training.sampling: 'shuffle' is for non-private recipes; clipping and DP use 'poisson'")
         return self
 
     @property
     def private(self) -> bool:
-        """True when the firm trains with DP-SGD (finite epsilon)."""
+        """True when the firm adds noise (finite epsilon): DP-SGD."""
         return math.isfinite(self.epsilon)
 
     @property
     def learner(self) -> str:
-        """Name of the learner in :data:`acadp.learners.LEARNERS`."""
-        return "dpsgd" if self.private else "sgd"
+        """The arm's kind: ``sgd`` (no clipping, no noise), ``clip`` (clipping only) or ``dpsgd``."""
+        if self.private:
+            return "dpsgd"
+        return "sgd" if self.clip is None else "clip"
+
+    @property
+    def arm(self) -> str:
+        """The arm's name (see :func:`arm_label`)."""
+        return arm_label(epsilon=self.epsilon, clip=self.clip, recipe=self.recipe)
 
     def canonical(self) -> dict[str, Any]:
         """The config as plain JSON-safe data (infinite numbers as the string ``"inf"``). An unset ``pretrain`` is
@@ -102,13 +177,16 @@ class TrialConfig(FrozenModel):
     def key(self) -> str:
         """A 16-hex-digit content hash of the config: equal configs share results, any change makes a new trial.
 
-        Unset optional fields (None) are left out of the hash, so adding a new optional feature to the schema does
-        not change the keys of existing results."""
-        text = json.dumps(jsonable(self.model_dump(exclude_none=True)), sort_keys=True, separators=(",", ":"))
+        Unset optional fields (None) and fields added later that hold their first default are left out of the hash,
+        so adding a feature to the schema does not change the keys of existing results."""
+        data = jsonable(self.model_dump(exclude_none=True))
+        for dotted, default in _KEY_OMITTED_DEFAULTS.items():
+            parent, name = dotted.split(".")
+            if data[parent].get(name) == default:
+                del data[parent][name]
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def label(self) -> str:
-        """A short human-readable name, e.g. ``mnist5k a=0.05 eps=8 C=1 seed=0``."""
-        eps = "inf" if not self.private else f"{self.epsilon:g}"
-        clip = "-" if self.clip is None else f"{self.clip:g}"
-        return f"{self.dataset} a={self.alpha:g} eps={eps} C={clip} seed={self.seed}"
+        """A short human-readable name, e.g. ``mnist5k DP ε=8 C=1 a=0.05 seed=0``."""
+        return f"{self.dataset} {self.arm} a={self.alpha:g} seed={self.seed}"

@@ -1,6 +1,8 @@
 """Dataset registry: ``mnist5k`` (embedded), ``mnist``, ``cifar10``, ``cifar100``, ``bank`` → prepared arrays.
 
-Importing this package registers every built-in dataset; :func:`load_dataset` looks one up by name.
+Importing this package registers every built-in dataset; :func:`load_dataset` looks one up by name. Datasets are
+prepared once per data directory into an atomically written cache. May import: ``errors``, ``registry``, ``seeding``
+and ``store.atomic``; never a model, a learner, Ray or MLflow.
 """
 
 from acadp.data import bank, cifar, mnist, mnist5k  # noqa: F401  (importing registers the datasets)

@@ -1,4 +1,7 @@
-"""Learners: ``sgd`` (non-private) and ``dpsgd`` (DP-SGD); importing this package registers both."""
+"""Learners — arrays in, trained model out (no trials, Ray or MLflow here). Registered by sampling scheme:
+``poisson`` (every arm of the shared recipe: SGD, clipping only, DP-SGD) and ``shuffle`` (tuned non-private recipes).
+Importing this package registers both. May import: ``config``, ``registry``, ``seeding``, ``errors`` and opacus.
+"""
 
 from acadp.learners import dpsgd, sgd  # noqa: F401  (registers the learners)
 from acadp.learners.base import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun

@@ -33,11 +33,10 @@ class PrivacyReport(FrozenModel):
 
 @dataclass(frozen=True)
 class PrivacyTarget:
-    """The (epsilon, delta) guarantee DP-SGD must meet, the clipping norm C, and the accountant that checks it."""
+    """The noise knob: the (epsilon, delta) guarantee DP-SGD must meet and the accountant that checks it."""
 
     epsilon: float
     delta: float
-    clip: float
     accountant: Accountant
 
 
@@ -51,7 +50,12 @@ class LearnerInputs:
     training: TrainingConfig
     seed: int
     device: torch.device
+    # the clipping knob: per-example gradients are clipped to this L2 norm C (None: no clipping)
+    clip: float | None = None
+    # the noise knob: None adds no noise
     privacy: PrivacyTarget | None = None
+    # σ already computed for this run's (ε, δ, q, steps, accountant) (by a sweep's driver); None: compute it
+    noise_multiplier: float | None = None
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,17 @@ LearnerFactory = Callable[[LearnerInputs], TrainingRun]
 LEARNERS: Registry[LearnerFactory] = Registry("learner")
 
 
-def make_optimizer(model: nn.Module, training: TrainingConfig) -> torch.optim.SGD:
-    """Plain SGD with the configured learning rate, momentum and weight decay, over the trainable parameters only
-    (frozen ones, e.g. the body when only the classifier head is fine-tuned, get neither updates nor weight decay)."""
+def effective_lr(training: TrainingConfig, clip: float | None) -> float:
+    """The step size: ``lr``, or ``lr / C`` with normalised clipping (so lr·C-scaled steps compare across C)."""
+    if training.lr_scaling == "normalised" and clip is not None:
+        return training.lr / clip
+    return training.lr
+
+
+def make_optimizer(model: nn.Module, training: TrainingConfig, *, clip: float | None = None) -> torch.optim.SGD:
+    """Plain SGD with the configured (effective) learning rate, momentum and weight decay, over the trainable
+    parameters only (frozen ones, e.g. the body when only the classifier head is fine-tuned, get neither updates nor
+    weight decay)."""
     trainable = [param for param in model.parameters() if param.requires_grad]
-    return torch.optim.SGD(trainable, lr=training.lr, momentum=training.momentum, weight_decay=training.weight_decay)
+    lr = effective_lr(training, clip)
+    return torch.optim.SGD(trainable, lr=lr, momentum=training.momentum, weight_decay=training.weight_decay)

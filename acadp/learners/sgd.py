@@ -1,4 +1,5 @@
-"""``sgd``: the firm's non-private learner — minibatch SGD over seeded shuffles, no clipping, no noise."""
+"""``shuffle``: minibatch SGD over seeded shuffles, no clipping, no noise — the engine of a separately tuned
+non-private recipe (``sampling: shuffle``); the shared recipe's arms use :mod:`acadp.learners.dpsgd`."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from acadp.learners.base import LEARNERS, EpochStats, LearnerInputs, PrivacyRepo
 from acadp.seeding import torch_generator
 
 
-@LEARNERS.register("sgd")
+@LEARNERS.register("shuffle")
 class SGDRun(TrainingRun):
     """Epochs are passes over a fresh seeded permutation in batches of ``batch_size`` (the last one may be smaller)."""
 
     def __init__(self, inputs: LearnerInputs) -> None:
         super().__init__(inputs)
-        self.optimizer = make_optimizer(self.model, inputs.training)
+        self.optimizer = make_optimizer(self.model, inputs.training, clip=inputs.clip)
         self.generator = torch_generator(inputs.seed, "shuffle")
         self.steps = 0
 

@@ -1,10 +1,11 @@
 """The sweep driver: validate, prepare data once, run the pending grid points as Ray Tune trials, reduce.
 
 Every invocation (``sweep run`` or ``sweep resume``) runs a *fresh* Tune experiment over exactly the grid points
-that have no ``result.json`` yet; each trial continues from its own epoch checkpoint in the results store. So a grid
-extended after a finished sweep runs only its new points, and a crash or SIGKILL of the driver loses at most the
-epoch in progress. (``Tuner.restore`` cannot add grid points and resumes from the last *snapshotted* checkpoint,
-which can be older than the last finished epoch; the store keyed by trial config is the source of truth instead.)
+that have no valid ``result.json`` yet (an unreadable one is deleted and its point re-run); each trial continues from
+its own epoch checkpoint in the results store. So a grid extended after a finished sweep runs only its new points,
+and a crash or SIGKILL of the driver loses at most the epoch in progress. (``Tuner.restore`` cannot add grid points
+and resumes from the last *snapshotted* checkpoint, which can be older than the last finished epoch; the store keyed
+by trial config is the source of truth instead.)
 """
 
 from __future__ import annotations
@@ -18,16 +19,19 @@ from typing import Any
 
 from rich.console import Console
 
+from acadp.config.base import FrozenModel
 from acadp.config.trial import TrialConfig
+from acadp.learners.noise import NoiseTable
+from acadp.lira.results import AuditResult
 from acadp.lira.settings import AuditConfig
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
-from acadp.sweep.audits import audit_state
 from acadp.sweep.lease import DriverLease
 from acadp.sweep.plan import SweepPlan, write_spec_files
 from acadp.sweep.preflight import preflight
-from acadp.sweep.status import TrialRecord, collect_records, count_states
+from acadp.sweep.status import TrialRecord, collect_records, count_states, read_result
 from acadp.sweep.tracking import TrackingTarget, finish_sweep_run, setup_sweep_tracking
+from acadp.trial.result import TrialResult
 
 # Keep Tune quiet and lean: no per-trial CSV/JSON/TensorBoard loggers (results live in our store and MLflow).
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
@@ -57,8 +61,19 @@ class SweepOutcome:
         return 0
 
 
-def _pending(store: ResultsStore, configs: Sequence[TrialConfig]) -> list[TrialConfig]:
-    return [config for config in configs if not store.exists(LAYOUT.trial(config.key()).result)]
+def _needs_run(store: ResultsStore, rel: str, model: type[FrozenModel], console: Console) -> bool:
+    """Whether the stage whose result is ``rel`` must run: it has no valid result yet (:func:`read_result`, the test
+    ``sweep status`` applies too). An unreadable result is deleted first, so that the stage writes a fresh one rather
+    than reporting the broken one again."""
+    stored = read_result(store, rel, model)
+    if stored.problem is not None:
+        console.print(f"{stored.problem} (the file is deleted first)", highlight=False)
+        store.delete(rel)
+    return stored.value is None
+
+
+def _pending(store: ResultsStore, configs: Sequence[TrialConfig], console: Console) -> list[TrialConfig]:
+    return [c for c in configs if _needs_run(store, LAYOUT.trial(c.key()).result, TrialResult, console)]
 
 
 def _init_ray(address: str | None) -> bool:
@@ -103,18 +118,19 @@ def _context(
     }
 
 
-def _pending_audits(plan: SweepPlan, store: ResultsStore) -> list[AuditConfig]:
-    return [a for a in plan.spec.audit_configs(smoke=plan.smoke) if audit_state(store, a)[0] != "completed"]
+def _pending_audits(plan: SweepPlan, store: ResultsStore, console: Console) -> list[AuditConfig]:
+    audits = plan.spec.audit_configs(smoke=plan.smoke)
+    return [a for a in audits if _needs_run(store, LAYOUT.audit(a.key()).result, AuditResult, console)]
 
 
 def _job_contexts(
-    shared: dict[str, Any], trials: Sequence[TrialConfig], audits: Sequence[AuditConfig], sigmas: list[list[Any]]
+    shared: dict[str, Any], trials: Sequence[TrialConfig], audits: Sequence[AuditConfig], noise: NoiseTable
 ) -> list[dict[str, Any]]:
     """One Tune config per job: audits first (the longest jobs start first), then private trials, then the rest."""
     jobs = [{**shared, "kind": "audit", "trial": audit.trial.canonical(), "audit": audit.plain()} for audit in audits]
     jobs += [{**shared, "kind": "trial", "trial": config.canonical()} for config in trials]
     for job in jobs:
-        job["noise_multipliers"] = sigmas
+        job["noise"] = noise.plain()
     return jobs
 
 
@@ -158,7 +174,7 @@ def _run_tune(
         ),
         run_config=tune.RunConfig(
             name="run-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S"),
-            storage_path=store.path(LAYOUT.tune) if store.is_local else f"{plan.location}/{LAYOUT.tune}",
+            storage_path=store.location_of(LAYOUT.tune),
             failure_config=tune.FailureConfig(max_failures=plan.spec.max_failures),
             verbose=0,
             callbacks=[progress],
@@ -210,7 +226,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
     try:
         write_spec_files(plan, store)
         tracking = _tracking(plan, store)
-        trials, audits = _pending(store, plan.configs), _pending_audits(plan, store)
+        trials, audits = _pending(store, plan.configs, console), _pending_audits(plan, store, console)
         console.print(
             f"sweep {plan.name}: {len(plan.configs)} grid points ({len(plan.configs) - len(trials)} complete, "
             f"{len(trials)} to run), {len(audits)} LiRA audits to run · results in {plan.location}",
@@ -223,14 +239,13 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
             # a local machine without GPUs trains on CPU; a cluster may still scale GPU workers up
             gpus = plan.spec.resources.gpus if cluster or _cluster_has_gpus() else 0.0
             shared = _context(plan, store, lease=lease, tracking=tracking, gpus=gpus)
-            sigmas = [[*key, value] for key, value in checks.noise_multipliers.items()]
             timings["tune_started_at"] = _now()
-            _run_tune(plan, store, _job_contexts(shared, trials, audits, sigmas), console, cluster=cluster)
+            _run_tune(plan, store, _job_contexts(shared, trials, audits, checks.noise), console, cluster=cluster)
             timings["tune_finished_at"] = _now()
         _record_invocation(store, {**timings, "finished_at": _now()})
         records = collect_records(store, plan.configs, assume_idle=True)
         counts = count_states(records)
-        unfinished = counts["pending"] + counts["running"] + len(_pending_audits(plan, store))
+        unfinished = counts["pending"] + counts["running"] + len(_pending_audits(plan, store, console))
         status = "FINISHED" if not unfinished and not counts["failed"] else ("KILLED" if unfinished else "FAILED")
         finish_sweep_run(tracking, status=status, counts=counts)
         return SweepOutcome(

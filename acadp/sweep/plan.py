@@ -9,7 +9,7 @@ from pathlib import Path
 from acadp.config.sweep import SweepSpec, load_spec
 from acadp.config.trial import TrialConfig
 from acadp.errors import SpecError
-from acadp.store.layout import LAYOUT, sweep_dir_name
+from acadp.store.layout import LAYOUT, sweep_dir_name, sweep_location
 from acadp.store.results import ResultsStore
 
 
@@ -72,7 +72,7 @@ def plan_sweep(
         spec=spec,
         spec_path=Path(spec_path),
         smoke=smoke,
-        location=f"{root}/{sweep_dir_name(spec.name, smoke=smoke)}",
+        location=sweep_location(root, spec.name, smoke=smoke),
         configs=tuple(spec.trial_configs(smoke=smoke)),
     )
 

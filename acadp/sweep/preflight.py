@@ -14,22 +14,17 @@ from acadp.collective import apply_signal
 from acadp.config.trial import TrialConfig
 from acadp.data import ArrayDataset, load_dataset
 from acadp.errors import AcadpError, SpecError
-from acadp.learners.dpsgd import SamplingPlan, SigmaKey, noise_multiplier_for
+from acadp.learners.noise import NoiseEntry, NoiseSetting, NoiseTable, noise_multiplier_for
 from acadp.models import ModelInputs, build_model
 from acadp.sweep.plan import SweepPlan
+from acadp.trial.run import noise_setting_of
 
 
 @dataclass(frozen=True)
 class Preflight:
     """What the checks computed and the trials can reuse: σ for every distinct private setting."""
 
-    noise_multipliers: dict[SigmaKey, float]
-
-
-def sigma_key(config: TrialConfig, n_train: int) -> SigmaKey:
-    """The σ-cache key of a private trial trained on ``n_train`` examples."""
-    plan = SamplingPlan.for_training(n=n_train, batch_size=config.training.batch_size, epochs=config.training.epochs)
-    return (config.epsilon, config.delta, plan.sample_rate, plan.planned_steps, config.accountant)
+    noise: NoiseTable
 
 
 def _check_pretrain(config: TrialConfig, dataset: ArrayDataset, data_dir: Path | None) -> None:
@@ -67,7 +62,7 @@ def preflight(plan: SweepPlan) -> Preflight:
             datasets[name] = load_dataset(name, data_dir=plan.data_dir)
         except AcadpError as error:
             problems[f"datasets.{name}: {error}"] = None
-    sigmas: dict[SigmaKey, float] = {}
+    sigmas: dict[NoiseSetting, float] = {}
     checked: set[str] = set()
     for config in plan.configs:
         dataset = datasets.get(config.dataset)
@@ -81,13 +76,12 @@ def preflight(plan: SweepPlan) -> Preflight:
                 _check_pretrain(config, dataset, plan.data_dir)
             if config.private:
                 n_train = min(config.n_train or dataset.y_train.shape[0], dataset.y_train.shape[0])
-                key = sigma_key(config, n_train)
-                if key not in sigmas:
-                    sigmas[key] = noise_multiplier_for(
-                        epsilon=key[0], delta=key[1], sample_rate=key[2], steps=key[3], accountant=key[4]
-                    )
+                setting = noise_setting_of(config, n_train=n_train)
+                if setting not in sigmas:
+                    sigmas[setting] = noise_multiplier_for(setting)
         except AcadpError as error:
             problems[f"datasets.{config.dataset}: {error}"] = None
     if problems:
         raise SpecError(f"{plan.spec_path}: " + "; ".join(problems))
-    return Preflight(noise_multipliers=sigmas)
+    entries = tuple(NoiseEntry(setting=setting, noise_multiplier=sigma) for setting, sigma in sigmas.items())
+    return Preflight(noise=NoiseTable(entries=entries))

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from acadp.reduce.report import ReduceOutputs, reduce_sweep
+from acadp.reduce.verdict import verdict_lines
 from acadp.store.layout import LAYOUT
 from acadp.store.provenance import provenance
 from acadp.store.results import ResultsStore
@@ -31,6 +32,8 @@ def _reduce_into(plan: SweepPlan, store: ResultsStore, records: list[TrialRecord
         sweep_name=plan.name,
         thresholds=tuple(plan.spec.reduce.thresholds),
         n_boot=plan.spec.reduce.n_boot,
+        interpolation=plan.spec.reduce.interpolation,
+        lift=plan.spec.reduce.lift,
         provenance=provenance(),
     )
 
@@ -47,7 +50,7 @@ def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) ->
             outputs = _reduce_into(plan, store, records, Path(tmp))
             for path in outputs.paths:
                 rel = path.relative_to(outputs.out_dir).as_posix()
-                store.write_bytes(f"{LAYOUT.reduced}/{rel}", path.read_bytes())
+                store.write_bytes(LAYOUT.reduced_file(rel), path.read_bytes())
     tracking = find_sweep_tracking(tracking_uri=plan.tracking_uri, experiment=plan.name, sweep_dir=plan.location)
     if tracking is not None and store.is_local:
         log_sweep_artifacts(tracking, list(outputs.paths), base=outputs.out_dir)
@@ -63,15 +66,13 @@ def _alpha_text(value: float) -> str:
 def critical_mass_summary(table: pd.DataFrame, *, title: str) -> Table:
     """The α* table as a rich table for the terminal."""
     view = Table(title=title)
-    for column in ("dataset", "epsilon", "C", "S*", "alpha*", "95% CI", "seeds"):
-        view.add_column(column, justify="right" if column not in ("dataset",) else "left")
+    for column in ("dataset", "arm", "metric", "S*", "alpha*", "95% CI", "seeds"):
+        view.add_column(column, justify="left" if column in ("dataset", "arm", "metric") else "right")
     for _, row in table.iterrows():
-        epsilon = "inf" if math.isinf(row["epsilon"]) else f"{row['epsilon']:g}"
-        clip = "-" if pd.isna(row["clip"]) else f"{row['clip']:g}"
         interval = escape(f"[{_alpha_text(row['ci_low'])}, {_alpha_text(row['ci_high'])}]")
         view.add_row(
-            str(row["dataset"]), epsilon, clip, f"{row['threshold']:g}", _alpha_text(row["alpha_star"]),
-            interval, str(int(row["n_seeds"])),
+            escape(str(row["dataset"])), escape(str(row.get("arm", ""))), str(row.get("metric", "success")),
+            f"{row['threshold']:g}", _alpha_text(row["alpha_star"]), interval, str(int(row["n_seeds"])),
         )  # fmt: skip
     return view
 
@@ -81,6 +82,10 @@ def print_reduction(outputs: ReduceOutputs, console: Console) -> None:
     table = outputs.tables.get("critical_mass")
     if table is not None and not table.empty:
         console.print(critical_mass_summary(table, title="critical mass α* (smallest α with S(α) ≥ S*)"))
+    verdicts = outputs.tables.get("verdict")
+    if verdicts is not None and not verdicts.empty:
+        for line in verdict_lines(verdicts):
+            console.print(escape(line), highlight=False)
     figures = [p for p in outputs.paths if p.suffix == ".png" and p.name.startswith("success_curves")]
     for figure in figures:
         console.print(f"success curves S(α): {figure}", highlight=False)

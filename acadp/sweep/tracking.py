@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlflow.entities import Metric, Param, RunTag
@@ -27,6 +27,11 @@ TAG_TRIAL_KEY = "acadp.trial_key"
 TAG_STATUS = "acadp.status"
 PARENT_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
+# MLflow 3's experiment type: a model-training experiment (runs and metrics), not a GenAI one (traces). MLflow UIs
+# with the experiment-kind selector open it on its runs; later ones follow the `workflowType` parameter in the link
+# that `acadp ui` prints
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class TrackingTarget:
 
 def default_tracking_uri(sweep_dir: Path) -> str:
     """The default store: a SQLite database inside the sweep's results directory."""
-    return f"sqlite:///{sweep_dir / 'mlflow.db'}"
+    return f"sqlite:///{sweep_dir / LAYOUT.mlflow_db}"
 
 
 def setup_sweep_tracking(
@@ -55,9 +60,13 @@ def setup_sweep_tracking(
     found = client.get_experiment_by_name(experiment)
     if found is None:
         location = artifact_root.resolve().as_uri() if artifact_root is not None else None
-        experiment_id = client.create_experiment(experiment, artifact_location=location)
+        experiment_id = client.create_experiment(
+            experiment, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+        )
     else:
         experiment_id = found.experiment_id
+        if EXPERIMENT_KIND_TAG not in found.tags:  # created before acadp set the kind
+            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     parent_id = _find_run(client, experiment_id, {TAG_ROLE: "sweep", TAG_SWEEP_DIR: sweep_dir})
     if parent_id is not None:
         client.update_run(parent_id, status="RUNNING")
@@ -103,7 +112,7 @@ def log_sweep_artifacts(target: TrackingTarget, paths: list[Path], *, base: Path
     client = MlflowClient(tracking_uri=target.tracking_uri)
     for path in paths:
         relative = path.parent.relative_to(base)
-        client.log_artifact(target.parent_run_id, str(path), artifact_path=str(Path("reduced") / relative))
+        client.log_artifact(target.parent_run_id, str(path), artifact_path=str(Path(LAYOUT.reduced) / relative))
 
 
 def _quote(value: str) -> str:
@@ -227,8 +236,9 @@ class AuditTracker(_ChildRun):
                     metrics.append(Metric(f"{row['attack']}.{row['subset']}.{name}", float(value), stamp, 0))
         self.client.log_batch(self.run_id, metrics=metrics, tags=[RunTag(TAG_STATUS, "completed")])
         with tempfile.TemporaryDirectory(prefix="acadp-audit-") as tmp:
-            roc_path = Path(tmp) / "roc.npz"
-            roc_path.write_bytes(store.read_bytes(LAYOUT.audit(record["audit_key"]).roc))
+            roc_rel = LAYOUT.audit(record["audit_key"]).roc
+            roc_path = Path(tmp) / PurePosixPath(roc_rel).name  # the artifact keeps the store file's name
+            roc_path.write_bytes(store.read_bytes(roc_rel))
             self.client.log_artifact(self.run_id, str(roc_path))
             figure_path = _roc_figure(roc_path, Path(tmp) / "roc.png", title=record["label"])
             self.client.log_artifact(self.run_id, str(figure_path))

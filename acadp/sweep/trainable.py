@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from pydantic import Field
 from ray import tune
 
 from acadp.config.base import FrozenModel
 from acadp.config.trial import TrialConfig
 from acadp.errors import SweepSupersededError
 from acadp.learners import TrainingRun
-from acadp.learners.dpsgd import remember_noise_multipliers
+from acadp.learners.noise import NoiseTable
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.tracking import TrackingTarget, TrialTracker
@@ -51,8 +50,8 @@ class TrialContext(FrozenModel):
     threads: int = 1
     cpus: float = 1.0
     gpus: float = 0.0
-    # [epsilon, delta, sample_rate, steps, accountant, sigma] rows computed by the driver's preflight
-    noise_multipliers: list[list[Any]] = Field(default_factory=list)
+    # σ of every DP setting of the sweep, computed once by the driver's preflight
+    noise: NoiseTable = NoiseTable()
 
     def tracking(self) -> TrackingTarget | None:
         if self.tracking_uri is None or self.experiment_id is None or self.parent_run_id is None:
@@ -162,7 +161,6 @@ def run_trial_job(context: TrialContext) -> None:
         return
     if not store.exists(paths.config):
         store.write_json(paths.config, config.canonical())
-    remember_noise_multipliers({(r[0], r[1], r[2], int(r[3]), r[4]): float(r[5]) for r in context.noise_multipliers})
     target = context.tracking()
     tracker = TrialTracker(target, config) if target is not None else None
     guard = _Guard(store, context.invocation)
@@ -188,6 +186,7 @@ def run_trial_job(context: TrialContext) -> None:
             device=device,
             threads=context.threads,
             on_epoch=on_epoch,
+            noise=context.noise,
         )
     except SweepSupersededError:
         raise

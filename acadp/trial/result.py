@@ -12,12 +12,16 @@ from acadp.config.trial import TrialConfig
 
 
 class EpochRecord(FrozenModel):
-    """Metrics after one epoch; test metrics are None on epochs that were not evaluated (see ``eval_every``)."""
+    """Metrics after one epoch. Test metrics and the ε spent so far are None on epochs that were not evaluated (see
+    ``eval_every``; ε also without noise); ``clipped_fraction`` (share of per-example gradients whose norm exceeded
+    C this epoch) is None without clipping."""
 
     epoch: int
     train_loss: float
+    clipped_fraction: float | None = None
     test_accuracy: float | None = None
     success: float | None = None
+    base_rate: float | None = None
     epsilon_spent: float | None = None
     seconds: float
 
@@ -26,7 +30,8 @@ class TrialResult(FrozenModel):
     """A completed trial (``acadp trial --json`` prints :meth:`summary`; the store keeps :meth:`to_json`).
 
     ``success`` is S(alpha) = Pr[f(g(x)) = y*] over test points whose true label is not y*; ``success_all`` is the same
-    rate over all test points.
+    rate over all test points. ``base_rate`` = Pr[f(x) = y*] on the same non-target points without the signal, and
+    ``lift`` = success − base_rate: the part of the success that is the signal's doing.
     """
 
     trial_key: str
@@ -38,6 +43,7 @@ class TrialResult(FrozenModel):
     epsilon: float
     delta: float
     clip: float | None
+    arm: str = ""
     seed: int
     target_class: int
     # data and collective
@@ -49,6 +55,10 @@ class TrialResult(FrozenModel):
     test_accuracy: float
     success: float
     success_all: float
+    base_rate: float = math.nan
+    lift: float = math.nan
+    # share of per-example gradients clipped in the last epoch (None without clipping)
+    clipped_fraction: float | None = None
     train_loss: float
     # privacy
     epsilon_spent: float
@@ -63,7 +73,7 @@ class TrialResult(FrozenModel):
     history: tuple[EpochRecord, ...] = ()
     provenance: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("test_accuracy", "success", "success_all", "train_loss", mode="before")
+    @field_validator("test_accuracy", "success", "success_all", "base_rate", "lift", "train_loss", mode="before")
     @classmethod
     def _missing_is_nan(cls, value: Any) -> Any:
         """A rate with no examples to count is stored as null and read back as NaN."""
@@ -72,8 +82,9 @@ class TrialResult(FrozenModel):
     def summary(self) -> dict[str, Any]:
         """The flat JSON object of the command line: coordinates, metrics, privacy, timing (no history)."""
         fields = [
-            "dataset", "alpha", "epsilon", "delta", "clip", "seed", "target_class", "n_train", "n_test",
-            "n_collective", "n_planted", "test_accuracy", "success", "success_all", "train_loss", "epsilon_spent",
+            "dataset", "arm", "alpha", "epsilon", "delta", "clip", "seed", "target_class", "n_train", "n_test",
+            "n_collective", "n_planted", "test_accuracy", "success", "success_all", "base_rate", "lift",
+            "clipped_fraction", "train_loss", "epsilon_spent",
             "noise_multiplier", "sample_rate", "steps", "accountant", "epochs", "seconds", "trial_key",
         ]  # fmt: skip
         flat = {name: getattr(self, name) for name in fields}

@@ -21,10 +21,13 @@ from acadp.collective import PlantedData, apply_signal, plant_collective
 from acadp.config.trial import TrialConfig
 from acadp.data import ArrayDataset, load_dataset
 from acadp.errors import CheckpointError, SpecError
-from acadp.learners import LEARNERS, LearnerInputs, PrivacyTarget, TrainingRun
+from acadp.learners import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun
+from acadp.learners.dpsgd import SamplingPlan
+from acadp.learners.noise import NoiseSetting, NoiseTable
 from acadp.models import ModelInputs, build_model
 from acadp.runtime import pin_malloc_thresholds
 from acadp.seeding import derive_seed, numpy_rng
+from acadp.store.layout import CheckpointLayout
 from acadp.store.provenance import provenance
 from acadp.store.results import ResultsStore
 from acadp.trial.pretrain import apply_pretrained, pretrained_state
@@ -98,42 +101,66 @@ def predict(model: torch.nn.Module, x: np.ndarray, device: torch.device) -> np.n
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Test accuracy on clean points; success on g(x) over non-target points (and over all points)."""
+    """Test accuracy on clean points; success S = Pr[f(g(x)) = y*] over non-target points (and over all points);
+    base rate = Pr[f(x) = y*] over the same non-target points without the signal; lift = S − base rate."""
 
     test_accuracy: float
     success: float
     success_all: float
+    base_rate: float
+
+    @property
+    def lift(self) -> float:
+        return self.success - self.base_rate
+
+
+def _rate(hits: np.ndarray) -> float:
+    """The mean of a boolean array; NaN when it is empty (a rate with nothing to count)."""
+    return float(np.mean(hits)) if hits.size else float("nan")
+
+
+def success_metrics(
+    *, clean_pred: np.ndarray, signal_pred: np.ndarray, y_test: np.ndarray, target_class: int
+) -> Evaluation:
+    """The metrics of predictions ``clean_pred`` on x and ``signal_pred`` on g(x), both (n_test,), given true labels."""
+    not_target = y_test != target_class
+    hits = signal_pred == target_class
+    return Evaluation(
+        test_accuracy=_rate(clean_pred == y_test),
+        success=_rate(hits[not_target]),
+        success_all=_rate(hits),
+        base_rate=_rate(clean_pred[not_target] == target_class),
+    )
 
 
 def evaluate(model: torch.nn.Module, data: TrialData, *, target_class: int, device: torch.device) -> Evaluation:
     """Evaluate ``model`` on the trial's clean and signal-carrying test sets."""
-    clean = predict(model, data.x_test, device)
-    signal = predict(model, data.x_signal, device)
-    hits = signal == target_class
-    return Evaluation(
-        test_accuracy=float(np.mean(clean == data.y_test)),
-        success=float(np.mean(hits[data.not_target])) if data.not_target.any() else float("nan"),
-        success_all=float(np.mean(hits)),
+    return success_metrics(
+        clean_pred=predict(model, data.x_test, device),
+        signal_pred=predict(model, data.x_signal, device),
+        y_test=data.y_test,
+        target_class=target_class,
     )
 
 
 class TrialCheckpoint:
-    """The epoch checkpoint of one trial in a results store: ``state.pt`` (tensors only) then ``meta.json``."""
+    """The epoch checkpoint of one trial in the folder ``rel`` of a results store (:class:`CheckpointLayout`): the
+    state (tensors only), then the meta file."""
 
     def __init__(self, store: ResultsStore, rel: str) -> None:
-        self.store, self.rel = store, rel
+        self.store, self.rel, self.paths = store, rel, CheckpointLayout(rel)
 
     def load(self, config: TrialConfig) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """(state, meta) of the last finished epoch, or None when the trial has not checkpointed yet."""
-        if not self.store.exists(f"{self.rel}/meta.json"):
+        if not self.store.exists(self.paths.meta):
             return None
-        meta = self.store.read_json(f"{self.rel}/meta.json")
+        meta = self.store.read_json(self.paths.meta)
         if meta.get("trial_key") != config.key() or meta.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(
                 f"checkpoint {self.store.path(self.rel)} belongs to trial {meta.get('trial_key')}, not {config.key()}; "
                 "delete it to start this trial afresh"
             )
-        raw = self.store.read_bytes(f"{self.rel}/state.pt")
+        raw = self.store.read_bytes(self.paths.state)
         try:
             state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
         except Exception as error:  # torch raises several types for a damaged file
@@ -144,8 +171,8 @@ class TrialCheckpoint:
         """Write the state, then the meta file: a checkpoint without a matching meta.json is never used."""
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        self.store.write_bytes(f"{self.rel}/state.pt", buffer.getvalue())
-        self.store.write_json(f"{self.rel}/meta.json", meta)
+        self.store.write_bytes(self.paths.state, buffer.getvalue())
+        self.store.write_json(self.paths.meta, meta)
 
 
 EpochCallback = Callable[[EpochRecord, TrainingRun], None]
@@ -158,11 +185,23 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def noise_setting_of(config: TrialConfig, *, n_train: int) -> NoiseSetting:
+    """The σ-determining setting of a DP trial trained on ``n_train`` examples."""
+    plan = SamplingPlan.for_training(n=n_train, batch_size=config.training.batch_size, epochs=config.training.epochs)
+    return plan.noise_setting(epsilon=config.epsilon, delta=config.delta, accountant=config.accountant)
+
+
 def build_training_run(
-    config: TrialConfig, data: TrialData, device: torch.device, *, seed: int | None = None
+    config: TrialConfig,
+    data: TrialData,
+    device: torch.device,
+    *,
+    seed: int | None = None,
+    noise: NoiseTable | None = None,
 ) -> TrainingRun:
     """The model and its learner, ready to train on the planted data. Initialisation, batches and noise come from
-    ``seed`` (default: the trial seed; LiRA shadows train the same planted data with seeds of their own)."""
+    ``seed`` (default: the trial seed; LiRA shadows train the same planted data with seeds of their own). σ is taken
+    from ``noise`` when it holds this trial's setting (a sweep's driver computes each setting once)."""
     seed = config.seed if seed is None else seed
     torch.manual_seed(derive_seed(seed, "torch-global"))
     dataset = data.dataset
@@ -180,11 +219,11 @@ def build_training_run(
         state = pretrained_state(config, data_dir=data.data_dir, device=device, input_shape=dataset.input_shape)
         apply_pretrained(model, state, finetune=config.pretrain.finetune)
     privacy = (
-        PrivacyTarget(epsilon=config.epsilon, delta=config.delta, clip=config.clip, accountant=config.accountant)
-        if config.private and config.clip is not None
+        PrivacyTarget(epsilon=config.epsilon, delta=config.delta, accountant=config.accountant)
+        if config.private
         else None
     )
-    return LEARNERS.get(config.learner)(
+    return LEARNERS.get(config.training.sampling)(
         LearnerInputs(
             model=model,
             x=torch.from_numpy(data.planted.x).to(device),
@@ -192,22 +231,34 @@ def build_training_run(
             training=config.training,
             seed=seed,
             device=device,
+            clip=config.clip,
             privacy=privacy,
+            noise_multiplier=_known_noise_multiplier(config, noise, n_train=int(data.planted.y.shape[0])),
         )
     )
 
 
+def _known_noise_multiplier(config: TrialConfig, noise: NoiseTable | None, *, n_train: int) -> float | None:
+    if noise is None or not config.private:
+        return None
+    return noise.lookup(noise_setting_of(config, n_train=n_train))
+
+
 def _epoch_record(
-    run: TrainingRun, config: TrialConfig, data: TrialData, *, loss: float, seconds: float, device: torch.device
+    run: TrainingRun, config: TrialConfig, data: TrialData, *, stats: EpochStats, seconds: float, device: torch.device
 ) -> tuple[EpochRecord, Evaluation | None]:
+    """The epoch's record; test metrics and ε spent only on evaluated epochs (every ``eval_every``, and the last)."""
     epoch = run.epochs_done
     due = epoch % config.eval_every == 0 or epoch == config.training.epochs
     evaluation = evaluate(run.model, data, target_class=config.target_class, device=device) if due else None
     record = EpochRecord(
         epoch=epoch,
-        train_loss=loss,
+        train_loss=stats.train_loss,
+        clipped_fraction=stats.clipped_fraction,
         test_accuracy=None if evaluation is None else evaluation.test_accuracy,
         success=None if evaluation is None else evaluation.success,
+        base_rate=None if evaluation is None else evaluation.base_rate,
+        epsilon_spent=run.privacy_report().epsilon_spent if due and config.private else None,
         seconds=seconds,
     )
     return record, evaluation
@@ -223,10 +274,12 @@ def run_trial(
     device: str = "auto",
     threads: int | None = None,
     on_epoch: EpochCallback | None = None,
+    noise: NoiseTable | None = None,
 ) -> TrialResult:
     """Train and evaluate one trial, resuming from ``checkpoint`` if it holds finished epochs.
 
-    ``on_epoch(record, run)`` is called after every epoch, once the epoch's checkpoint is written.
+    ``on_epoch(record, run)`` is called after every epoch, once the epoch's checkpoint is written. ``noise`` holds
+    σ values computed elsewhere (see :func:`build_training_run`).
     """
     started = time.perf_counter()
     pin_malloc_thresholds()
@@ -234,46 +287,52 @@ def run_trial(
         torch.set_num_threads(threads)
     dev = resolve_device(device)
     data = data or prepare_trial_data(config, data_dir=data_dir, download=download)
-    run = build_training_run(config, data, dev)
-    history: list[EpochRecord] = []
-    previous_seconds = 0.0
-    loaded = checkpoint.load(config) if checkpoint is not None else None
-    if loaded is not None:
-        state, meta = loaded
-        run.load_state_dict(state)
-        history = [EpochRecord.model_validate(item) for item in meta["history"]]
-        previous_seconds = float(meta["seconds"])
+    run = build_training_run(config, data, dev, noise=noise)
+    history, previous_seconds = _restore(run, config, checkpoint)
     resumed_from = run.epochs_done
     evaluation = None
     while run.epochs_done < config.training.epochs:
         epoch_start = time.perf_counter()
         stats = run.train_epoch()
         record, evaluation = _epoch_record(
-            run, config, data, loss=stats.train_loss, seconds=time.perf_counter() - epoch_start, device=dev
+            run, config, data, stats=stats, seconds=time.perf_counter() - epoch_start, device=dev
         )
         history.append(record)
         if checkpoint is not None:
-            meta = {
-                "format": CHECKPOINT_FORMAT,
-                "trial_key": config.key(),
-                "epochs_done": run.epochs_done,
-                "history": [item.plain() for item in history],
-                "seconds": previous_seconds + time.perf_counter() - started,
-            }
-            checkpoint.save(run.state_dict(), meta)
+            seconds = previous_seconds + time.perf_counter() - started
+            checkpoint.save(run.state_dict(), _checkpoint_meta(config, run, history, seconds=seconds))
         if on_epoch is not None:
             on_epoch(record, run)
     if evaluation is None:  # resumed after the last epoch's checkpoint: evaluate the restored model
         evaluation = evaluate(run.model, data, target_class=config.target_class, device=dev)
+    seconds = previous_seconds + time.perf_counter() - started
     return _result(
-        config,
-        data=data,
-        run=run,
-        evaluation=evaluation,
-        history=history,
-        seconds=previous_seconds + time.perf_counter() - started,
-        resumed_from=resumed_from,
+        config, data=data, run=run, evaluation=evaluation, history=history, seconds=seconds, resumed_from=resumed_from
     )
+
+
+def _restore(
+    run: TrainingRun, config: TrialConfig, checkpoint: TrialCheckpoint | None
+) -> tuple[list[EpochRecord], float]:
+    """Load ``checkpoint`` into ``run`` if it holds finished epochs: (epoch history so far, seconds spent so far)."""
+    loaded = checkpoint.load(config) if checkpoint is not None else None
+    if loaded is None:
+        return [], 0.0
+    state, meta = loaded
+    run.load_state_dict(state)
+    return [EpochRecord.model_validate(item) for item in meta["history"]], float(meta["seconds"])
+
+
+def _checkpoint_meta(
+    config: TrialConfig, run: TrainingRun, history: list[EpochRecord], *, seconds: float
+) -> dict[str, Any]:
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "trial_key": config.key(),
+        "epochs_done": run.epochs_done,
+        "history": [item.plain() for item in history],
+        "seconds": seconds,
+    }
 
 
 def _result(
@@ -296,6 +355,7 @@ def _result(
         epsilon=config.epsilon,
         delta=config.delta,
         clip=config.clip,
+        arm=config.arm,
         seed=config.seed,
         target_class=config.target_class,
         n_train=int(data.planted.y.shape[0]),
@@ -305,6 +365,9 @@ def _result(
         test_accuracy=evaluation.test_accuracy,
         success=evaluation.success,
         success_all=evaluation.success_all,
+        base_rate=evaluation.base_rate,
+        lift=evaluation.lift,
+        clipped_fraction=history[-1].clipped_fraction if history else None,
         train_loss=history[-1].train_loss if history else float("nan"),
         epsilon_spent=privacy.epsilon_spent,
         noise_multiplier=privacy.noise_multiplier,

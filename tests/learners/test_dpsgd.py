@@ -11,7 +11,7 @@ from opacus.accountants import create_accountant
 from acadp.config.trial import TrainingConfig
 from acadp.errors import PrivacyInfeasibleError
 from acadp.learners import LEARNERS, LearnerInputs, PrivacyTarget, TrainingRun
-from acadp.learners.dpsgd import noise_multiplier_for
+from acadp.learners.noise import NoiseSetting, noise_multiplier_for
 from acadp.models import MLPParams, ModelInputs, build_model
 
 dp_accounting = pytest.importorskip("dp_accounting")
@@ -25,17 +25,19 @@ def run(
     y = (x[:, 0] > 0).long()
     model = build_model(MLPParams(hidden=(8,)), ModelInputs((6,), 2), seed=seed)
     training = TrainingConfig(epochs=epochs, batch_size=32, lr=0.5, grad_sample_mode=mode)  # type: ignore[arg-type]
-    target = PrivacyTarget(epsilon=epsilon, delta=1e-5, clip=1.0, accountant="prv")
+    target = PrivacyTarget(epsilon=epsilon, delta=1e-5, accountant="prv")
     inputs = LearnerInputs(
-        model=model, x=x, y=y, training=training, seed=seed, device=torch.device("cpu"), privacy=target
+        model=model, x=x, y=y, training=training, seed=seed, device=torch.device("cpu"), clip=1.0, privacy=target
     )
-    return LEARNERS.get("dpsgd")(inputs)
+    return LEARNERS.get("poisson")(inputs)
 
 
 @pytest.mark.parametrize("accountant", ["prv", "rdp"])
 @pytest.mark.parametrize("epsilon", [0.5, 1.0, 8.0])
 def test_epsilon_spent_is_at_most_the_target_and_within_two_percent(accountant: str, epsilon: float) -> None:
-    sigma = noise_multiplier_for(epsilon=epsilon, delta=1e-5, sample_rate=1 / 16, steps=160, accountant=accountant)
+    sigma = noise_multiplier_for(
+        NoiseSetting(epsilon=epsilon, delta=1e-5, sample_rate=1 / 16, steps=160, accountant=accountant)
+    )
     acc = create_accountant(accountant)
     acc.history = [(sigma, 1 / 16, 160)]
     spent = acc.get_epsilon(delta=1e-5)

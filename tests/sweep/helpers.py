@@ -93,13 +93,12 @@ def write_sweep(path: Path, *, name: str = "tiny", **overrides: Any) -> Path:
                 n_train: 300
                 n_test: 150
                 eval_every: 100
-                training:
-                  private: {epochs: 2, batch_size: 75, lr: 2.0}
-                  non_private: {epochs: 2, batch_size: 50, lr: 0.05, momentum: 0.9}
+                training: {epochs: 2, batch_size: 75, lr: 2.0}
             grid:
               alpha: [0.0, 0.2]
               epsilon: [8, inf]
-              clip: [1.0]
+              clip: [none, 1.0]
+              arms: [sgd, dpsgd]
               seed: [0]
             resources: {cpus: 1}
             max_failures: 1

@@ -16,7 +16,7 @@ import pytest
 
 from acadp.config.sweep import SweepSpec, load_spec
 
-SWEEPS = Path(__file__).resolve().parent.parent / "sweeps"
+SWEEPS = Path(__file__).resolve().parents[2] / "sweeps"
 # Hidden files are not sweeps (other tests may write temporary ones here).
 SWEEP_FILES = sorted(path for path in SWEEPS.glob("*.yaml") if not path.name.startswith("."))
 # Files written before headers stated their sizes; every newer file must state them.
@@ -35,11 +35,12 @@ def stated_sizes(path: Path) -> tuple[int, int, int, int]:
 
 
 def expected_trials(spec: SweepSpec) -> int:
-    """Private points (epsilon × clip × alpha × seed) plus non-private ones (alpha × seed), per dataset."""
+    """Arms × alpha × seed per dataset: every (epsilon, clip) pair but (finite epsilon, no clipping), plus one arm per
+    named recipe."""
     grid = spec.grid
-    finite = sum(math.isfinite(epsilon) for epsilon in grid.epsilon)
-    per_dataset = (finite * len(grid.clip) + (finite < len(grid.epsilon))) * len(grid.alpha) * len(grid.seed)
-    return per_dataset * len(spec.datasets)
+    arms = sum(clip is not None or not math.isfinite(epsilon) for epsilon in grid.epsilon for clip in grid.clip)
+    recipes = sum(len(section.recipes) for section in spec.datasets.values())
+    return (arms * len(spec.datasets) + recipes) * len(grid.alpha) * len(grid.seed)
 
 
 def test_the_sweeps_folder_holds_the_paper_experiments() -> None:
@@ -68,19 +69,25 @@ def test_mnist_epsilon_is_a_cluster_file_with_lira_on_grid_points() -> None:
     assert (spec.resources.cpus, spec.resources.gpus) == (4, 0.25)
     configs = spec.trial_configs()
     assert {config.dataset for config in configs} == {"mnist"}
-    assert sorted({config.epsilon for config in configs}) == [0.5, 1, 2, 4, 8, math.inf]
+    assert sorted({config.epsilon for config in configs}) == [1, 2, 8, math.inf]
     assert {config.clip for config in configs if config.private} == {1.0}
+    arms = {"DP ε=1 C=1", "DP ε=2 C=1", "DP ε=8 C=1", "clip C=1", "SGD", "SGD [tuned]"}
+    assert {config.arm for config in configs} == arms
+    shared = {config.training.model_copy(update={"lr_scaling": "fixed"}) for config in configs if config.recipe is None}
+    assert len(shared) == 1  # every arm of the shared recipe trains with the same recipe
     audited = {(audit.trial.alpha, audit.trial.epsilon) for audit in spec.audit_configs()}
     assert audited == {(alpha, epsilon) for alpha in (0.0, 0.01, 0.1) for epsilon in (1, math.inf)}
     assert all(audit.lira.shadows == 16 for audit in spec.audit_configs())
 
 
-def test_mnist_clip_varies_the_clipping_norm_of_private_trials_only() -> None:
+def test_mnist_clip_varies_the_clipping_norm_with_normalised_learning_rates() -> None:
     configs = load_spec(SWEEPS / "mnist_clip.yaml").trial_configs()
     assert {(config.epsilon, config.clip) for config in configs} == {
-        *((epsilon, clip) for epsilon in (1, 8) for clip in (1.0, 5.0, 10.0)),
+        *((epsilon, clip) for epsilon in (1, 8, math.inf) for clip in (1.0, 5.0, 10.0)),
         (math.inf, None),
     }
+    for config in configs:  # lr·C fixed on clipped arms; plain SGD steps with lr itself
+        assert config.training.lr_scaling == ("fixed" if config.clip is None else "normalised")
 
 
 def test_cifar10_trials_fine_tune_a_cifar100_pretrained_resnet() -> None:

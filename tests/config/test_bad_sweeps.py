@@ -1,4 +1,4 @@
-"""Malformed sweep files (``tests/sweep_files/bad/``) through the real ``acadp`` console script.
+"""Malformed sweep files (``tests/config/sweep_files/bad/``) through the real ``acadp`` console script.
 
 Every command that reads a bad sweep file must exit with status 2 and print exactly one line on stderr that names the
 file and the bad field; no traceback, and nothing created (neither the results store nor anything in the working

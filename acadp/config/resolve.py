@@ -1,0 +1,165 @@
+"""The one configuration path: a dataset preset plus a user's overrides (a sweep file's ``datasets.<name>`` section or
+the ``acadp trial``/``acadp lira`` flags) plus a grid point gives a validated :class:`TrialConfig`.
+
+Every limit is the trial schema's own: the override models are derived from :class:`TrainingConfig` field by field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, create_model, model_validator
+
+from acadp.config.base import FrozenModel
+from acadp.config.describe import describe
+from acadp.config.presets import PRESETS
+from acadp.config.pretrain import PretrainConfig
+from acadp.config.trial import (
+    DEFAULT_DELTA,
+    Accountant,
+    Alpha,
+    ClipNorm,
+    Delta,
+    Epsilon,
+    EvalEvery,
+    RecipeName,
+    Seed,
+    Strategy,
+    TargetClass,
+    TestSize,
+    TrainingConfig,
+    TrainSize,
+    TrialConfig,
+)
+from acadp.errors import SpecError
+
+
+def _optional_fields(model: type[FrozenModel]) -> dict[str, Any]:
+    """Every field of ``model`` with its type and limits, made optional (None = keep the preset's value)."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[name] = (annotation | None, None)
+    return fields
+
+
+TrainingOverrides = create_model(
+    "TrainingOverrides",
+    __base__=FrozenModel,
+    __doc__="Training fields to change; unset fields keep the preset's (limits are TrainingConfig's own).",
+    **_optional_fields(TrainingConfig),
+)
+
+
+class RecipeOverrides(TrainingOverrides):
+    """A named, separately tuned non-private recipe: the preset's recipe of that name (or the shared recipe), with
+    these fields changed."""
+
+    name: RecipeName
+
+
+class DatasetOverrides(FrozenModel):
+    """Per-dataset settings; omitted keys take the dataset preset (see :mod:`acadp.config.presets`)."""
+
+    model: dict[str, Any] | None = None
+    signal: dict[str, Any] | None = None
+    target_class: TargetClass | None = None
+    strategy: Strategy | None = None
+    training: TrainingOverrides = TrainingOverrides()
+    # named non-private recipes run as extra arms ("SGD [name]") next to the shared recipe's arms
+    recipes: list[RecipeOverrides] = Field(default_factory=list)
+    n_train: TrainSize | None = None
+    n_test: TestSize | None = None
+    eval_every: EvalEvery = 1
+    # Optional non-private pre-training on a public dataset (e.g. cifar100 for cifar10) before every trial's training.
+    pretrain: PretrainConfig | None = None
+
+    @model_validator(mode="after")
+    def _recipes_named_once(self) -> DatasetOverrides:
+        names = [recipe.name for recipe in self.recipes]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"recipes: {', '.join(repr(n) for n in twice)} named twice; each recipe needs one name")
+        return self
+
+
+class GridPoint(FrozenModel):
+    """One point of a grid: the collective's size, the arm and the seed."""
+
+    alpha: Alpha
+    epsilon: Epsilon
+    clip: ClipNorm | None = None
+    seed: Seed = 0
+    recipe: RecipeName | None = None
+
+
+class Shared(FrozenModel):
+    """Settings common to all datasets of a sweep (or of one command)."""
+
+    delta: Delta = DEFAULT_DELTA
+    accountant: Accountant = "prv"
+
+
+def _part(preset_part: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
+    """A model/signal section: the preset's when the name is unchanged (overridden field by field), else the given."""
+    if given is None:
+        return preset_part
+    if "name" not in given or given["name"] == preset_part["name"]:
+        return {**preset_part, **given}
+    return dict(given)
+
+
+def recipe_training(dataset: str, overrides: DatasetOverrides, recipe: str | None) -> dict[str, Any]:
+    """The training fields of the shared recipe (``recipe`` None) or of the named recipe, overrides applied."""
+    preset = PRESETS.get(dataset)
+    shared = {**preset.training.model_dump(), **overrides.training.model_dump(exclude_none=True)}
+    if recipe is None:
+        return shared
+    given = next((r for r in overrides.recipes if r.name == recipe), None)
+    if given is None and recipe not in preset.recipes:
+        known = sorted({*preset.recipes, *(r.name for r in overrides.recipes)})
+        raise SpecError(f"recipe: {recipe!r} is not a recipe of {dataset}; valid recipes: {', '.join(known) or 'none'}")
+    base = preset.recipes[recipe].model_dump() if recipe in preset.recipes else {**shared, "sampling": "shuffle"}
+    changes = given.model_dump(exclude_none=True, exclude={"name"}) if given is not None else {}
+    return {**base, **changes}
+
+
+def trial_payload(dataset: str, overrides: DatasetOverrides, point: GridPoint, shared: Shared) -> dict[str, Any]:
+    """The unvalidated trial config of ``point`` (callers may adjust sizes before validation, e.g. smoke runs)."""
+    preset = PRESETS.get(dataset).model_dump(mode="python")
+    return {
+        "dataset": dataset,
+        **point.model_dump(),
+        **shared.model_dump(),
+        "target_class": preset["target_class"] if overrides.target_class is None else overrides.target_class,
+        "strategy": overrides.strategy or preset["strategy"],
+        "signal": _part(preset["signal"], overrides.signal),
+        "model": _part(preset["model"], overrides.model),
+        "training": recipe_training(dataset, overrides, point.recipe),
+        "n_train": overrides.n_train,
+        "n_test": overrides.n_test,
+        "eval_every": overrides.eval_every,
+        "pretrain": None if overrides.pretrain is None else overrides.pretrain.model_dump(mode="python"),
+    }
+
+
+def validate_trial(payload: dict[str, Any], *, within: tuple[str | int, ...] = ()) -> TrialConfig:
+    """``payload`` as a :class:`TrialConfig`; a problem raises one :class:`SpecError` naming every bad field."""
+    try:
+        return TrialConfig.model_validate(payload)
+    except ValidationError as error:
+        raise SpecError(describe(error, within=within)) from None
+
+
+def resolve_trial(
+    dataset: str, overrides: DatasetOverrides, point: GridPoint, shared: Shared, *, within: tuple[str | int, ...] = ()
+) -> TrialConfig:
+    """The validated trial config of ``point``: the preset of ``dataset`` with ``overrides`` applied."""
+    return validate_trial(trial_payload(dataset, overrides, point, shared), within=within)
+
+
+def known_dataset(name: str) -> str:
+    """``name`` if it has a preset; else a :class:`SpecError` listing the valid datasets."""
+    if name not in PRESETS:
+        raise SpecError(f"unknown dataset {name!r}; valid datasets: {', '.join(PRESETS.names())}")
+    return name
