@@ -6,15 +6,22 @@ followed by the record's state and, for completed trials, the final metrics of i
 :class:`~acadp.trial.result.TrialResult`. Metrics of trials that are not completed are NaN, so a partial sweep keeps its
 pending, running and failed points visible as rows.
 
-Conventions: ``epsilon = inf`` (non-private) stays the float ``inf``; a missing ``clip`` (non-private) is NaN. The
+Conventions: ``epsilon = inf`` (no noise) stays the float ``inf``; a missing ``clip`` (no clipping) is NaN. The
 config's optional data-subset sizes are named ``n_train_limit``/``n_test_limit`` so they do not collide with the
-result's actual ``n_train``/``n_test``.
+result's actual ``n_train``/``n_test``. ``arm`` is the arm's name (``SGD``, ``clip C=1``, ``DP ε=8 C=1``,
+``SGD [tuned]``) and ``recipe`` the name of a separately tuned recipe, the empty string for the dataset's shared one.
+
+Old stores: tables written before a column existed, and minimal tables built by hand, are completed by
+:func:`with_arm_columns` (``recipe`` = "", ``arm`` and ``learner`` derived from epsilon and clip) and
+:func:`coerce_trials_frame` (a missing metric column is NaN; a missing ``training_sampling``/``training_lr_scaling`` is
+the config's default, ``poisson``/``fixed``).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +31,9 @@ import pandas as pd
 
 from acadp.store.atomic import write_atomic
 
-if TYPE_CHECKING:  # the reducer reads records; importing the config models at run time would pull in torch
+# for annotations only: the reducer reads the attributes of the records it is given, so at run time it imports
+# neither the config models nor the sweep stage that builds the records
+if TYPE_CHECKING:
     from acadp.config.trial import TrialConfig
     from acadp.sweep.status import TrialRecord
 
@@ -41,6 +50,8 @@ CONFIG_COLUMNS: dict[str, str] = {
     "target_class": "int64",
     "strategy": "str",
     "learner": "str",
+    "arm": "str",
+    "recipe": "str",
     "accountant": "str",
     "model": "str",
     "model_params": "str",
@@ -52,6 +63,8 @@ CONFIG_COLUMNS: dict[str, str] = {
     "training_momentum": "float64",
     "training_weight_decay": "float64",
     "training_grad_sample_mode": "str",
+    "training_sampling": "str",
+    "training_lr_scaling": "str",
     "n_train_limit": "float64",
     "n_test_limit": "float64",
     "eval_every": "int64",
@@ -61,11 +74,14 @@ STATE_COLUMNS: dict[str, str] = {"status": "str", "error": "str", "epochs_done":
 METRIC_COLUMNS: dict[str, str] = {
     name: "float64"
     for name in (
-        "test_accuracy", "success", "success_all", "train_loss", "epsilon_spent", "noise_multiplier",
+        "test_accuracy", "success", "success_all", "base_rate", "lift", "clipped_fraction", "train_loss",
+        "epsilon_spent", "noise_multiplier",
         "sample_rate", "steps", "seconds", "n_train", "n_test", "n_collective", "n_planted",
     )
 }  # fmt: skip
 TRIAL_COLUMNS: dict[str, str] = {**CONFIG_COLUMNS, **STATE_COLUMNS, **METRIC_COLUMNS}
+# columns an old store may lack, filled with the config's default rather than NaN
+COLUMN_DEFAULTS: dict[str, str] = {"training_sampling": "poisson", "training_lr_scaling": "fixed"}
 
 
 def _params_json(params: Any) -> str:
@@ -94,6 +110,8 @@ def config_row(config: TrialConfig) -> dict[str, Any]:
         "target_class": config.target_class,
         "strategy": config.strategy,
         "learner": config.learner,
+        "arm": config.arm,
+        "recipe": config.recipe or "",
         "accountant": config.accountant,
         "model": config.model.name,
         "model_params": _params_json(config.model),
@@ -105,6 +123,8 @@ def config_row(config: TrialConfig) -> dict[str, Any]:
         "training_momentum": training.momentum,
         "training_weight_decay": training.weight_decay,
         "training_grad_sample_mode": training.grad_sample_mode,
+        "training_sampling": training.sampling,
+        "training_lr_scaling": training.lr_scaling,
         "n_train_limit": _none_to_nan(config.n_train),
         "n_test_limit": _none_to_nan(config.n_test),
         "eval_every": config.eval_every,
@@ -120,7 +140,7 @@ def record_row(record: TrialRecord) -> dict[str, Any]:
     row["epochs_done"] = record.epochs_done
     result = record.result if record.status == "completed" else None
     for name in METRIC_COLUMNS:
-        row[name] = float("nan") if result is None else float(getattr(result, name))
+        row[name] = float("nan") if result is None else _none_to_nan(getattr(result, name, None))
     return row
 
 
@@ -141,10 +161,51 @@ def coerce_trials_frame(frame: pd.DataFrame) -> pd.DataFrame:
     Unknown columns are kept as they are, so a caller may build a reduced table directly (benchmarks, tests) with only
     the columns the reducer needs: dataset, alpha, epsilon, clip, seed, status, success, test_accuracy.
     """
-    out = frame.copy()
+    out = with_arm_columns(frame)
+    for name, default in COLUMN_DEFAULTS.items():
+        if name not in out.columns and "training_lr" in out.columns:
+            out[name] = default
+    for name in METRIC_COLUMNS:
+        if name not in out.columns and "status" in out.columns and "success" in out.columns:
+            out[name] = float("nan")
     for name, dtype in TRIAL_COLUMNS.items():
         if name in out.columns:
             out[name] = as_column_dtype(out[name], dtype)
+    return out
+
+
+def arm_name(*, epsilon: float, clip: float, recipe: str) -> str:
+    """The arm's name from a table row (clip NaN = no clipping, recipe "" = the shared recipe); the same names as
+    :func:`acadp.config.trial.arm_label`, which a trial stores in its ``arm`` column."""
+    if recipe:
+        return f"SGD [{recipe}]"
+    if math.isnan(clip):
+        return "SGD"
+    return f"clip C={clip:g}" if math.isinf(epsilon) else f"DP ε={epsilon:g} C={clip:g}"
+
+
+def learner_kind(*, epsilon: float, clip: float) -> str:
+    """``dpsgd`` (noise), ``clip`` (clipping only) or ``sgd`` — :attr:`acadp.config.trial.TrialConfig.learner`."""
+    if math.isfinite(epsilon):
+        return "dpsgd"
+    return "sgd" if math.isnan(clip) else "clip"
+
+
+def with_arm_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with ``recipe`` (missing → ""), ``arm`` and ``learner`` (missing → derived from epsilon,
+    clip and recipe); a frame without ``epsilon`` is returned as a copy, unchanged."""
+    out = frame.copy()
+    if "epsilon" not in out.columns:
+        return out
+    if "clip" not in out.columns:
+        out["clip"] = float("nan")
+    recipes = out["recipe"].fillna("").astype(str) if "recipe" in out.columns else pd.Series("", index=out.index)
+    out["recipe"] = recipes
+    coordinates = list(zip(out["epsilon"].astype(float), out["clip"].astype(float), recipes, strict=True))
+    if "arm" not in out.columns:
+        out["arm"] = [arm_name(epsilon=e, clip=c, recipe=r) for e, c, r in coordinates]
+    if "learner" not in out.columns:
+        out["learner"] = [learner_kind(epsilon=e, clip=c) for e, c, _ in coordinates]
     return out
 
 

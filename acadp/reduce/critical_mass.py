@@ -1,8 +1,19 @@
 """Critical mass alpha*(S*): the smallest collective size whose seed-mean success reaches S*, with a bootstrap CI.
 
 Definition (Hardt et al. 2023, Solanki et al. 2025; see docs/DESIGN §1): on the seed-mean curve S(alpha) over the
-sorted alpha grid, find the *first* grid alpha whose mean is >= S*, and interpolate linearly between it and the
-previous grid alpha; if the first grid alpha already reaches S*, alpha* is that alpha. A curve that never reaches S*
+sorted alpha grid, find the *first* grid alpha whose mean is >= S*, and interpolate between it and the previous grid
+alpha; if the first grid alpha already reaches S*, alpha* is that alpha.
+
+Interpolation: ``linear`` in alpha, or ``log`` — linear in log alpha, alpha* = a0 · (a1 / a0)^f with f = (S* − S(a0)) /
+(S(a1) − S(a0)); alpha = 0 never enters a logarithm, so a crossing between alpha = 0 and the first positive alpha is
+always interpolated linearly. ``auto`` (the default) is ``log`` when the positive grid alphas are log-spaced
+(:func:`is_log_spaced`: at least three positive alphas whose consecutive log-ratios log(a_{i+1}/a_i) differ by at most
+a factor :data:`LOG_SPACING_SPREAD`, largest over smallest — true of 1-2-5 and doubling grids, false of evenly spaced
+ones such as 0.1, 0.2, 0.3, 0.4) and ``linear`` otherwise. The table's ``interpolation`` column says which was used.
+
+Metric: alpha* is defined on success S (as in the papers; ``metric = "success"``); with ``lift`` on, a second alpha* is
+read the same way off the lift curve S − base rate (``metric = "lift"``), the part of the success that is the signal's
+doing. A curve that never reaches S*
 has alpha* = ``math.inf`` ("not reached") — never NaN. A non-monotone curve is read at its first crossing: a later dip
 below S* does not move alpha*. A mean within :data:`REACH_TOLERANCE` of S* counts as reaching it, so that seed means
 that equal S* up to float rounding (e.g. three seeds at exactly 0.9) are not read as misses.
@@ -25,18 +36,23 @@ import math
 import zlib
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from acadp.reduce.collect import with_arm_columns
 from acadp.reduce.curves import group_keys
 
 REACH_TOLERANCE = 1e-12
 CONFIDENCE = 0.95
+# auto interpolation is log when max/min of the consecutive log-ratios of the positive alphas is at most this
+LOG_SPACING_SPREAD = 1.5
+Interpolation = Literal["auto", "log", "linear"]
+METRICS: tuple[str, ...] = ("success", "lift")
 CRITICAL_MASS_COLUMNS: tuple[str, ...] = (
-    "threshold", "alpha_star", "reached", "ci_low", "ci_high", "frac_reached", "n_seeds", "n_boot",
-    "alphas_total", "alphas_available", "alphas_bootstrap", "note",
+    "metric", "threshold", "alpha_star", "reached", "ci_low", "ci_high", "frac_reached", "n_seeds", "n_boot",
+    "alphas_total", "alphas_available", "alphas_bootstrap", "interpolation", "note",
 )  # fmt: skip
 
 
@@ -62,13 +78,33 @@ def _check_grid(alphas: np.ndarray, n_alphas: int) -> np.ndarray:
     return grid
 
 
-def first_crossing(alphas: np.ndarray, curves: np.ndarray, threshold: float) -> np.ndarray:
+def is_log_spaced(alphas: np.ndarray) -> bool:
+    """Whether the positive values of ``alphas`` are log-spaced (see the module docstring; zeros are ignored)."""
+    positive = np.unique(np.asarray(alphas, dtype=float))
+    positive = positive[positive > 0]
+    if positive.size < 3:
+        return False
+    log_ratios = np.diff(np.log(positive))
+    return bool(log_ratios.max() <= LOG_SPACING_SPREAD * log_ratios.min())
+
+
+def resolve_interpolation(interpolation: Interpolation, alphas: np.ndarray) -> Literal["log", "linear"]:
+    """``log`` or ``linear``: ``auto`` becomes ``log`` exactly when :func:`is_log_spaced` holds for ``alphas``."""
+    if interpolation == "auto":
+        return "log" if is_log_spaced(alphas) else "linear"
+    if interpolation not in ("log", "linear"):
+        raise ValueError(f"interpolation must be one of 'auto', 'log', 'linear', got {interpolation!r}")
+    return interpolation
+
+
+def first_crossing(alphas: np.ndarray, curves: np.ndarray, threshold: float, *, log: bool = False) -> np.ndarray:
     """alpha* of many curves at once (the module's first-crossing rule).
 
     Args:
         alphas: (n_alphas,) strictly increasing grid.
         curves: (n_curves, n_alphas) finite success values.
         threshold: S*.
+        log: interpolate in log alpha (a step that starts at alpha = 0 stays linear).
 
     Returns:
         (n_curves,) alpha* per curve; ``inf`` where a curve never reaches ``threshold``.
@@ -85,18 +121,26 @@ def first_crossing(alphas: np.ndarray, curves: np.ndarray, threshold: float) -> 
     with np.errstate(divide="ignore", invalid="ignore"):
         fraction = np.where(rise > 0, (threshold - s0) / rise, 1.0)
     fraction = np.clip(fraction, 0.0, 1.0)
-    alpha_star = alphas[previous] + fraction * (alphas[first] - alphas[previous])
+    a0, a1 = alphas[previous], alphas[first]
+    alpha_star = a0 + fraction * (a1 - a0)
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            geometric = a0 * np.power(a1 / a0, fraction)
+        alpha_star = np.where(a0 > 0, geometric, alpha_star)
     alpha_star = np.where(first == 0, alphas[0], alpha_star)
     return np.where(reached.any(axis=1), alpha_star, math.inf)
 
 
-def interpolate_critical_mass(alphas: np.ndarray, mean_success: np.ndarray, *, threshold: float) -> float:
-    """alpha*(S*) of one seed-mean curve by linear interpolation at the first crossing.
+def interpolate_critical_mass(
+    alphas: np.ndarray, mean_success: np.ndarray, *, threshold: float, interpolation: Interpolation = "linear"
+) -> float:
+    """alpha*(S*) of one seed-mean curve by interpolation at the first crossing.
 
     Args:
         alphas: (n_alphas,) strictly increasing collective sizes (fractions of the training data).
         mean_success: (n_alphas,) finite seed-mean success at each alpha.
         threshold: S*.
+        interpolation: ``linear``, ``log`` (in log alpha) or ``auto`` (:func:`resolve_interpolation`).
 
     Returns:
         alpha*, or ``math.inf`` when the curve never reaches ``threshold`` (also for an empty grid).
@@ -107,7 +151,8 @@ def interpolate_critical_mass(alphas: np.ndarray, mean_success: np.ndarray, *, t
     grid = _check_grid(alphas, values.shape[0])
     if not np.all(np.isfinite(values)):
         raise ValueError("mean_success must be finite; drop alphas without a completed seed first")
-    return float(first_crossing(grid, values[None, :], threshold)[0])
+    log = resolve_interpolation(interpolation, grid) == "log"
+    return float(first_crossing(grid, values[None, :], threshold, log=log)[0])
 
 
 def bootstrap_means(success: np.ndarray, *, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -143,8 +188,10 @@ def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> t
     return bounds[0], bounds[1]
 
 
-def _interval_from_means(alphas: np.ndarray, means: np.ndarray, threshold: float, confidence: float) -> BootstrapCI:
-    stars = first_crossing(alphas, means, threshold)
+def _interval_from_means(
+    alphas: np.ndarray, means: np.ndarray, threshold: float, confidence: float, *, log: bool = False
+) -> BootstrapCI:
+    stars = first_crossing(alphas, means, threshold, log=log)
     low, high = percentile_interval(stars, confidence)
     frac = float(np.mean(np.isfinite(stars)))
     return BootstrapCI(low=low, high=high, frac_reached=frac, n_boot=means.shape[0], confidence=confidence)
@@ -158,6 +205,7 @@ def bootstrap_critical_mass(
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = CONFIDENCE,
+    interpolation: Interpolation = "linear",
 ) -> BootstrapCI:
     """Percentile bootstrap CI of alpha*(S*) over seeds (vectorised; see the module docstring).
 
@@ -168,6 +216,7 @@ def bootstrap_critical_mass(
         n_boot: number of seed resamples (>= 1).
         seed: seed of the resampling generator.
         confidence: two-sided coverage of the interval.
+        interpolation: as :func:`interpolate_critical_mass`.
     """
     matrix = np.asarray(success, dtype=float)
     if matrix.ndim != 2 or matrix.shape[0] == 0:
@@ -178,7 +227,8 @@ def bootstrap_critical_mass(
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     grid = _check_grid(alphas, matrix.shape[1])
     means = bootstrap_means(matrix, n_boot=n_boot, rng=np.random.default_rng(seed))
-    return _interval_from_means(grid, means, threshold, confidence)
+    log = resolve_interpolation(interpolation, grid) == "log"
+    return _interval_from_means(grid, means, threshold, confidence, log=log)
 
 
 # --------------------------------------------------------------------------------------------------------- the table
@@ -190,12 +240,16 @@ def _hashable(key: Any) -> tuple[Hashable, ...]:
     return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in values)
 
 
-def _seed_matrices(frame: pd.DataFrame, keys: list[str]) -> dict[tuple[Hashable, ...], pd.DataFrame]:
-    """Per group: a (seed × alpha) frame of completed success values, NaN where a seed is missing."""
-    done = frame[(frame["status"] == "completed") & frame["success"].notna()]
+def _seed_matrices(
+    frame: pd.DataFrame, keys: list[str], metric: str = "success"
+) -> dict[tuple[Hashable, ...], pd.DataFrame]:
+    """Per group: a (seed × alpha) frame of completed ``metric`` values, NaN where a seed is missing."""
+    if metric not in frame.columns:
+        return {}
+    done = frame[(frame["status"] == "completed") & frame[metric].notna()]
     if done.empty:
         return {}
-    per_point = done.groupby([*keys, "seed", "alpha"], dropna=False, sort=True)["success"].mean()
+    per_point = done.groupby([*keys, "seed", "alpha"], dropna=False, sort=True)[metric].mean()
     wide = per_point.unstack("alpha").sort_index(axis=1)
     return {_hashable(key): block for key, block in wide.groupby(level=keys, dropna=False, sort=False)}
 
@@ -205,6 +259,7 @@ class _GroupData:
     alphas: np.ndarray  # (n_alphas,) all alphas with at least one completed seed
     matrix: np.ndarray  # (n_seeds, n_alphas) success, NaN where missing
     alphas_total: int  # grid alphas of the group, completed or not
+    log: bool = False  # interpolate in log alpha
 
 
 def _notes(data: _GroupData, available: np.ndarray, complete: np.ndarray) -> str:
@@ -237,16 +292,21 @@ def _group_rows(data: _GroupData, thresholds: Sequence[float], n_boot: int, rng:
         "alphas_total": data.alphas_total,
         "alphas_available": int(available.sum()),
         "alphas_bootstrap": int(complete.sum()),
+        "interpolation": "log" if data.log else "linear",
         "note": _notes(data, available, complete),
     }
     rows = []
     for threshold in thresholds:
-        star = first_crossing(data.alphas[available], mean_curve[None, :], threshold)[0] if available.any() else np.nan
+        star = (
+            first_crossing(data.alphas[available], mean_curve[None, :], threshold, log=data.log)[0]
+            if available.any()
+            else np.nan
+        )
         row = {"threshold": float(threshold), "alpha_star": float(star), "reached": bool(np.isfinite(star))}
         if means is None:
             row |= {"ci_low": np.nan, "ci_high": np.nan, "frac_reached": np.nan}
         else:
-            ci = _interval_from_means(data.alphas[complete], means, threshold, CONFIDENCE)
+            ci = _interval_from_means(data.alphas[complete], means, threshold, CONFIDENCE, log=data.log)
             row |= {"ci_low": ci.low, "ci_high": ci.high, "frac_reached": ci.frac_reached}
         rows.append(base | row)
     return rows
@@ -261,9 +321,15 @@ def _check_thresholds(thresholds: Sequence[float], n_boot: int) -> None:
 
 
 def critical_mass_table(
-    frame: pd.DataFrame, *, thresholds: Sequence[float] = (0.5, 0.9), n_boot: int = 1000, seed: int = 0
+    frame: pd.DataFrame,
+    *,
+    thresholds: Sequence[float] = (0.5, 0.9),
+    n_boot: int = 1000,
+    seed: int = 0,
+    interpolation: Interpolation = "auto",
+    lift: bool = False,
 ) -> pd.DataFrame:
-    """alpha*(S*) with bootstrap CIs per (setting, epsilon, clip, threshold).
+    """alpha*(S*) with bootstrap CIs per (setting, arm, metric, threshold).
 
     Args:
         frame: the trials table (:func:`acadp.reduce.collect.trials_frame`), all statuses.
@@ -271,27 +337,36 @@ def critical_mass_table(
         n_boot: seed resamples per group.
         seed: base seed; each group's generator is seeded from it and the group's key, so a group's CI does not
             change when other groups are added to the sweep.
+        interpolation: ``auto``, ``log`` or ``linear`` (module docstring); ``auto`` is resolved on the whole sweep's
+            alpha grid, so every arm of a sweep is read the same way.
+        lift: also report alpha* on the lift curve (rows with ``metric = "lift"``).
 
     Returns:
-        The group keys followed by :data:`CRITICAL_MASS_COLUMNS`: ``alpha_star`` (``inf`` = not reached; NaN only
-        when the group has no completed trial, with a note), ``reached``, ``ci_low``/``ci_high`` (95% percentile
-        bootstrap, ``inf`` = not reached), ``frac_reached``, ``n_seeds``, ``n_boot``, grid sizes and ``note``.
+        The group keys followed by :data:`CRITICAL_MASS_COLUMNS`: ``metric``, ``alpha_star`` (``inf`` = not reached;
+        NaN only when the group has no completed trial, with a note), ``reached``, ``ci_low``/``ci_high`` (95%
+        percentile bootstrap, ``inf`` = not reached), ``frac_reached``, ``n_seeds``, ``n_boot``, grid sizes,
+        ``interpolation`` and ``note``.
     """
     _check_thresholds(thresholds, n_boot)
+    frame = with_arm_columns(frame)
     keys = group_keys(frame)
-    matrices = _seed_matrices(frame, keys)
+    log = resolve_interpolation(interpolation, frame["alpha"].to_numpy(dtype=float)) == "log"
     rows: list[dict] = []
-    for key, grid in frame.groupby(keys, dropna=False, sort=True)["alpha"]:
-        hashable = _hashable(key)
-        block = matrices.get(hashable)
-        data = _GroupData(
-            alphas=np.empty(0) if block is None else block.columns.to_numpy(dtype=float),
-            matrix=np.empty((0, 0)) if block is None else block.to_numpy(dtype=float),
-            alphas_total=int(grid.nunique()),
-        )
-        rng = np.random.default_rng([seed, zlib.crc32(repr(hashable).encode())])
-        for row in _group_rows(data, thresholds, n_boot, rng):
-            rows.append(dict(zip(keys, hashable, strict=True)) | row)
+    for metric in METRICS if lift else METRICS[:1]:
+        matrices = _seed_matrices(frame, keys, metric)
+        for key, grid in frame.groupby(keys, dropna=False, sort=True)["alpha"]:
+            hashable = _hashable(key)
+            block = matrices.get(hashable)
+            data = _GroupData(
+                alphas=np.empty(0) if block is None else block.columns.to_numpy(dtype=float),
+                matrix=np.empty((0, 0)) if block is None else block.to_numpy(dtype=float),
+                alphas_total=int(grid.nunique()),
+                log=log,
+            )
+            salt = hashable if metric == "success" else (*hashable, metric)
+            rng = np.random.default_rng([seed, zlib.crc32(repr(salt).encode())])
+            for row in _group_rows(data, thresholds, n_boot, rng):
+                rows.append(dict(zip(keys, hashable, strict=True)) | {"metric": metric} | row)
     return _table(rows, keys, frame.dtypes)
 
 
@@ -304,4 +379,7 @@ def _table(rows: list[dict], keys: list[str], dtypes: pd.Series) -> pd.DataFrame
     for name in ("n_seeds", "n_boot", "alphas_total", "alphas_available", "alphas_bootstrap"):
         table[name] = table[name].astype("int64")
     table["reached"] = table["reached"].astype("bool")
-    return table.sort_values([*keys, "threshold"], na_position="last", kind="stable").reset_index(drop=True)
+    table["metric_rank"] = table["metric"].map({m: i for i, m in enumerate(METRICS)}).astype("float64")
+    order = [*keys, "metric_rank", "threshold"]  # success before lift
+    ordered = table.sort_values(order, na_position="last", kind="stable").drop(columns="metric_rank")
+    return ordered.reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""Seed-aggregated curves: success S(alpha) and test accuracy per (dataset, epsilon, C, alpha).
+"""Seed-aggregated curves: success S(alpha), base rate, lift and test accuracy per (setting, arm, alpha).
 
 Every grid point of the trials table appears in the output, also those without any completed seed: they have
 ``n_seeds = 0`` and NaN statistics, so plots show them as gaps and tables as "missing" rather than dropping them.
@@ -8,26 +8,46 @@ Confidence interval: the two-sided 95% Student-t interval of the seed mean, ``me
 with the sample standard deviation (ddof = 1), clipped to [0, 1] (both metrics are rates). With a single seed the
 standard deviation and the interval are undefined and are NaN (tables print "n/a (1 seed)").
 
-A sweep that varies more than (dataset, alpha, epsilon, C, seed) — e.g. two strategies or two models — is never
-averaged across those settings: every other config column that takes more than one value among the private trials,
-or among the non-private trials, of a dataset is added to the grouping keys (see :func:`setting_keys`). Columns that
-differ only *between* the regimes — DP-SGD's own learning rate or batch size — belong to the learner, not to a
-separate setting, so private and non-private curves stay in one figure.
+Curves are per (setting, arm). An arm is (recipe, epsilon, C): SGD, clipping only, DP-SGD, or a separately tuned named
+recipe (``recipe`` non-empty, e.g. "SGD [tuned]"). Arms sort strongest privacy first (:data:`ARM_KEYS` with NaN last):
+the shared recipe's DP arms by ascending epsilon then C, then its clip-only arms by ascending C, then SGD, then the
+named recipes by name.
+
+A sweep that varies more than (dataset, arm, alpha, seed) — e.g. two strategies or two models — is never averaged
+across those settings: every other config column that takes more than one value within one (dataset, recipe, learner)
+group is added to the grouping keys (see :func:`setting_keys`). Columns that differ only *between* arm kinds or
+recipes — a tuned recipe's batch size, lr and shuffling, DP-SGD's own lr, clip-only's normalised lr scaling — belong to
+the arm, not to a separate setting, so all arms of a dataset stay in one figure.
+
+Collapse (DESIGN §1, "success that is the signal's doing"): a grid point (arm, alpha) is ``collapsed`` when its
+seed-mean test accuracy is more than :data:`COLLAPSE_MARGIN` below the same arm's seed-mean accuracy at alpha = 0 (not
+checked when the arm has no completed alpha = 0 point), or when its seed-mean base rate reaches the smallest threshold
+S*: its "success" would then be the model's default answer, not the signal's doing.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from acadp.reduce.collect import with_arm_columns
+
 # The coordinates every table is grouped by (in this order), with alpha last for curves.
 BASE_KEYS: tuple[str, ...] = ("dataset", "epsilon", "clip")
+# One arm's keys, in its sort order (NaN clip = no clipping sorts after every C): see the module docstring.
+ARM_KEYS: tuple[str, ...] = ("recipe", "epsilon", "clip", "arm")
+# A point is collapsed when its clean accuracy is this far (absolute, fraction correct) below the arm's alpha = 0 one.
+COLLAPSE_MARGIN = 0.1
+DEFAULT_THRESHOLDS: tuple[float, ...] = (0.5, 0.9)
 # Config columns that, when they vary within a sweep, define separate settings that must not be averaged together.
 VARIANT_COLUMNS: tuple[str, ...] = (
     "strategy", "target_class", "delta", "accountant", "model", "model_params", "signal", "signal_params",
     "training_epochs", "training_batch_size", "training_lr", "training_momentum", "training_weight_decay",
-    "training_grad_sample_mode", "n_train_limit", "n_test_limit", "eval_every",
+    "training_grad_sample_mode", "training_sampling", "training_lr_scaling", "n_train_limit", "n_test_limit",
+    "eval_every",
 )  # fmt: skip
 CONFIDENCE = 0.95
 SUMMARY_COLUMNS: tuple[str, ...] = ("n_trials", "n_seeds", "n_failed", "mean", "std", "ci_low", "ci_high")
@@ -35,19 +55,20 @@ SUMMARY_COLUMNS: tuple[str, ...] = ("n_trials", "n_seeds", "n_failed", "mean", "
 
 def setting_keys(frame: pd.DataFrame) -> list[str]:
     """``dataset`` plus every :data:`VARIANT_COLUMNS` column present in ``frame`` that takes more than one value
-    within one (dataset, private or not) group."""
+    within one (dataset, recipe, learner) group."""
     if frame.empty or "epsilon" not in frame.columns:
         return ["dataset"]
-    regimes = frame.groupby(["dataset", np.isfinite(frame["epsilon"].to_numpy(dtype=float))], dropna=False)
+    work = with_arm_columns(frame)
+    regimes = work.groupby(["dataset", "recipe", "learner"], dropna=False)
     varying = [
-        name for name in VARIANT_COLUMNS if name in frame.columns and (regimes[name].nunique(dropna=False) > 1).any()
+        name for name in VARIANT_COLUMNS if name in work.columns and (regimes[name].nunique(dropna=False) > 1).any()
     ]
     return ["dataset", *varying]
 
 
 def group_keys(frame: pd.DataFrame) -> list[str]:
-    """The keys of one curve: :func:`setting_keys` followed by ``epsilon`` and ``clip``."""
-    return [*setting_keys(frame), "epsilon", "clip"]
+    """The keys of one curve: :func:`setting_keys` followed by :data:`ARM_KEYS` (recipe, epsilon, clip, arm)."""
+    return [*setting_keys(frame), *ARM_KEYS]
 
 
 def t_interval(mean: np.ndarray, std: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE) -> np.ndarray:
@@ -83,6 +104,7 @@ def seed_summary(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
         :data:`SUMMARY_COLUMNS`: ``n_trials`` (grid points = seeds planned), ``n_seeds`` (completed), ``n_failed``,
         ``mean``, ``std`` (ddof = 1), ``ci_low``/``ci_high`` (95% t-interval; NaN for fewer than two seeds).
     """
+    frame = with_arm_columns(frame)
     keys = [*group_keys(frame), "alpha"]
     completed = frame["status"] == "completed"
     work = frame[keys].copy()
@@ -102,11 +124,52 @@ def seed_summary(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     return out.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
 
 
-def success_curves(frame: pd.DataFrame) -> pd.DataFrame:
-    """S(alpha) per (dataset, epsilon, clip, alpha) over seeds: see :func:`seed_summary` with ``metric="success"``."""
-    return seed_summary(frame, "success")
+def _with_metric(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    return frame if metric in frame.columns else frame.assign(**{metric: np.nan})
 
 
-def accuracy_by_epsilon(frame: pd.DataFrame) -> pd.DataFrame:
-    """Test accuracy per (dataset, epsilon, clip, alpha) over seeds: :func:`seed_summary` of ``test_accuracy``."""
-    return seed_summary(frame, "test_accuracy")
+def collapse_flags(frame: pd.DataFrame, *, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+    """Per (setting, arm, alpha): ``collapsed`` (see the module docstring; :data:`COLLAPSE_MARGIN`, min S*).
+
+    Returns:
+        The curve keys, ``alpha`` and the bool column ``collapsed``, in :func:`seed_summary`'s order.
+    """
+    frame = with_arm_columns(frame)
+    keys = group_keys(frame)
+    accuracy = seed_summary(_with_metric(frame, "test_accuracy"), "test_accuracy")
+    base_rate = seed_summary(_with_metric(frame, "base_rate"), "base_rate")["mean"].to_numpy(float)
+    at_zero = accuracy[accuracy["alpha"] == 0.0][[*keys, "mean"]].rename(columns={"mean": "reference"})
+    merged = accuracy.merge(at_zero, on=keys, how="left")  # left merge keeps accuracy's row order
+    drop = (merged["reference"] - merged["mean"]).to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        collapsed = (drop > COLLAPSE_MARGIN) | (base_rate >= min(thresholds))
+    out = accuracy[[*keys, "alpha"]].copy()
+    out["collapsed"] = collapsed
+    return out
+
+
+def _add_summary(out: pd.DataFrame, frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """``out`` with ``<metric>_mean``, ``_std``, ``_ci_low``, ``_ci_high`` (same rows and order as seed_summary)."""
+    summary = seed_summary(_with_metric(frame, metric), metric)
+    for name in ("mean", "std", "ci_low", "ci_high"):
+        out[f"{metric}_{name}"] = summary[name].to_numpy(float)
+    return out
+
+
+def success_curves(frame: pd.DataFrame, *, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+    """S(alpha) per (setting, arm, alpha) over seeds (:func:`seed_summary` of ``success``), with the base rate and
+    the lift summarised the same way (``base_rate_mean``/``_std``/``_ci_low``/``_ci_high``, ``lift_...``) and the
+    ``collapsed`` flag of :func:`collapse_flags`."""
+    out = seed_summary(frame, "success")
+    for metric in ("base_rate", "lift"):
+        out = _add_summary(out, frame, metric)
+    out["collapsed"] = collapse_flags(frame, thresholds=thresholds)["collapsed"].to_numpy(bool)
+    return out
+
+
+def accuracy_by_epsilon(frame: pd.DataFrame, *, thresholds: Sequence[float] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+    """Test accuracy per (setting, arm, alpha) over seeds (:func:`seed_summary` of ``test_accuracy``), with the
+    ``collapsed`` flag of :func:`collapse_flags`."""
+    out = seed_summary(frame, "test_accuracy")
+    out["collapsed"] = collapse_flags(frame, thresholds=thresholds)["collapsed"].to_numpy(bool)
+    return out

@@ -1,11 +1,11 @@
 """Figures of a sweep (matplotlib, object-oriented API only: no pyplot, no display, no global backend switch).
 
-* :func:`plot_success_curves` — S(alpha), one line per epsilon with its 95% CI band, one panel per clipping norm C;
-  the non-private curve (epsilon = inf) is drawn dashed in black in every panel as the reference. Grid points without
-  a completed seed break the line and are marked with an ``x`` on the bottom edge.
-* :func:`plot_critical_mass` — alpha* against epsilon (log axis), one line per (S*, C); epsilon = inf sits on a
-  separate axis to the right of a broken x axis, with a tick labelled ∞. An unreached alpha* is an open triangle at
-  the top of the axis; CIs are error bars (an unreached bound runs to the top).
+* :func:`plot_success_curves` — S(alpha) of every arm of a setting on one panel, each with its 95% CI band and its
+  base rate as a faint dashed line of the same colour; collapsed points are hollow circles. Grid points without a
+  completed seed break the line and are marked with an ``x`` on the bottom edge.
+* :func:`plot_critical_mass` — alpha* of the DP arms against epsilon (log axis), one line per (S*, C); SGD, clip-only
+  and named-recipe arms as horizontal reference lines. An unreached alpha* is an open triangle at the top of the axis;
+  CIs are error bars (an unreached bound runs to the top).
 * :func:`plot_accuracy` — test accuracy against epsilon, one line per C, at the smallest alpha of the grid.
 * :func:`plot_roc` — LiRA ROC curves on log-log axes.
 
@@ -109,35 +109,87 @@ def _draw_curve(axis: Axes, curve: pd.DataFrame, *, label: str, style: Mapping[s
     return bool(missing.any())
 
 
+def _arms(curves: pd.DataFrame) -> list[str]:
+    """The arm names of ``curves`` in the table's order (strongest privacy first); "SGD" when there is no arm column."""
+    if "arm" not in curves.columns:
+        return ["SGD"]
+    return list(dict.fromkeys(curves["arm"].tolist()))
+
+
+def _arm_rows(curves: pd.DataFrame, arm: str) -> pd.DataFrame:
+    return curves if "arm" not in curves.columns else curves[curves["arm"] == arm]
+
+
+def _arm_style(index: int, arm: str) -> dict[str, Any]:
+    """SGD in black (the reference), every other arm a palette colour and marker."""
+    if arm == "SGD":
+        return {"color": REFERENCE_COLOR, "marker": "."}
+    return _style(index)
+
+
+def _draw_base_rate(axis: Axes, curve: pd.DataFrame, color: str) -> bool:
+    if "base_rate_mean" not in curve.columns or curve["base_rate_mean"].isna().all():
+        return False
+    curve = curve.sort_values("alpha")
+    axis.plot(curve["alpha"].to_numpy(float), curve["base_rate_mean"].to_numpy(float), color=color, linestyle="--",
+              linewidth=1.0, alpha=0.45, label="_nolegend_")  # fmt: skip
+    return True
+
+
+def _draw_collapsed(axis: Axes, curve: pd.DataFrame, color: str) -> bool:
+    """Hollow markers over the collapsed points of one arm; returns whether there were any."""
+    if "collapsed" not in curve.columns:
+        return False
+    flagged = curve[curve["collapsed"].astype(bool)]
+    if flagged.empty:
+        return False
+    axis.plot(flagged["alpha"].to_numpy(float), flagged["mean"].to_numpy(float), linestyle="none", marker="o",
+              markersize=8, markerfacecolor="white", markeredgecolor=color, label="_nolegend_", zorder=3)  # fmt: skip
+    return True
+
+
 def plot_success_curves(curves: pd.DataFrame, *, title: str) -> Figure:
     """S(alpha) of one setting (rows of :func:`acadp.reduce.curves.success_curves` for one dataset/setting).
 
-    One panel per finite clipping norm C (a single panel when the sweep is non-private only), one line per epsilon
-    (seed mean with its 95% t-interval band); the epsilon = inf curve is drawn dashed in black in every panel.
+    All arms on one panel, in the table's order (strongest privacy first): seed mean with its 95% t-interval band,
+    SGD in black; each arm's base rate (Pr[f(x) = y*] without the signal) as a faint dashed line of the same colour;
+    collapsed points (see :func:`acadp.reduce.curves.collapse_flags`) as hollow circles. The legend sits on the right.
     """
     if curves.empty:
         return _empty_figure(title, "no grid points")
-    private = curves[np.isfinite(curves["epsilon"])]
-    reference = curves[~np.isfinite(curves["epsilon"])]
-    clips = sorted(private["clip"].unique()) or [math.nan]
-    epsilons = sorted(private["epsilon"].unique())
-    figure, axes = _new_figure(len(clips), title)
-    any_missing = False
-    for axis, clip in zip(axes, clips, strict=True):
-        for index, epsilon in enumerate(epsilons):
-            curve = private[(private["clip"] == clip) & (private["epsilon"] == epsilon)]
-            if not curve.empty:
-                any_missing |= _draw_curve(axis, curve, label=f"ε = {epsilon:g}", style=_style(index))
-        if not reference.empty:
-            style = {"color": REFERENCE_COLOR, "linestyle": "--", "marker": "."}
-            any_missing |= _draw_curve(axis, reference, label="ε = ∞ (non-private)", style=style)
-        axis.set_title("non-private" if math.isnan(clip) else f"clipping norm C = {clip:g}")
-        axis.set_xlabel(ALPHA_LABEL)
-        axis.set_ylim(-0.02, 1.02)
-        axis.grid(True, alpha=0.3)
-    axes[0].set_ylabel("success S(α) (rate on signed test points)")
-    _figure_legend(figure, axes[0], any_missing)
+    figure = Figure(figsize=(2 * PANEL_WIDTH, PANEL_HEIGHT + 0.6), layout="constrained")
+    axis = figure.subplots(1, 1)
+    figure.suptitle(title)
+    any_missing = any_base = any_collapsed = False
+    for index, arm in enumerate(_arms(curves)):
+        curve = _arm_rows(curves, arm)
+        style = _arm_style(index, arm)
+        any_missing |= _draw_curve(axis, curve, label=arm, style=style)
+        any_base |= _draw_base_rate(axis, curve, style["color"])
+        any_collapsed |= _draw_collapsed(axis, curve, style["color"])
+    axis.set_title("all arms")
+    axis.set_xlabel(ALPHA_LABEL)
+    axis.set_ylabel("success S(α) (rate on signed test points)")
+    axis.set_ylim(-0.02, 1.02)
+    axis.grid(True, alpha=0.3)
+    _success_legend(figure, axis, missing=any_missing, base=any_base, collapsed=any_collapsed)
     return figure
+
+
+def _success_legend(figure: Figure, axis: Axes, *, missing: bool, base: bool, collapsed: bool) -> None:
+    handles, labels = axis.get_legend_handles_labels()
+    extras = (
+        (base, Line2D([], [], color="0.3", linestyle="--", alpha=0.45), "base rate (no signal), same colour"),
+        (collapsed, Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", color="0.3"),
+         "collapsed (accuracy or base rate)"),
+        (missing, Line2D([], [], linestyle="none", marker="x", color="0.3"), "no completed seed"),
+    )  # fmt: skip
+    for shown, handle, label in extras:
+        if shown:
+            handles.append(handle)
+            labels.append(label)
+    if handles:
+        figure.legend(handles, labels, loc="outside right center", frameon=False, fontsize="small")
 
 
 def _figure_legend(figure: Figure, axis: Axes, any_missing: bool) -> None:
@@ -214,12 +266,34 @@ def _draw_alpha_star(axis: Axes, x: np.ndarray, rows: pd.DataFrame, top: float, 
         axis.plot(x[~reached], y[~reached], markersize=7, **unreached)
 
 
+def _draw_reference(axis: Axes, row: pd.Series, *, color: str, linestyle: str, label: str) -> bool:
+    """A non-DP arm's alpha* as a horizontal line with its CI as a faint band; returns False when not reached."""
+    star = float(row["alpha_star"])
+    if not math.isfinite(star):
+        return False
+    axis.axhline(star, color=color, linestyle=linestyle, linewidth=1.2, label=label)
+    low, high = float(row["ci_low"]), float(row["ci_high"])
+    if math.isfinite(low) and math.isfinite(high):
+        axis.axhspan(low, high, color=color, alpha=0.08, linewidth=0)
+    return True
+
+
 def plot_critical_mass(table: pd.DataFrame, *, title: str) -> Figure:
     """alpha*(S*) against epsilon for one setting (rows of :func:`acadp.reduce.critical_mass.critical_mass_table`).
 
-    Colour = clipping norm C, line style = S*; epsilon = inf is drawn in black on the right of the broken axis.
+    DP arms on the log epsilon axis (colour = clipping norm C, line style = S*); the non-DP arms — SGD in black,
+    clip-only and named recipes in palette colours — as horizontal lines (alpha* with a faint CI band) across the
+    axis; an unreached non-DP alpha* is named in the legend. Only ``metric = "success"`` rows are drawn.
     """
-    figure, main, infinite = _epsilon_axes(title, "critical mass α* (fraction of training data)")
+    if "metric" in table.columns:
+        table = table[table["metric"] == "success"]
+    figure = Figure(figsize=(6.4, PANEL_HEIGHT + 0.9), layout="constrained")
+    main = figure.subplots(1, 1)
+    figure.suptitle(title)
+    main.set_xscale("log")
+    main.set_xlabel(EPSILON_LABEL)
+    main.set_ylabel("critical mass α* (fraction of training data)")
+    main.grid(True, alpha=0.3)
     top = _critical_mass_top(table)
     private = table[np.isfinite(table["epsilon"])]
     clips = sorted(private["clip"].unique())
@@ -227,18 +301,30 @@ def plot_critical_mass(table: pd.DataFrame, *, title: str) -> Figure:
         linestyle = LINESTYLES[t_index % len(LINESTYLES)]
         for c_index, clip in enumerate(clips):
             rows = private[(private["threshold"] == threshold) & (private["clip"] == clip)].sort_values("epsilon")
-            style = {**_style(c_index), "linestyle": linestyle, "label": f"S* = {threshold:g}, C = {clip:g}"}
+            style = {**_style(c_index), "linestyle": linestyle, "label": f"S* = {threshold:g}, DP C = {clip:g}"}
             _draw_alpha_star(main, rows["epsilon"].to_numpy(float), rows, top, style)
-        reference = by_threshold[~np.isfinite(by_threshold["epsilon"])]
-        if not reference.empty:
-            style = {"color": REFERENCE_COLOR, "marker": MARKERS[t_index % len(MARKERS)], "linestyle": "none",
-                     "label": f"S* = {threshold:g}, ε = ∞"}  # fmt: skip
-            _draw_alpha_star(infinite, np.zeros(len(reference)), reference, top, style)
+        _draw_references(main, by_threshold, threshold=float(threshold), linestyle=linestyle, first=len(clips))
     main.set_ylim(0, top)
     main.margins(x=0.08)
     _set_epsilon_ticks(main, table["epsilon"].to_numpy(float))
-    _epsilon_legend(figure, main, infinite, note="open ▲ = S* not reached")
+    handles, labels = main.get_legend_handles_labels()
+    handles.append(Line2D([], [], linestyle="none", marker="^", markerfacecolor="white", color="0.3"))
+    labels.append("open ▲ = S* not reached")
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 3), frameon=False,
+                  fontsize="small")  # fmt: skip
     return figure
+
+
+def _draw_references(axis: Axes, rows: pd.DataFrame, *, threshold: float, linestyle: str, first: int) -> None:
+    """The non-DP arms of one S* as horizontal lines (colours after the DP arms'; SGD black)."""
+    reference = rows[~np.isfinite(rows["epsilon"]) & rows["alpha_star"].notna()]
+    for index, (_, row) in enumerate(reference.iterrows()):
+        arm = str(row["arm"]) if "arm" in row.index else "SGD"
+        color = _arm_style(first + index, arm)["color"]
+        label = f"S* = {threshold:g}, {arm}"
+        if not _draw_reference(axis, row, color=color, linestyle=linestyle, label=label):
+            axis.plot([], [], color=color, linestyle="none", marker="^", markerfacecolor="white",
+                      label=f"{label}: not reached")  # fmt: skip
 
 
 def _epsilon_legend(figure: Figure, main: Axes, infinite: Axes, note: str | None = None) -> None:
@@ -270,11 +356,15 @@ def plot_accuracy(accuracy: pd.DataFrame, *, title: str) -> Figure:
         main.errorbar(line["epsilon"].to_numpy(float), mean, yerr=bars, capsize=3, label=f"C = {clip:g}",
                       **_style(index))  # fmt: skip
     reference = rows[~np.isfinite(rows["epsilon"])]
-    if not reference.empty:
-        mean = reference["mean"].to_numpy(float)
-        bars = _error_bars(mean, reference["ci_low"].to_numpy(float), reference["ci_high"].to_numpy(float), 1.0)
-        infinite.errorbar(np.zeros(len(mean)), mean, yerr=bars, capsize=3, color=REFERENCE_COLOR, marker="D",
-                          linestyle="none", label="ε = ∞ (non-private)")  # fmt: skip
+    arms = _arms(reference) if not reference.empty else []
+    offsets = np.linspace(-0.5, 0.5, len(arms)) if len(arms) > 1 else np.zeros(len(arms))
+    for index, (arm, x) in enumerate(zip(arms, offsets, strict=True)):  # non-DP arms side by side at ε = ∞
+        point = _arm_rows(reference, arm)
+        mean = point["mean"].to_numpy(float)
+        bars = _error_bars(mean, point["ci_low"].to_numpy(float), point["ci_high"].to_numpy(float), 1.0)
+        style = {**_arm_style(index, arm), "marker": "D" if arm == "SGD" else MARKERS[index % len(MARKERS)]}
+        label = "ε = ∞ (non-private)" if arm == "SGD" else f"ε = ∞, {arm}"
+        infinite.errorbar(np.full(len(mean), x), mean, yerr=bars, capsize=3, linestyle="none", label=label, **style)
     _set_epsilon_ticks(main, rows["epsilon"].to_numpy(float))
     main.set_ylim(0, 1.02)
     _epsilon_legend(figure, main, infinite)

@@ -1,11 +1,13 @@
 """The reducer stage: trial records (and LiRA audit rows) in, the sweep's ``reduced/`` folder out.
 
-Files written into ``out_dir`` (every one atomically: a reader never sees half a file; ``dashboard.html`` last)::
+Files written into ``out_dir`` (every one atomically: a reader never sees half a file; ``dashboard.html`` last; their
+names come from :class:`acadp.store.layout.ReducedLayout`)::
 
     trials.parquet                      one row per grid point (acadp.reduce.collect)
-    success_curves.{csv,md,tex}         S(alpha) per (dataset, epsilon, C, alpha) over seeds
-    critical_mass.{csv,md,tex}          alpha*(S*) with bootstrap CIs per (dataset, epsilon, C, S*)
-    accuracy.{csv,md,tex}               test accuracy per (dataset, epsilon, C, alpha) over seeds
+    success_curves.{csv,md,tex}         S(alpha), base rate, lift, collapse flag per (setting, arm, alpha) over seeds
+    critical_mass.{csv,md,tex}          alpha*(S*) with bootstrap CIs per (setting, arm, metric, S*)
+    accuracy.{csv,md,tex}               test accuracy and collapse flag per (setting, arm, alpha) over seeds
+    verdict.{csv,md,tex}                "alpha* rises as epsilon falls: yes/no" per (setting, S*) (acadp.reduce.verdict)
     lira.{csv,md,tex}                   LiRA audit metrics (only when audit rows are given)
     figures/<figure>_<setting>.{png,svg}
     dashboard.html                      the self-contained dashboard
@@ -27,29 +29,50 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from acadp.reduce.collect import trials_frame, write_trials_parquet
-from acadp.reduce.critical_mass import critical_mass_table
-from acadp.reduce.curves import accuracy_by_epsilon, setting_keys, success_curves
+from acadp.reduce.critical_mass import Interpolation, critical_mass_table
+from acadp.reduce.curves import COLLAPSE_MARGIN, accuracy_by_epsilon, setting_keys, success_curves
 from acadp.reduce.dashboard import DashboardTable, render_dashboard
 from acadp.reduce.lira_tables import lira_table
 from acadp.reduce.plots import FigureFile, RocCurves, figure_file, plot_accuracy, plot_critical_mass, plot_roc
 from acadp.reduce.plots import plot_success_curves as plot_success
 from acadp.reduce.tables import write_table
+from acadp.reduce.verdict import verdict_table
 from acadp.store.atomic import write_atomic
+from acadp.store.layout import REDUCED
 
 if TYPE_CHECKING:
     from acadp.sweep.status import TrialRecord
 
-TRIALS_FILE = "trials.parquet"
-FIGURES_DIR = "figures"
-DASHBOARD_FILE = "dashboard.html"
-# table name → the dashboard's note under its title
-TABLE_NOTES: dict[str, str] = {
-    "success_curves": "Seed mean ± sample std of S(α); 95% CI = Student-t interval over seeds (n/a with one seed).",
-    "critical_mass": "α* = first crossing of S* on the seed-mean curve, linearly interpolated; "
-    "95% CI = percentile bootstrap over seeds; 'Reached' = fraction of resamples that reached S*.",
-    "accuracy": "Test accuracy: seed mean ± sample std; 95% CI = Student-t interval over seeds.",
-    "lira": "LiRA audits: mean ± std over target models; TPR at fixed FPR.",
-}
+_COLLAPSE_NOTE = (
+    f"'Collapsed' = seed-mean accuracy more than {COLLAPSE_MARGIN:g} below the arm's α = 0 accuracy, or seed-mean "
+    "base rate ≥ the smallest S*."
+)
+
+
+def table_notes(*, n_boot: int, interpolation: str, thresholds: Sequence[float]) -> dict[str, str]:
+    """Table name → its method note (dashboard, under the title; Markdown and LaTeX, after the table)."""
+    return {
+        "success_curves": "Seed mean ± sample std of S(α), of the base rate Pr[f(x) = y*] (clean non-target test "
+        "points, no signal) and of the lift S − base rate; 95% CI = Student-t interval over seeds (n/a with one "
+        "seed). " + _COLLAPSE_NOTE,
+        "critical_mass": "α* = first crossing of S* on the seed-mean curve, interpolated "
+        f"{_interpolation_text(interpolation)}; metric 'lift' = the same on S − base rate. 95% CI = percentile "
+        f"bootstrap over seeds ({n_boot} resamples of the seeds with replacement, 2.5th and 97.5th percentiles); "
+        "'Reached' = fraction of resamples that reached S*.",
+        "accuracy": "Test accuracy: seed mean ± sample std; 95% CI = Student-t interval over seeds. " + _COLLAPSE_NOTE,
+        "verdict": "Yes when α* on S increases SGD < DP (largest ε) < … < DP (smallest ε) (not reached counts as "
+        "above every reached α*) and the 95% bootstrap CIs of SGD and of the smallest-ε arm are disjoint; "
+        f"S* = {', '.join(f'{t:g}' for t in thresholds)}.",
+        "lira": "LiRA audits: mean ± std over target models; TPR at fixed FPR.",
+    }
+
+
+def _interpolation_text(interpolation: str) -> str:
+    return {
+        "log": "in log α (linearly from α = 0)",
+        "linear": "linearly in α",
+        "auto": "in log α when the positive α grid is log-spaced, else linearly (column 'Interpolation')",
+    }.get(interpolation, interpolation)
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,8 @@ def reduce_sweep(
     sweep_name: str,
     thresholds: Sequence[float] = (0.5, 0.9),
     n_boot: int = 1000,
+    interpolation: Interpolation = "auto",
+    lift: bool = False,
     provenance: Mapping[str, str] | None = None,
 ) -> ReduceOutputs:
     """Reduce a sweep's records into ``out_dir`` (see the module docstring for the files).
@@ -82,7 +107,9 @@ def reduce_sweep(
         out_dir: the sweep's ``reduced/`` folder (created if needed).
         sweep_name: shown in the dashboard.
         thresholds: the success levels S* for the critical mass.
-        n_boot: bootstrap resamples per (dataset, epsilon, C) group.
+        n_boot: bootstrap resamples per (setting, arm) group.
+        interpolation: how α* is interpolated (:mod:`acadp.reduce.critical_mass`).
+        lift: also report α* on lift.
         provenance: key → value pairs shown in the dashboard's footer.
     """
     return reduce_frame(
@@ -93,18 +120,30 @@ def reduce_sweep(
         sweep_name=sweep_name,
         thresholds=thresholds,
         n_boot=n_boot,
+        interpolation=interpolation,
+        lift=lift,
         provenance=provenance,
     )
 
 
 def compute_tables(
-    trials: pd.DataFrame, *, lira_rows: pd.DataFrame | None, thresholds: Sequence[float], n_boot: int
+    trials: pd.DataFrame,
+    *,
+    lira_rows: pd.DataFrame | None,
+    thresholds: Sequence[float],
+    n_boot: int,
+    interpolation: Interpolation = "auto",
+    lift: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The reducer's tables by :data:`acadp.reduce.tables.TABLES` name (``lira`` only when rows are given)."""
+    critical_mass = critical_mass_table(
+        trials, thresholds=thresholds, n_boot=n_boot, interpolation=interpolation, lift=lift
+    )
     tables = {
-        "success_curves": success_curves(trials),
-        "critical_mass": critical_mass_table(trials, thresholds=thresholds, n_boot=n_boot),
-        "accuracy": accuracy_by_epsilon(trials),
+        "success_curves": success_curves(trials, thresholds=thresholds),
+        "critical_mass": critical_mass,
+        "accuracy": accuracy_by_epsilon(trials, thresholds=thresholds),
+        "verdict": verdict_table(critical_mass),
     }
     if lira_rows is not None and not lira_rows.empty:
         tables["lira"] = lira_table(lira_rows)
@@ -120,28 +159,33 @@ def reduce_frame(
     sweep_name: str,
     thresholds: Sequence[float] = (0.5, 0.9),
     n_boot: int = 1000,
+    interpolation: Interpolation = "auto",
+    lift: bool = False,
     provenance: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
 ) -> ReduceOutputs:
     """:func:`reduce_sweep` from an already collected trials table (:func:`acadp.reduce.collect.trials_frame`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [write_trials_parquet(trials, out_dir / TRIALS_FILE)]
-    tables = compute_tables(trials, lira_rows=lira_rows, thresholds=thresholds, n_boot=n_boot)
+    written = [write_trials_parquet(trials, out_dir / REDUCED.trials)]
+    tables = compute_tables(
+        trials, lira_rows=lira_rows, thresholds=thresholds, n_boot=n_boot, interpolation=interpolation, lift=lift
+    )
+    notes = table_notes(n_boot=n_boot, interpolation=interpolation, thresholds=thresholds)
     for name, frame in tables.items():
-        written.extend(write_table(name, frame, out_dir))
+        written.extend(write_table(name, frame, out_dir, note=notes.get(name, "")))
     figures = sweep_figures(trials, tables, roc_curves)
     for figure in figures:
-        written.append(write_atomic(out_dir / FIGURES_DIR / f"{figure.name}.png", figure.png))
-        written.append(write_atomic(out_dir / FIGURES_DIR / f"{figure.name}.svg", figure.svg))
+        written.append(write_atomic(out_dir / REDUCED.figure(figure.name, "png"), figure.png))
+        written.append(write_atomic(out_dir / REDUCED.figure(figure.name, "svg"), figure.svg))
     html = render_dashboard(
         sweep_name=sweep_name,
         trials=trials,
         figures=figures,
-        tables=[DashboardTable(name, frame, TABLE_NOTES.get(name, "")) for name, frame in tables.items()],
+        tables=[DashboardTable(name, frame, notes.get(name, "")) for name, frame in tables.items()],
         provenance=provenance,
         generated_at=generated_at,
     )
-    dashboard = write_atomic(out_dir / DASHBOARD_FILE, html)
+    dashboard = write_atomic(out_dir / REDUCED.dashboard, html)
     written.append(dashboard)
     return ReduceOutputs(out_dir=out_dir, paths=tuple(written), dashboard=dashboard, tables=tables)
 

@@ -21,6 +21,7 @@ import pandas as pd
 from acadp.reduce.curves import VARIANT_COLUMNS
 from acadp.registry import Registry
 from acadp.store.atomic import write_atomic
+from acadp.store.layout import REDUCED
 
 Style = Literal["text", "latex"]
 Formatter = Callable[[tuple[Any, ...], Style], str]
@@ -147,6 +148,11 @@ def _seeds(values: tuple[Any, ...], style: Style) -> str:
     return f"{int(done)}/{int(planned)}"
 
 
+@FORMATTERS.register("flag")
+def _flag(values: tuple[Any, ...], style: Style) -> str:
+    return "yes" if not _missing(values[0]) and bool(values[0]) else ""
+
+
 @dataclass(frozen=True)
 class Column:
     """One displayed column: the frame columns it reads, its headers and the :data:`FORMATTERS` name of its cells."""
@@ -156,6 +162,7 @@ class Column:
     latex: str
     formatter: str
     numeric: bool = True  # right-aligned
+    optional: bool = False  # shown only when the frame has all its source columns (e.g. tables of older sweeps)
 
     def cells(self, frame: pd.DataFrame, style: Style) -> list[str]:
         """The formatted cells of this column, one per row of ``frame``."""
@@ -179,31 +186,46 @@ class TableSpec:
             for name in VARIANT_COLUMNS
             if name in frame.columns
         ]
-        return [self.columns[0], *extras, *self.columns[1:]]
+        shown = [c for c in self.columns[1:] if not c.optional or all(n in frame.columns for n in c.sources)]
+        return [self.columns[0], *extras, *shown]
 
 
 TABLES: Registry[TableSpec] = Registry("table")
 _DATASET = Column(("dataset",), "Dataset", "Dataset", "text", numeric=False)
+_ARM = Column(("arm",), "Arm", "Arm", "text", numeric=False, optional=True)
 _EPSILON = Column(("epsilon",), "ε", r"$\varepsilon$", "epsilon")
 _CLIP = Column(("clip",), "C", "$C$", "clip")
 _ALPHA = Column(("alpha",), "α", r"$\alpha$", "num")
 _SEEDS = Column(("n_seeds", "n_trials"), "Seeds", "Seeds", "seeds")
 
 
-def _seed_table(name: str, title: str, metric: str, latex_metric: str) -> TableSpec:
+_COLLAPSED = Column(("collapsed",), "Collapsed", "Collapsed", "flag", numeric=False, optional=True)
+_BASE_RATE_LIFT = (
+    Column(("base_rate_mean", "base_rate_std", "n_seeds"), "Base rate (mean ± std)", "Base rate (mean $\\pm$ std)",
+           "mean_std", optional=True),
+    Column(("lift_mean", "lift_std", "n_seeds"), "Lift (mean ± std)", "Lift (mean $\\pm$ std)", "mean_std",
+           optional=True),
+)  # fmt: skip
+
+
+def _seed_table(name: str, title: str, metric: str, latex_metric: str, extra: tuple[Column, ...] = ()) -> TableSpec:
     return TableSpec(
         name=name,
         title=title,
         columns=(
-            _DATASET, _EPSILON, _CLIP, _ALPHA, _SEEDS,
+            _DATASET, _ARM, _EPSILON, _CLIP, _ALPHA, _SEEDS,
             Column(("mean", "std", "n_seeds"), f"{metric} (mean ± std)", f"{latex_metric} (mean $\\pm$ std)",
                    "mean_std"),
             Column(("ci_low", "ci_high", "n_seeds"), "95% CI", r"95\% CI", "seed_ci"),
+            *extra, _COLLAPSED,
         ),
     )  # fmt: skip
 
 
-TABLES.add("success_curves", _seed_table("success_curves", "Success S(α) over seeds", "S(α)", r"$S(\alpha)$"))
+TABLES.add(
+    "success_curves",
+    _seed_table("success_curves", "Success S(α) over seeds", "S(α)", r"$S(\alpha)$", _BASE_RATE_LIFT),
+)
 TABLES.add("accuracy", _seed_table("accuracy", "Test accuracy over seeds", "Accuracy", "Accuracy"))
 TABLES.add(
     "critical_mass",
@@ -211,13 +233,30 @@ TABLES.add(
         name="critical_mass",
         title="Critical mass α*(S*)",
         columns=(
-            _DATASET, _EPSILON, _CLIP,
+            _DATASET, _ARM, _EPSILON, _CLIP,
+            Column(("metric",), "Metric", "Metric", "text", numeric=False, optional=True),
             Column(("threshold",), "S*", "$S^*$", "num"),
             Column(("alpha_star",), "α*", r"$\alpha^*$", "alpha_star"),
             Column(("ci_low", "ci_high"), "95% CI", r"95\% CI", "alpha_ci"),
             Column(("frac_reached",), "Reached (bootstrap)", "Reached (bootstrap)", "frac"),
             Column(("n_seeds",), "Seeds", "Seeds", "int"),
+            Column(("interpolation",), "Interpolation", "Interpolation", "text", numeric=False, optional=True),
             Column(("note",), "Note", "Note", "text", numeric=False),
+        ),
+    ),
+)  # fmt: skip
+TABLES.add(
+    "verdict",
+    TableSpec(
+        name="verdict",
+        title="Does α* rise as ε falls?",
+        columns=(
+            _DATASET,
+            Column(("threshold",), "S*", "$S^*$", "num"),
+            Column(("clip",), "C (DP arms)", "$C$ (DP arms)", "clip"),
+            Column(("verdict",), "Verdict", "Verdict", "text", numeric=False),
+            Column(("text",), "Summary", "Summary", "text", numeric=False),
+            Column(("reason",), "Reason", "Reason", "text", numeric=False),
         ),
     ),
 )  # fmt: skip
@@ -285,17 +324,25 @@ class RenderedTable:
     latex: str
 
 
-def render_table(name: str, frame: pd.DataFrame) -> RenderedTable:
-    """Render the table ``name`` of :data:`TABLES` (e.g. ``"critical_mass"``) from its reducer frame."""
+def render_table(name: str, frame: pd.DataFrame, *, note: str = "") -> RenderedTable:
+    """Render the table ``name`` of :data:`TABLES` (e.g. ``"critical_mass"``) from its reducer frame.
+
+    A ``note`` (the table's method: intervals, bootstrap, interpolation) follows the Markdown table as a paragraph and
+    the LaTeX tabular as ``%`` comment lines; the CSV stays pure data.
+    """
     columns = TABLES.get(name).display_columns(frame)
-    return RenderedTable(csv=to_csv(frame), markdown=to_markdown(frame, columns), latex=to_latex(frame, columns))
+    markdown, latex = to_markdown(frame, columns), to_latex(frame, columns)
+    if note:
+        markdown += f"\n{note}\n"
+        latex += "".join(f"% {line}\n" for line in note.splitlines())
+    return RenderedTable(csv=to_csv(frame), markdown=markdown, latex=latex)
 
 
-def write_table(name: str, frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+def write_table(name: str, frame: pd.DataFrame, out_dir: Path, *, note: str = "") -> list[Path]:
     """Write ``<name>.csv``, ``<name>.md`` and ``<name>.tex`` into ``out_dir`` atomically; returns their paths."""
-    rendered = render_table(name, frame)
+    rendered = render_table(name, frame, note=note)
     return [
-        write_atomic(out_dir / f"{name}.csv", rendered.csv),
-        write_atomic(out_dir / f"{name}.md", rendered.markdown),
-        write_atomic(out_dir / f"{name}.tex", rendered.latex),
+        write_atomic(out_dir / REDUCED.table(name, "csv"), rendered.csv),
+        write_atomic(out_dir / REDUCED.table(name, "md"), rendered.markdown),
+        write_atomic(out_dir / REDUCED.table(name, "tex"), rendered.latex),
     ]

@@ -34,8 +34,10 @@ def make_config(*, alpha: float, epsilon: float, seed: int, clip: float | None =
     return TrialConfig.model_validate(fields | extra)
 
 
-def make_result(config: TrialConfig, *, success: float, test_accuracy: float = 0.95) -> TrialResult:
-    """A completed trial's result with plausible flat fields."""
+def make_result(
+    config: TrialConfig, *, success: float, test_accuracy: float = 0.95, base_rate: float = 0.05
+) -> TrialResult:
+    """A completed trial's result with plausible flat fields (``lift`` = success − base_rate)."""
     private = math.isfinite(config.epsilon)
     return TrialResult(
         trial_key=config.key(),
@@ -46,6 +48,7 @@ def make_result(config: TrialConfig, *, success: float, test_accuracy: float = 0
         epsilon=config.epsilon,
         delta=config.delta,
         clip=config.clip,
+        arm=config.arm,
         seed=config.seed,
         target_class=config.target_class,
         n_train=1000,
@@ -55,6 +58,9 @@ def make_result(config: TrialConfig, *, success: float, test_accuracy: float = 0
         test_accuracy=test_accuracy,
         success=success,
         success_all=success * 0.9,
+        base_rate=base_rate,
+        lift=success - base_rate,
+        clipped_fraction=None if config.clip is None else 0.4,
         train_loss=0.3,
         epsilon_spent=config.epsilon if private else math.inf,
         noise_multiplier=1.1 if private else 0.0,
@@ -67,12 +73,20 @@ def make_result(config: TrialConfig, *, success: float, test_accuracy: float = 0
 
 
 def make_record(
-    config: TrialConfig, status: str = "completed", *, success: float = 0.5, error: str | None = None
+    config: TrialConfig,
+    status: str = "completed",
+    *,
+    success: float = 0.5,
+    error: str | None = None,
+    test_accuracy: float = 0.95,
+    base_rate: float = 0.05,
 ) -> TrialRecord:
     """A record of ``config`` in ``status`` (completed ones carry a result with ``success``)."""
     if status not in get_args(TrialStatus):
         raise ValueError(f"unknown status {status!r}")
-    result = make_result(config, success=success) if status == "completed" else None
+    result = None
+    if status == "completed":
+        result = make_result(config, success=success, test_accuracy=test_accuracy, base_rate=base_rate)
     return TrialRecord(
         key=config.key(), config=config, status=cast(TrialStatus, status), result=result, error=error, epochs_done=0
     )

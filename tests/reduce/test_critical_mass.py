@@ -15,7 +15,9 @@ from acadp.reduce.critical_mass import (
     critical_mass_table,
     first_crossing,
     interpolate_critical_mass,
+    is_log_spaced,
     percentile_interval,
+    resolve_interpolation,
 )
 
 from .builders import curve_frame
@@ -156,7 +158,7 @@ def test_percentile_interval_matches_numpy_when_finite_and_handles_inf() -> None
 
 def test_table_one_seed_gives_zero_width_interval_and_says_so() -> None:
     frame = curve_frame({(0.01, 0): 0.2, (0.02, 0): 0.6, (0.05, 0): 1.0})
-    row = critical_mass_table(frame, thresholds=(0.5,), n_boot=50).iloc[0]
+    row = critical_mass_table(frame, thresholds=(0.5,), n_boot=50, interpolation="linear").iloc[0]
     assert row["alpha_star"] == pytest.approx(0.01 + 0.75 * 0.01)
     assert row["ci_low"] == row["ci_high"] == pytest.approx(row["alpha_star"])
     assert row["n_seeds"] == 1 and "1 seed" in row["note"]
@@ -171,7 +173,7 @@ def test_table_not_reached_is_explicit() -> None:
 
 def test_table_partial_sweep_uses_available_seeds_for_point_and_complete_alphas_for_ci() -> None:
     values = {(0.01, 0): 0.2, (0.01, 1): 0.4, (0.02, 0): 0.8, (0.02, 1): math.nan, (0.05, 0): 1.0, (0.05, 1): 0.9}
-    row = critical_mass_table(curve_frame(values), thresholds=(0.5,), n_boot=200).iloc[0]
+    row = critical_mass_table(curve_frame(values), thresholds=(0.5,), n_boot=200, interpolation="linear").iloc[0]
     # point estimate on the means (0.3, 0.8, 0.95): crossing 0.5 between 0.01 and 0.02 at 0.4 of the step
     assert row["alpha_star"] == pytest.approx(0.014)
     # the bootstrap sees only alphas 0.01 and 0.05 (seed 1 is missing at 0.02)
@@ -209,3 +211,47 @@ def test_table_ci_of_a_group_does_not_depend_on_other_groups() -> None:
 def test_table_refuses_bad_thresholds() -> None:
     with pytest.raises(ValueError, match="thresholds"):
         critical_mass_table(curve_frame({(0.01, 0): 0.5}), thresholds=(1.5,))
+
+
+# ------------------------------------------------------------------------------------------ log-alpha interpolation
+
+
+def test_log_interpolation_hand_computed() -> None:
+    # crossing 0.5 between 0.02 (0.4) and 0.04 (0.8) at f = 0.25 of the step in log alpha: 0.02 * 2**0.25
+    alphas, curve = np.array([0.01, 0.02, 0.04]), np.array([0.2, 0.4, 0.8])
+    expected = math.exp(math.log(0.02) + 0.25 * (math.log(0.04) - math.log(0.02)))
+    assert expected == pytest.approx(0.02 * 2**0.25)
+    assert interpolate_critical_mass(alphas, curve, threshold=0.5, interpolation="log") == pytest.approx(expected)
+    assert interpolate_critical_mass(alphas, curve, threshold=0.5, interpolation="auto") == pytest.approx(expected)
+    linear = interpolate_critical_mass(alphas, curve, threshold=0.5, interpolation="linear")
+    assert linear == pytest.approx(0.025)
+
+
+def test_log_interpolation_never_takes_the_log_of_zero() -> None:
+    # crossing between alpha = 0 (0.0) and 0.01 (1.0): linear even in log mode
+    alphas, curve = np.array([0.0, 0.01, 0.02, 0.04]), np.array([0.0, 1.0, 1.0, 1.0])
+    assert interpolate_critical_mass(alphas, curve, threshold=0.5, interpolation="log") == pytest.approx(0.005)
+
+
+@pytest.mark.parametrize(
+    ("alphas", "log_spaced"),
+    [
+        ([0.0, 0.01, 0.02, 0.04, 0.08], True),  # doubling, with alpha = 0
+        ([0.0, 0.02, 0.05, 0.1, 0.2], True),  # 1-2-5
+        ([0.1, 0.2, 0.3, 0.4], False),  # evenly spaced
+        ([0.0, 0.01, 0.02], False),  # two positive alphas: undecidable, linear
+    ],
+)
+def test_auto_interpolation_detects_log_spaced_grids(alphas: list[float], log_spaced: bool) -> None:
+    assert is_log_spaced(np.array(alphas)) is log_spaced
+    assert resolve_interpolation("auto", np.array(alphas)) == ("log" if log_spaced else "linear")
+
+
+def test_table_reports_interpolation_and_lift_rows() -> None:
+    frame = curve_frame({(a, s): v for a, v in ((0.01, 0.2), (0.02, 0.4), (0.04, 0.8)) for s in (0, 1)})
+    frame["lift"] = frame["success"] - 0.1
+    table = critical_mass_table(frame, thresholds=(0.5,), n_boot=50, lift=True)
+    assert table["metric"].tolist() == ["success", "lift"] and table["interpolation"].eq("log").all()
+    assert table["alpha_star"].tolist() == pytest.approx([0.02 * 2**0.25, 0.02 * 2**0.5])
+    no_lift = critical_mass_table(frame, thresholds=(0.5,), n_boot=50, interpolation="linear")
+    assert no_lift["metric"].tolist() == ["success"] and no_lift["alpha_star"].tolist() == pytest.approx([0.025])

@@ -14,6 +14,7 @@ from acadp.reduce.collect import trials_frame
 from acadp.reduce.critical_mass import critical_mass_table
 from acadp.reduce.curves import accuracy_by_epsilon, success_curves
 from acadp.reduce.plots import (
+    REFERENCE_COLOR,
     figure_bytes,
     figure_file,
     plot_accuracy,
@@ -23,8 +24,6 @@ from acadp.reduce.plots import (
 )
 
 from .builders import synthetic_records
-
-REFERENCE_LABEL = "ε = ∞ (non-private)"
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +38,30 @@ def _data_axes(figure: Figure) -> list:
     return [axis for axis in figure.axes if axis.get_xlabel()]
 
 
-def test_success_curves_one_panel_per_clip_with_reference_in_each(frame: pd.DataFrame) -> None:
-    figure = plot_success_curves(success_curves(frame), title="toy")
-    axes = _data_axes(figure)
-    assert [axis.get_title() for axis in axes] == ["clipping norm C = 0.1", "clipping norm C = 1"]
-    for axis in axes:
-        labels = {line.get_label(): line for line in axis.get_lines()}
-        assert {"ε = 1", "ε = 4", REFERENCE_LABEL} <= set(labels)
-        assert labels[REFERENCE_LABEL].get_linestyle() == "--"
-        assert "fraction of training data" in axis.get_xlabel()
+def test_success_curves_all_arms_on_one_panel_with_sgd_reference(frame: pd.DataFrame) -> None:
+    figure = plot_success_curves(success_curves(frame.drop(columns="arm")), title="toy")
+    (axis,) = _data_axes(figure)
+    labels = {line.get_label(): line for line in axis.get_lines()}
+    assert {"DP ε=1 C=0.1", "DP ε=4 C=0.1", "DP ε=1 C=1", "DP ε=4 C=1", "SGD"} <= set(labels)
+    assert labels["SGD"].get_color() == REFERENCE_COLOR
+    assert "fraction of training data" in axis.get_xlabel()
+
+
+def test_success_curves_draw_base_rates_dashed_and_collapsed_points_hollow() -> None:
+    records = synthetic_records(alphas=(0.0, 0.1), epsilons=(1.0, math.inf), seeds=(0, 1))
+    table = trials_frame(records)
+    table["base_rate"] = 0.1
+    table.loc[(table["epsilon"] == 1.0) & (table["alpha"] == 0.1), "test_accuracy"] = 0.5  # collapsed
+    curves = success_curves(table)
+    assert curves["collapsed"].tolist() == [False, True, False, False]
+    figure = plot_success_curves(curves, title="toy")
+    (axis,) = _data_axes(figure)
+    lines = axis.get_lines()
+    colour = next(line.get_color() for line in lines if line.get_label() == "DP ε=1 C=1")
+    dashed = [line for line in lines if line.get_linestyle() == "--" and line.get_color() == colour]
+    assert dashed and dashed[0].get_ydata().tolist() == pytest.approx([0.1, 0.1])
+    hollow = [line for line in lines if line.get_marker() == "o" and line.get_markerfacecolor() == "white"]
+    assert len(hollow) == 1 and hollow[0].get_xdata().tolist() == [0.1]
 
 
 def test_missing_points_are_marked(frame: pd.DataFrame) -> None:
@@ -62,15 +76,18 @@ def test_missing_points_are_marked(frame: pd.DataFrame) -> None:
 def test_non_private_only_sweep_has_a_single_panel() -> None:
     frame = trials_frame(synthetic_records(epsilons=(math.inf,)))
     figure = plot_success_curves(success_curves(frame), title="toy")
-    assert [axis.get_title() for axis in _data_axes(figure)] == ["non-private"]
+    assert [axis.get_title() for axis in _data_axes(figure)] == ["all arms"]
 
 
-def test_critical_mass_has_an_infinity_tick(frame: pd.DataFrame) -> None:
-    figure = plot_critical_mass(critical_mass_table(frame, n_boot=50), title="toy")
-    main, infinite = figure.axes
+def test_critical_mass_non_dp_arms_are_horizontal_references(frame: pd.DataFrame) -> None:
+    table = critical_mass_table(frame.drop(columns="arm"), n_boot=50)
+    figure = plot_critical_mass(table, title="toy")
+    (main,) = figure.axes
     assert main.get_xscale() == "log"
-    assert [tick.get_text() for tick in infinite.get_xticklabels()] == ["∞"]
-    assert any("ε = ∞" in label for label in infinite.get_legend_handles_labels()[1])
+    sgd = table[(table["arm"] == "SGD") & (table["threshold"] == 0.5)].iloc[0]
+    references = [line for line in main.get_lines() if line.get_label() == "S* = 0.5, SGD"]
+    assert references and list(references[0].get_ydata()) == [sgd["alpha_star"], sgd["alpha_star"]]
+    assert list(references[0].get_xdata()) == [0, 1]  # spans the axis (axes coordinates)
 
 
 def test_critical_mass_marks_not_reached_points() -> None:

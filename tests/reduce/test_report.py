@@ -45,7 +45,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> ReduceOutputs:
 def test_all_files_are_written_and_listed(outputs: ReduceOutputs) -> None:
     names = {path.relative_to(outputs.out_dir).as_posix() for path in outputs.paths}
     tables = {
-        f"{t}.{ext}" for t in ("success_curves", "critical_mass", "accuracy", "lira") for ext in ("csv", "md", "tex")
+        f"{t}.{ext}"
+        for t in ("success_curves", "critical_mass", "accuracy", "verdict", "lira")
+        for ext in ("csv", "md", "tex")
     }
     figures = {
         f"figures/{f}_mnist5k.{ext}" for f in ("success_curves", "critical_mass", "accuracy") for ext in ("png", "svg")
@@ -69,7 +71,7 @@ def test_missing_point_shown_as_missing(outputs: ReduceOutputs) -> None:
     missing = curves[(curves["epsilon"] == 1.0) & (curves["alpha"] == 0.2)].iloc[0]
     assert missing["n_seeds"] == 0 and math.isnan(missing["mean"])
     markdown = (outputs.out_dir / "success_curves.md").read_text()
-    assert "| mnist5k | 1 | 1 | 0.2 | 0/3 | missing | missing |" in markdown
+    assert "| mnist5k | DP ε=1 C=1 | 1 | 1 | 0.2 | 0/3 | missing | missing | missing | missing |  |" in markdown
 
 
 def test_critical_mass_reports_not_reached_in_every_format(outputs: ReduceOutputs) -> None:
