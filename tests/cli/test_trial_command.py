@@ -1,0 +1,128 @@
+"""``acadp trial`` through the real console script: one JSON object with ``--json``, a readable summary without it,
+and exit status 2 with one line on stderr for bad options. Trials are tiny (300 training digits, one epoch)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ACADP = Path(sys.executable).parent / "acadp"
+SMALL = ["--dataset", "mnist5k", "--alpha", "0.1", "--n-train", "300", "--n-test", "100", "--epochs", "1"]
+RUNS = {
+    "non_private_json": [*SMALL, "--epsilon", "inf", "--json"],
+    "private_json": [*SMALL, "--epsilon", "4", "--clip", "1", "--json"],
+    "summary": [*SMALL, "--epsilon", "inf"],
+    "alpha_too_large": [*SMALL, "--alpha", "1.5"],
+    "epsilon_not_a_number": [*SMALL, "--epsilon", "abc"],
+    "unknown_dataset": [*SMALL, "--dataset", "nope"],
+    "patch_too_large": [*SMALL, "--signal-opt", "size=100"],
+    # batches of 100 of the 300 digits: DP-SGD subsamples (q = 1/3), and no sigma reaches epsilon = 1e-5
+    "privacy_infeasible": [*SMALL, "--epsilon", "0.00001", "--batch-size", "100"],
+}
+SUMMARY_KEYS = {
+    "dataset", "alpha", "epsilon", "delta", "clip", "seed", "target_class", "n_train", "n_collective",
+    "test_accuracy", "success", "success_all", "epsilon_spent", "noise_multiplier", "sample_rate", "steps",
+    "accountant", "epochs", "seconds",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[subprocess.CompletedProcess[str]]]]:
+    """Every run of :data:`RUNS`, two at a time (start-up dominates a run), in one shared data directory."""
+    data_dir = tmp_path_factory.mktemp("acadp-data")
+    env = {key: value for key, value in os.environ.items() if key not in {"FORCE_COLOR", "RAY_ADDRESS"}}
+    env.update(ACADP_DATA_DIR=str(data_dir), NO_COLOR="1")
+
+    def run(args: list[str]) -> subprocess.CompletedProcess[str]:
+        workdir = tmp_path_factory.mktemp("cwd")
+        return subprocess.run(
+            [str(ACADP), "trial", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(run, args) for name, args in RUNS.items()}
+        yield futures
+        for future in futures.values():
+            future.cancel()
+
+
+def succeeded(runs: dict[str, Future[subprocess.CompletedProcess[str]]], name: str) -> subprocess.CompletedProcess[str]:
+    result = runs[name].result()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+def one_json_object(stdout: str) -> dict[str, Any]:
+    lines = stdout.strip().splitlines()
+    assert len(lines) == 1, stdout
+    summary = json.loads(lines[0])
+    assert isinstance(summary, dict)
+    assert not SUMMARY_KEYS - summary.keys(), f"missing keys: {SUMMARY_KEYS - summary.keys()}"
+    return summary
+
+
+def test_json_of_a_non_private_trial(runs: dict[str, Future[subprocess.CompletedProcess[str]]]) -> None:
+    summary = one_json_object(succeeded(runs, "non_private_json").stdout)
+
+    assert summary["epsilon"] == "inf" and summary["epsilon_spent"] == "inf"
+    assert summary["noise_multiplier"] == 0 and summary["clip"] is None
+    assert summary["dataset"] == "mnist5k" and summary["alpha"] == 0.1
+    assert summary["n_train"] == 300 and summary["n_collective"] == 30  # round(0.1 · 300)
+    assert summary["epochs"] == 1 and summary["steps"] >= 1
+    assert 0 <= summary["test_accuracy"] <= 1 and 0 <= summary["success"] <= 1
+
+
+def test_json_of_a_private_trial(runs: dict[str, Future[subprocess.CompletedProcess[str]]]) -> None:
+    summary = one_json_object(succeeded(runs, "private_json").stdout)
+
+    assert summary["epsilon"] == 4 and summary["clip"] == 1
+    assert math.isfinite(summary["epsilon_spent"]) and 0 < summary["epsilon_spent"] <= 4
+    assert summary["noise_multiplier"] > 0
+    assert 0 < summary["sample_rate"] <= 1 and summary["steps"] >= 1
+    assert summary["accountant"] == "prv" and summary["n_collective"] == 30
+
+
+def test_summary_without_json_is_a_readable_table(runs: dict[str, Future[subprocess.CompletedProcess[str]]]) -> None:
+    stdout = succeeded(runs, "summary").stdout
+
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(stdout)
+    for key in ("alpha", "epsilon", "test_accuracy", "success", "n_collective", "trial_key"):
+        assert re.search(rf"\b{key}\b", stdout), f"no row {key!r} in:\n{stdout}"
+    assert "inf" in stdout and "mnist5k" in stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("alpha_too_large", ["alpha"]),
+        ("epsilon_not_a_number", ["--epsilon", "'abc'"]),
+        ("unknown_dataset", ["'nope'", "mnist5k", "cifar10", "bank"]),
+        ("patch_too_large", ["signal.size"]),
+        ("privacy_infeasible", ["epsilon=1e-05", "noise multiplier"]),
+    ],
+)
+def test_bad_options_fail_in_one_line(
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]], name: str, expected: list[str]
+) -> None:
+    result = runs[name].result()
+
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{result.stderr}"
+    assert lines[0].startswith("acadp: error: ")
+    for text in expected:
+        assert text in lines[0], f"{text!r} not in {lines[0]!r}"
+    assert result.stdout == ""
