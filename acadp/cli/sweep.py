@@ -1,4 +1,4 @@
-"""``acadp sweep run|resume|status|submit`` — the sweep service's commands."""
+"""``acadp sweep run|resume|status|sync|submit`` — the sweep service's commands."""
 
 from __future__ import annotations
 
@@ -88,17 +88,27 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines")] = False,
 ) -> None:
     """Show every grid point's state: completed, running, pending or failed (with its error)."""
+    from acadp.store.layout import LAYOUT
     from acadp.sweep.audits import audit_state
+    from acadp.sweep.backfill import untracked_audits, untracked_trials
     from acadp.sweep.status import collect_records, status_payload
 
     plan = plan_sweep(spec, smoke=smoke, storage=storage)
     store = plan.open_store()
     payload = status_payload(collect_records(store, plan.configs))  # a sweep not started yet: every point pending
+    untracked = {c.key() for c in untracked_trials(store, plan.configs)}
+    audits = plan.spec.audit_configs(smoke=smoke)
+    untracked |= {a.key() for a in untracked_audits(store, audits)}
+    for trial in payload["trials"]:
+        trial["awaiting_tracking"] = trial["trial_key"] in untracked
     payload["audits"] = [
-        {"label": a.label(), "audit_key": a.key(), "status": state, "shadows_done": done, "shadows": a.lira.shadows}
-        for a in plan.spec.audit_configs(smoke=smoke)
+        {"label": a.label(), "audit_key": a.key(), "status": state, "shadows_done": done, "shadows": a.lira.shadows,
+         "awaiting_tracking": a.key() in untracked}
+        for a in audits
         for state, done in [audit_state(store, a)]
-    ]
+    ]  # fmt: skip
+    payload["awaiting_tracking"] = len(untracked)
+    payload["parent_run_untracked"] = store.exists(LAYOUT.untracked)
     payload["sweep"] = plan.name
     payload["location"] = plan.location
     if as_json:
@@ -124,6 +134,27 @@ def _print_status(payload: dict) -> None:
     Console().print(table)
     for audit in payload["audits"]:
         Console().print(f"{audit['label']}: {audit['status']} ({audit['shadows_done']}/{audit['shadows']} shadows)")
+    if payload["awaiting_tracking"]:
+        Console().print(
+            f"{payload['awaiting_tracking']} results await tracking (MLflow was unreachable): "
+            "`acadp sweep sync` logs them",
+            highlight=False,
+        )
+
+
+@sweep_app.command()
+def sync(spec: SpecArgument, smoke: SmokeOption = False, storage: StorageOption = None) -> None:
+    """Log to MLflow every result that could not be logged while it was unreachable (exit 1 if it still is)."""
+    from acadp.sweep.backfill import sync_tracking
+    from acadp.sweep.outage import apply_http_budget
+
+    plan = plan_sweep(spec, smoke=smoke, storage=storage)
+    store = plan.open_store()
+    require_existing(plan, store)
+    apply_http_budget()
+    report = sync_tracking(plan, store)
+    console.print(report.line(), highlight=False)
+    raise typer.Exit(0 if report.reachable and not report.awaiting else 1)
 
 
 @sweep_app.command()

@@ -7,6 +7,7 @@
         spec.json                            the resolved spec (defaults filled in)
         driver.json                          the live driver: pid, host, heartbeat (absent when none runs)
         invocations.json                     one record per `sweep run`/`resume`: when it ran, what it ran, timings
+        untracked.json                       the parent MLflow run still needs creating/closing (tracking was down)
         mlflow.db                            default MLflow tracking store (local storage only)
         mlflow-artifacts/                    default MLflow artifact root (local storage only)
         tune/                                Ray Tune's own experiment state (one experiment per invocation)
@@ -16,6 +17,7 @@
             progress.json                    epochs done, last metrics, MLflow run id
             error.json                       the last failure (kept after a later success, for the record)
             result.json                      the final result: its presence means "complete"
+            untracked.json                   the result is not (fully) in MLflow yet: `acadp sweep sync` logs it
         audits/<audit key>/
             config.json                      the audited trial config and the LiRA settings
             keep.npy                         (n_shadows, n_pool) bool, drawn once from the audit seed
@@ -25,6 +27,7 @@
             error.json                       the last failure
             roc.npz                          ROC curve per attack: arrays "<attack>/fpr", "<attack>/tpr"
             result.json                      attack metrics: its presence means "complete"
+            untracked.json                   the result is not (fully) in MLflow yet: `acadp sweep sync` logs it
         reduced/                             the reducer's output (:class:`ReducedLayout`)
             trials.parquet                   one row per grid point
             <table>.{csv,md,tex}             success_curves, critical_mass, accuracy, lira
@@ -92,6 +95,11 @@ class TrialLayout:
     def result(self) -> str:
         return f"{self.root}/result.json"
 
+    @property
+    def untracked(self) -> str:
+        """Marker: the result is in the store but not (fully) in MLflow yet; removed once backfilled."""
+        return f"{self.root}/untracked.json"
+
 
 @dataclass(frozen=True)
 class AuditLayout:
@@ -133,6 +141,11 @@ class AuditLayout:
     def roc(self) -> str:
         return f"{self.root}/roc.npz"
 
+    @property
+    def untracked(self) -> str:
+        """Marker: the result is in the store but not (fully) in MLflow yet; removed once backfilled."""
+        return f"{self.root}/untracked.json"
+
 
 @dataclass(frozen=True)
 class ReducedLayout:
@@ -162,6 +175,7 @@ class SweepLayout:
     spec: str = "spec.json"
     driver: str = "driver.json"
     invocations: str = "invocations.json"
+    untracked: str = "untracked.json"  # the parent run awaits creation, closing or the reducer's artifacts
     mlflow_db: str = "mlflow.db"
     mlflow_artifacts: str = "mlflow-artifacts"
     tune: str = "tune"

@@ -26,11 +26,19 @@ from acadp.lira.results import AuditResult
 from acadp.lira.settings import AuditConfig
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
+from acadp.sweep.backfill import (
+    awaiting_tracking,
+    clear_parent_finish,
+    mark_parent,
+    open_sweep_run,
+    sync_tracking,
+)
 from acadp.sweep.lease import DriverLease
+from acadp.sweep.outage import PROCESS_HEALTH, apply_http_budget, http_budget
 from acadp.sweep.plan import SweepPlan, write_spec_files
 from acadp.sweep.preflight import preflight
 from acadp.sweep.status import TrialRecord, collect_records, count_states, read_result
-from acadp.sweep.tracking import TrackingTarget, finish_sweep_run, setup_sweep_tracking
+from acadp.sweep.tracking import TrackingTarget, finish_sweep_run
 from acadp.trial.result import TrialResult
 
 # Keep Tune quiet and lean: no per-trial CSV/JSON/TensorBoard loggers (results live in our store and MLflow).
@@ -45,7 +53,7 @@ class SweepOutcome:
     records: list[TrialRecord]
     ran: int
     interrupted: bool
-    tracking: TrackingTarget | None
+    tracking: TrackingTarget | None  # None: MLflow was unreachable when the driver started
 
     @property
     def counts(self) -> dict[str, int]:
@@ -108,9 +116,10 @@ def _context(
     return {
         "store": store.uri,
         "invocation": lease.invocation,
-        "tracking_uri": tracking.tracking_uri if tracking else None,
+        "tracking_uri": plan.tracking_uri,  # without a parent run each trial marks its result for the backfill
         "experiment_id": tracking.experiment_id if tracking else None,
         "parent_run_id": tracking.parent_run_id if tracking else None,
+        "tracking_env": http_budget(),
         "data_dir": str(plan.data_dir) if plan.data_dir else None,
         "threads": max(1, int(plan.spec.resources.cpus)),
         "cpus": plan.spec.resources.cpus,
@@ -161,8 +170,11 @@ def _run_tune(
     # On a cluster the autoscaler adds nodes for pending trials: today's resources are no cap there.
     concurrency = plan.spec.max_concurrent_trials or (None if cluster else _slots(resources.cpus, gpus))
     total = len(plan.configs) + len(plan.spec.audit_configs(smoke=plan.smoke))
-    counts = SweepCounts(total=total, already_done=total - len(contexts), concurrency=concurrency or _slots(1, 0))
-    progress = SweepProgress(counts, console)
+    counts = SweepCounts(
+        total=total, already_done=total - len(contexts), concurrency=concurrency or _slots(1, 0),
+        awaiting_tracking=awaiting_tracking(plan, store),
+    )  # fmt: skip
+    progress = SweepProgress(counts, console, health=PROCESS_HEALTH)
     tuner = tune.Tuner(
         trainable,
         param_space={"acadp": tune.grid_search(contexts)},
@@ -194,15 +206,43 @@ def _slots(cpus_per_trial: float, gpus_per_trial: float) -> int:
     return max(1, slots)
 
 
-def _tracking(plan: SweepPlan, store: ResultsStore) -> TrackingTarget:
-    artifact_root = store.local_path(LAYOUT.mlflow_artifacts) if plan.is_local and not plan.spec.tracking_uri else None
-    return setup_sweep_tracking(
-        tracking_uri=plan.tracking_uri,
-        experiment=plan.name,
-        sweep_dir=plan.location,
-        artifact_root=artifact_root,
-        spec_files=[store.local_path(LAYOUT.sweep_file), store.local_path(LAYOUT.spec)] if store.is_local else [],
+def _open_tracking(plan: SweepPlan, store: ResultsStore, console: Console) -> TrackingTarget | None:
+    """The parent run (created or found), after logging what earlier invocations could not; None while MLflow is
+    unreachable (the sweep runs anyway: its results are backfilled later)."""
+    tracking = PROCESS_HEALTH.attempt(lambda: open_sweep_run(plan, store))
+    if tracking is None:
+        mark_parent(store, "MLflow was unreachable when the driver started")
+        return None
+    report = sync_tracking(plan, store, target=tracking, close_parent=False)
+    if report.tracked or report.awaiting:
+        console.print(report.line(), highlight=False)
+    return tracking
+
+
+def _close_tracking(
+    plan: SweepPlan, store: ResultsStore, tracking: TrackingTarget | None, *, status: str, counts: dict[str, int],
+    console: Console,
+) -> None:  # fmt: skip
+    """Close the parent run (or leave that to the backfill), then log every result still awaiting tracking."""
+    closed = (
+        tracking is not None
+        and PROCESS_HEALTH.should_try()
+        and PROCESS_HEALTH.succeeds(lambda: finish_sweep_run(tracking, status=status, counts=counts))
     )
+    if closed:
+        clear_parent_finish(store)  # an older invocation's closing must not override this one
+    else:
+        mark_parent(store, "the parent run is not closed yet", finish={"status": status, "counts": counts})
+    if PROCESS_HEALTH.should_try():
+        report = sync_tracking(plan, store, target=tracking)
+        if report.tracked or report.awaiting:
+            console.print(report.line(), highlight=False)
+    else:
+        console.print(
+            f"MLflow unreachable: {awaiting_tracking(plan, store)} results await tracking "
+            f"(`acadp sweep sync {plan.spec_path}` logs them)",
+            highlight=False,
+        )
 
 
 def _now() -> str:
@@ -218,6 +258,7 @@ def _record_invocation(store: ResultsStore, record: dict[str, Any]) -> None:
 def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) -> SweepOutcome:
     """Run every pending grid point and audit of ``plan``; returns the records of all grid points afterwards."""
     timings: dict[str, Any] = {"started_at": _now()}
+    apply_http_budget()
     store = plan.open_store()
     checks = preflight(plan)  # data prepared and every trial's settings checked before anything is created
     store.makedirs("")
@@ -225,7 +266,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
     stop = lease.start_heartbeat()
     try:
         write_spec_files(plan, store)
-        tracking = _tracking(plan, store)
+        tracking = _open_tracking(plan, store, console)
         trials, audits = _pending(store, plan.configs, console), _pending_audits(plan, store, console)
         console.print(
             f"sweep {plan.name}: {len(plan.configs)} grid points ({len(plan.configs) - len(trials)} complete, "
@@ -247,7 +288,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
         counts = count_states(records)
         unfinished = counts["pending"] + counts["running"] + len(_pending_audits(plan, store, console))
         status = "FINISHED" if not unfinished and not counts["failed"] else ("KILLED" if unfinished else "FAILED")
-        finish_sweep_run(tracking, status=status, counts=counts)
+        _close_tracking(plan, store, tracking, status=status, counts=counts, console=console)
         return SweepOutcome(
             records=records, ran=len(trials) + len(audits), interrupted=unfinished > 0, tracking=tracking
         )

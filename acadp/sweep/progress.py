@@ -15,16 +15,20 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from acadp.sweep.outage import TrackingHealth
+
 
 @dataclass
 class SweepCounts:
-    """Trial counts for this invocation; ``already_done`` were complete before it started."""
+    """Trial counts for this invocation; ``already_done`` were complete before it started; ``awaiting_tracking``:
+    stored results not yet logged to MLflow."""
 
     total: int
     already_done: int
     concurrency: int
     completed: int = 0
     failed: int = 0
+    awaiting_tracking: int = 0
     running: set[str] = field(default_factory=set)
     durations: list[float] = field(default_factory=list)
     started: dict[str, float] = field(default_factory=dict)
@@ -46,9 +50,10 @@ class SweepCounts:
         eta = self.eta_seconds()
         eta_text = "estimating" if eta is None else _duration(eta)
         done = self.already_done + self.completed
+        tracking = f" · {self.awaiting_tracking} await tracking" if self.awaiting_tracking else ""
         return (
             f"trials {done}/{self.total} done · {len(self.running)} running · {self.pending} pending · "
-            f"{self.failed} failed · elapsed {_duration(time.monotonic() - self.began)} · ETA {eta_text}"
+            f"{self.failed} failed{tracking} · elapsed {_duration(time.monotonic() - self.began)} · ETA {eta_text}"
         )
 
 
@@ -67,11 +72,13 @@ def trial_label(trial: Any) -> str:
 
 
 class SweepProgress(Callback):
-    """A Tune callback keeping :class:`SweepCounts` and rendering them."""
+    """A Tune callback keeping :class:`SweepCounts` and rendering them. A trial reports ``tracked: 0`` when its
+    result could not be logged to MLflow: ``health`` (the driver's) then warns once, and once when tracking is back."""
 
-    def __init__(self, counts: SweepCounts, console: Console) -> None:
+    def __init__(self, counts: SweepCounts, console: Console, *, health: TrackingHealth | None = None) -> None:
         self.counts = counts
         self.console = console
+        self.health = health
         self.live: Live | None = None
         self._lock = threading.Lock()
 
@@ -82,6 +89,7 @@ class SweepProgress(Callback):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.counts = state["counts"]
         self.console = Console(stderr=True)
+        self.health = None
         self.live = None
         self._lock = threading.Lock()
 
@@ -125,7 +133,19 @@ class SweepProgress(Callback):
             began = self.counts.started.pop(trial.trial_id, None)
             if began is not None:
                 self.counts.durations.append(time.monotonic() - began)
+            self._note_tracking(trial)
             self._render(f"done    {trial_label(trial)}")
+
+    def _note_tracking(self, trial: Any) -> None:
+        tracked = (trial.last_result or {}).get("tracked")
+        if tracked is None:  # a result reported again, or a sweep without tracking
+            return
+        if not tracked:
+            self.counts.awaiting_tracking += 1
+            if self.health is not None:
+                self.health.failed(f"{trial_label(trial)} could not be logged")
+        elif self.health is not None:
+            self.health.succeeded()
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         with self._lock:

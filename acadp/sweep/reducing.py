@@ -17,6 +17,8 @@ from acadp.store.layout import LAYOUT
 from acadp.store.provenance import provenance
 from acadp.store.results import ResultsStore
 from acadp.sweep.audits import collect_audit_rows
+from acadp.sweep.backfill import mark_parent, sync_tracking
+from acadp.sweep.outage import PROCESS_HEALTH, apply_http_budget
 from acadp.sweep.plan import SweepPlan, require_existing
 from acadp.sweep.status import TrialRecord, collect_records
 from acadp.sweep.tracking import find_sweep_tracking, log_sweep_artifacts
@@ -51,10 +53,30 @@ def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) ->
             for path in outputs.paths:
                 rel = path.relative_to(outputs.out_dir).as_posix()
                 store.write_bytes(LAYOUT.reduced_file(rel), path.read_bytes())
-    tracking = find_sweep_tracking(tracking_uri=plan.tracking_uri, experiment=plan.name, sweep_dir=plan.location)
-    if tracking is not None and store.is_local:
-        log_sweep_artifacts(tracking, list(outputs.paths), base=outputs.out_dir)
+    _track_reduction(plan, store, outputs)
     return outputs
+
+
+def _track_reduction(plan: SweepPlan, store: ResultsStore, outputs: ReduceOutputs) -> None:
+    """Backfill what earlier runs could not log, then log the reducer's outputs to the parent run (or mark them for
+    the next backfill when MLflow is unreachable)."""
+    apply_http_budget()
+    health = PROCESS_HEALTH
+    if health.should_try():  # a driver that just found MLflow unreachable does not wait for it again
+        report = sync_tracking(plan, store, health=health)
+        if report.tracked or report.awaiting:
+            Console(stderr=True).print(report.line(), highlight=False)
+    if not store.is_local:
+        return
+    tracking = health.attempt(
+        lambda: find_sweep_tracking(tracking_uri=plan.tracking_uri, experiment=plan.name, sweep_dir=plan.location)
+    ) if health.should_try() else None  # fmt: skip
+    if tracking is None:
+        if not health.reachable:
+            mark_parent(store, "the reducer's outputs are not logged yet", reduced=True)
+        return
+    if not health.succeeds(lambda: log_sweep_artifacts(tracking, list(outputs.paths), base=outputs.out_dir)):
+        mark_parent(store, "the reducer's outputs are not logged yet", reduced=True)
 
 
 def _alpha_text(value: float) -> str:

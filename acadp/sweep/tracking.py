@@ -147,6 +147,7 @@ class _ChildRun:
         self.key = key
         identity = {key_tag: key, PARENT_TAG: target.parent_run_id}
         existing = _find_run(self.client, target.experiment_id, identity)
+        self.created = existing is None  # False: a run of an earlier attempt, possibly logged in part
         if existing is not None:
             self.run_id = existing
             self.client.update_run(self.run_id, status="RUNNING")
@@ -169,46 +170,56 @@ class TrialTracker(_ChildRun):
         params = flatten("", config.canonical())
         super().__init__(target, key_tag=TAG_TRIAL_KEY, key=config.key(), name=config.label(), params=params)
 
-    def log_epoch(self, record: EpochRecord, *, clipped_fraction: float | None = None) -> None:
-        values = {
-            "train_loss": record.train_loss,
-            "test_accuracy": record.test_accuracy,
-            "success": record.success,
-            "clipped_fraction": clipped_fraction,
-            "epoch_seconds": record.seconds,
-        }
-        stamp = _now_ms()
-        metrics = [
-            Metric(name, float(value), stamp, record.epoch)
-            for name, value in values.items()
-            if value is not None and math.isfinite(value)
-        ]
-        self.client.log_batch(self.run_id, metrics=metrics)
+    def log_epoch(self, record: EpochRecord) -> None:
+        self.client.log_batch(self.run_id, metrics=epoch_metrics(record))
 
     def finish(self, result: TrialResult) -> None:
-        stamp = _now_ms()
-        final = {
-            "test_accuracy": result.test_accuracy,
-            "success": result.success,
-            "success_all": result.success_all,
-            "epsilon_spent": result.epsilon_spent,
-            "trial_seconds": result.seconds,
-        }
-        metrics = [
-            Metric(name, float(value), stamp, result.epochs) for name, value in final.items() if math.isfinite(value)
-        ]
-        params = {
-            "noise_multiplier": str(result.noise_multiplier),
-            "sample_rate": str(result.sample_rate),
-            "steps": str(result.steps),
-        }
         self.client.log_batch(
             self.run_id,
-            metrics=metrics,
-            params=[Param(k, v) for k, v in params.items()],
+            metrics=trial_final_metrics(result),
+            params=[Param(k, v) for k, v in trial_result_params(result).items()],
             tags=[RunTag(TAG_STATUS, "completed")],
         )
         self.client.set_terminated(self.run_id, status="FINISHED")
+
+
+def epoch_metrics(record: EpochRecord) -> list[Metric]:
+    """The metrics of one epoch, at step ``record.epoch`` (live and at backfill alike; finite values only)."""
+    values = {
+        "train_loss": record.train_loss,
+        "test_accuracy": record.test_accuracy,
+        "success": record.success,
+        "clipped_fraction": record.clipped_fraction,
+        "epoch_seconds": record.seconds,
+    }
+    stamp = _now_ms()
+    return [
+        Metric(name, float(value), stamp, record.epoch)
+        for name, value in values.items()
+        if value is not None and math.isfinite(value)
+    ]
+
+
+def trial_final_metrics(result: TrialResult) -> list[Metric]:
+    """A finished trial's summary metrics, at step ``result.epochs``."""
+    final = {
+        "test_accuracy": result.test_accuracy,
+        "success": result.success,
+        "success_all": result.success_all,
+        "epsilon_spent": result.epsilon_spent,
+        "trial_seconds": result.seconds,
+    }
+    stamp = _now_ms()
+    return [Metric(name, float(value), stamp, result.epochs) for name, value in final.items() if math.isfinite(value)]
+
+
+def trial_result_params(result: TrialResult) -> dict[str, str]:
+    """Params known only once a trial ran (σ, sampling rate, steps)."""
+    return {
+        "noise_multiplier": str(result.noise_multiplier),
+        "sample_rate": str(result.sample_rate),
+        "steps": str(result.steps),
+    }
 
 
 TAG_AUDIT_KEY = "acadp.audit_key"
@@ -226,23 +237,39 @@ class AuditTracker(_ChildRun):
 
     def finish(self, record: dict[str, Any], store: Any) -> None:
         """Log every attack × subset metric and the ROC curves (arrays and a log-log figure) as artifacts."""
+        self.client.log_batch(self.run_id, metrics=audit_metrics(record), tags=[RunTag(TAG_STATUS, "completed")])
+        self.log_roc(record, store, existing=set())
+        self.client.set_terminated(self.run_id, status="FINISHED")
+
+    def log_roc(self, record: dict[str, Any], store: Any, *, existing: set[str]) -> None:
+        """Log ``roc.npz`` and ``roc.png`` (those not named in ``existing``) from the store."""
         import tempfile
 
-        stamp = _now_ms()
-        metrics = []
-        for row in record["rows"]:
-            for name, value in row.items():
-                if isinstance(value, int | float) and math.isfinite(value):
-                    metrics.append(Metric(f"{row['attack']}.{row['subset']}.{name}", float(value), stamp, 0))
-        self.client.log_batch(self.run_id, metrics=metrics, tags=[RunTag(TAG_STATUS, "completed")])
+        if {ROC_ARRAYS, ROC_FIGURE} <= existing:
+            return
         with tempfile.TemporaryDirectory(prefix="acadp-audit-") as tmp:
-            roc_rel = LAYOUT.audit(record["audit_key"]).roc
-            roc_path = Path(tmp) / PurePosixPath(roc_rel).name  # the artifact keeps the store file's name
-            roc_path.write_bytes(store.read_bytes(roc_rel))
-            self.client.log_artifact(self.run_id, str(roc_path))
-            figure_path = _roc_figure(roc_path, Path(tmp) / "roc.png", title=record["label"])
-            self.client.log_artifact(self.run_id, str(figure_path))
-        self.client.set_terminated(self.run_id, status="FINISHED")
+            roc_path = Path(tmp) / ROC_ARRAYS  # the artifact keeps the store file's name
+            roc_path.write_bytes(store.read_bytes(LAYOUT.audit(record["audit_key"]).roc))
+            if ROC_ARRAYS not in existing:
+                self.client.log_artifact(self.run_id, str(roc_path))
+            if ROC_FIGURE not in existing:
+                figure_path = _roc_figure(roc_path, Path(tmp) / ROC_FIGURE, title=record["label"])
+                self.client.log_artifact(self.run_id, str(figure_path))
+
+
+ROC_ARRAYS = PurePosixPath(LAYOUT.audit("key").roc).name
+ROC_FIGURE = "roc.png"
+
+
+def audit_metrics(record: dict[str, Any]) -> list[Metric]:
+    """Every attack × subset metric of an audit's ``result.json`` record, at step 0."""
+    stamp = _now_ms()
+    metrics = []
+    for row in record["rows"]:
+        for name, value in row.items():
+            if isinstance(value, int | float) and math.isfinite(value):
+                metrics.append(Metric(f"{row['attack']}.{row['subset']}.{name}", float(value), stamp, 0))
+    return metrics
 
 
 def _roc_figure(roc_path: Path, out: Path, *, title: str) -> Path:

@@ -1,9 +1,10 @@
 """The Ray Tune trainable: a thin wrapper that runs :func:`acadp.trial.run_trial` for one grid point.
 
 The results store is the source of truth: a trial whose ``result.json`` exists only reports it again; otherwise it
-continues from its own epoch checkpoint in the store (whatever Tune remembers), logs to its MLflow child run, and
-writes ``result.json`` last. The same function runs under Tune's retries (``FailureConfig``) and after a driver
-restart, with the same outcome.
+continues from its own epoch checkpoint in the store (whatever Tune remembers), logs to its MLflow child run, writes
+``result.json`` and then finishes the MLflow run. Tracking never fails a trial: an MLflow error leaves an
+``untracked.json`` marker for the backfill (:mod:`acadp.sweep.outage`). The same function runs under Tune's retries
+(``FailureConfig``) and after a driver restart, with the same outcome.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import math
 import os
 import socket
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from pydantic import Field
 from ray import tune
 
 from acadp.config.base import FrozenModel
@@ -26,7 +29,8 @@ from acadp.learners import TrainingRun
 from acadp.learners.noise import NoiseTable
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
-from acadp.sweep.tracking import TrackingTarget, TrialTracker
+from acadp.sweep.outage import PROCESS_HEALTH, GuardedRun, apply_http_budget
+from acadp.sweep.tracking import AuditTracker, TrackingTarget, TrialTracker
 from acadp.trial.result import EpochRecord, TrialResult
 from acadp.trial.run import TrialCheckpoint, run_trial
 
@@ -45,7 +49,9 @@ class TrialContext(FrozenModel):
     invocation: str
     tracking_uri: str | None = None
     experiment_id: str | None = None
-    parent_run_id: str | None = None
+    parent_run_id: str | None = None  # None with a tracking_uri: MLflow was down when the driver started
+    # MLflow's HTTP timeouts and retries (MLFLOW_HTTP_REQUEST_* variables), as the driver resolved them
+    tracking_env: dict[str, str] = Field(default_factory=dict)
     data_dir: str | None = None
     threads: int = 1
     cpus: float = 1.0
@@ -57,6 +63,16 @@ class TrialContext(FrozenModel):
         if self.tracking_uri is None or self.experiment_id is None or self.parent_run_id is None:
             return None
         return TrackingTarget(self.tracking_uri, self.experiment_id, self.parent_run_id)
+
+    def guarded_run(self, store: ResultsStore, marker: str, open_run: Any) -> GuardedRun[Any] | None:
+        """The job's MLflow child run behind a guard; None when the sweep does not track. ``open_run(target)``
+        opens the run."""
+        if self.tracking_uri is None:
+            return None
+        apply_http_budget(self.tracking_env or None)
+        target = self.tracking()
+        opener = None if target is None else (lambda: open_run(target))
+        return GuardedRun(store, marker, opener, health=PROCESS_HEALTH)
 
 
 def final_metrics(result: TrialResult) -> dict[str, Any]:
@@ -118,12 +134,11 @@ def run_audit_job(context: TrialContext) -> None:
 
     from acadp.lira.settings import AuditConfig
     from acadp.sweep.audit_runner import run_audit
-    from acadp.sweep.tracking import AuditTracker
 
     audit = AuditConfig.model_validate(context.audit)
     store = ResultsStore(context.store)
-    target = context.tracking()
-    tracker = AuditTracker(target, audit) if target is not None else None
+    paths = LAYOUT.audit(audit.key())
+    tracking = context.guarded_run(store, paths.untracked, lambda target: AuditTracker(target, audit))
     device = "cuda" if audit.lira.gpus_per_shadow > 0 and torch.cuda.is_available() else "cpu"
     done: list[int] = []
 
@@ -131,6 +146,8 @@ def run_audit_job(context: TrialContext) -> None:
         done.append(index)
         tune.report({"shadows_done": len(done)})
 
+    if tracking is not None:
+        tracking.before_result()  # run_audit writes result.json: the marker stays until the MLflow run is finished
     try:
         record = run_audit(
             audit,
@@ -141,13 +158,12 @@ def run_audit_job(context: TrialContext) -> None:
             on_shadow=on_shadow,
         )
     except Exception as error:
-        _record_failure(store, LAYOUT.audit(audit.key()).error, error, context.invocation)
-        if tracker is not None:
-            tracker.fail(error)
+        _record_failure(store, paths.error, error, context.invocation)
+        if tracking is not None:
+            tracking.call(partial(_fail, error=error))
         raise
-    if tracker is not None:
-        tracker.finish(record, store)
-    tune.report({"done": 1, "shadows_done": audit.lira.shadows})
+    tracked = tracking is None or tracking.finish(lambda tracker: tracker.finish(record, store))
+    tune.report({"done": 1, "shadows_done": audit.lira.shadows, "tracked": int(tracked)})
 
 
 def run_trial_job(context: TrialContext) -> None:
@@ -161,8 +177,7 @@ def run_trial_job(context: TrialContext) -> None:
         return
     if not store.exists(paths.config):
         store.write_json(paths.config, config.canonical())
-    target = context.tracking()
-    tracker = TrialTracker(target, config) if target is not None else None
+    tracking = context.guarded_run(store, paths.untracked, lambda target: TrialTracker(target, config))
     guard = _Guard(store, context.invocation)
     progress = _Progress(store, paths.progress)
     progress.update(
@@ -173,8 +188,8 @@ def run_trial_job(context: TrialContext) -> None:
     def on_epoch(record: EpochRecord, run: TrainingRun) -> None:
         guard.check()
         progress.update(epochs_done=record.epoch, epochs=config.training.epochs, last=record.plain())
-        if tracker is not None:
-            tracker.log_epoch(record)
+        if tracking is not None:
+            tracking.call(lambda tracker: tracker.log_epoch(record))
         tune.report({k: v for k, v in record.plain().items() if v is not None})
 
     device = "cuda" if context.gpus > 0 and torch.cuda.is_available() else "cpu"
@@ -192,14 +207,20 @@ def run_trial_job(context: TrialContext) -> None:
         raise
     except Exception as error:
         _record_failure(store, paths.error, error, context.invocation)
-        if tracker is not None:
-            tracker.fail(error)
+        if tracking is not None:
+            tracking.call(partial(_fail, error=error))
         raise
-    if tracker is not None:
-        tracker.finish(result)
+    # the result first: tracking comes after it and can only leave a marker for the backfill
+    if tracking is not None:
+        tracking.before_result()
     store.write_json(paths.result, result.to_json())
+    tracked = tracking is None or tracking.finish(lambda tracker: tracker.finish(result))
     progress.update(job_finished_at=_now())
-    tune.report(final_metrics(result))
+    tune.report({**final_metrics(result), "tracked": int(tracked)})
+
+
+def _fail(tracker: TrialTracker | AuditTracker, *, error: BaseException) -> None:
+    tracker.fail(error)
 
 
 def _record_failure(store: ResultsStore, rel: str, error: BaseException, invocation: str) -> None:
