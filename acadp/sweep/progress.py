@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from acadp.config.trial import arm_label
 from acadp.sweep.outage import TrackingHealth
 
 
@@ -67,7 +68,9 @@ def _duration(elapsed: float) -> str:
 def trial_label(trial: Any) -> str:
     context = trial.config.get("acadp", {})
     config = context.get("trial", {})
-    label = f"{config.get('dataset')} a={config.get('alpha')} eps={config.get('epsilon')} seed={config.get('seed')}"
+    epsilon = float(config.get("epsilon", "inf"))
+    arm = arm_label(epsilon=epsilon, clip=config.get("clip"), recipe=config.get("recipe"))
+    label = f"{config.get('dataset')} {arm} a={config.get('alpha')} seed={config.get('seed')}"
     return f"LiRA audit of {label}" if context.get("kind") == "audit" else label
 
 
