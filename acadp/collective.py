@@ -7,6 +7,8 @@ Definitions follow Hardt et al. 2023 ("Algorithmic Collective Action in Machine 
 * *feature-label* strategy: every member plants the signal and relabels to the target class, h(x, y) = (g(x), y*);
 * *feature-only* strategy: members whose label already is y* plant the signal; other members change nothing;
 * success S(alpha) is measured on test points carrying the signal, g(x), whose true label is not y*.
+* datasets with groups (y, a): planting changes x and y only; a member keeps its attribute a, so its group after
+  planting is (y*, a) (acadp.trial.run.group_data builds groups from the planted labels).
 
 Everything here is a pure function of numpy arrays and a seed; nothing imports torch, Ray or MLflow.
 """

@@ -184,13 +184,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 @app.command()
 def datasets() -> None:
-    """List the registered datasets."""
+    """List the registered datasets (with the group counts of the embedded datasets with groups)."""
     from acadp.data import DATASETS
+    from acadp.data.groups import embedded_group_counts
 
-    table = Table("name", "modality", "description")
+    table = Table("name", "modality", "description", "groups (train / test)")
     for name in DATASETS.names():
         source = DATASETS.get(name)
-        table.add_row(name, source.modality, source.description)
+        table.add_row(name, source.modality, source.description, embedded_group_counts(name))
     Console().print(table)
 
 

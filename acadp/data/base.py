@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -36,6 +35,19 @@ class ArrayDataset:
     # Per-channel constants the model normalises images with (published values, not computed from private data).
     channel_mean: tuple[float, ...] = ()
     channel_std: tuple[float, ...] = ()
+    # Datasets with groups: a spurious/group attribute a per example, int64 (n,) in [0, len(attribute_names)); a
+    # group is (y, a) (Sagawa et al. 2020). None for datasets without groups.
+    a_train: np.ndarray | None = None
+    a_test: np.ndarray | None = None
+    attribute_names: tuple[str, ...] = ()
+
+    @property
+    def has_groups(self) -> bool:
+        return self.a_train is not None
+
+    @property
+    def n_attributes(self) -> int:
+        return len(self.attribute_names)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -56,6 +68,18 @@ class ArrayDataset:
         expected_ndim = 4 if self.modality == "image" else 2
         if self.x_train.ndim != expected_ndim:
             raise ValueError(f"{self.name}: {self.modality} data must have {expected_ndim} dims")
+        self._validate_attributes()
+
+    def _validate_attributes(self) -> None:
+        if self.a_train is None and self.a_test is None:
+            return
+        if self.a_train is None or self.a_test is None or self.n_attributes < 2:
+            raise ValueError(f"{self.name}: a group attribute needs a_train, a_test and at least two attribute_names")
+        for split, a, y in (("train", self.a_train, self.y_train), ("test", self.a_test, self.y_test)):
+            if a.dtype != np.int64 or a.shape != y.shape:
+                raise ValueError(f"{self.name}: a_{split} must be int64 of shape {y.shape}, got {a.dtype} {a.shape}")
+            if a.size and (a.min() < 0 or a.max() >= self.n_attributes):
+                raise ValueError(f"{self.name}: a_{split} has values outside [0, {self.n_attributes})")
 
 
 @dataclass(frozen=True)
@@ -65,22 +89,31 @@ class DatasetSource:
     name: str
     modality: Modality
     description: str
-    load: Callable[[Path, bool], ArrayDataset]
+    load: Callable[..., ArrayDataset]
     # Files a user must place under the data directory when there is no network; shown in DataMissingError.
     expected_files: tuple[str, ...] = field(default_factory=tuple)
     # Version of the preparation code: bump it to invalidate cached arrays after a change to a loader.
     version: int = 1
+    # A resizing loader's default image side; such a loader takes ``image_size`` as a keyword (None: not resizing).
+    image_size: int | None = None
 
 
 DATASETS: Registry[DatasetSource] = Registry("dataset")
 
 
 def register_dataset(
-    name: str, *, modality: Modality, description: str, expected_files: tuple[str, ...] = (), version: int = 1
-) -> Callable[[Callable[[Path, bool], ArrayDataset]], Callable[[Path, bool], ArrayDataset]]:
-    """Decorator registering ``load(data_dir, download) -> ArrayDataset`` as the source of dataset ``name``."""
+    name: str,
+    *,
+    modality: Modality,
+    description: str,
+    expected_files: tuple[str, ...] = (),
+    version: int = 1,
+    image_size: int | None = None,
+) -> Callable[[Callable[..., ArrayDataset]], Callable[..., ArrayDataset]]:
+    """Decorator registering ``load(data_dir, download) -> ArrayDataset`` as the source of dataset ``name`` (with
+    ``image_size``: ``load(data_dir, download, image_size=...)``, resizing images to that side)."""
 
-    def decorate(load: Callable[[Path, bool], ArrayDataset]) -> Callable[[Path, bool], ArrayDataset]:
+    def decorate(load: Callable[..., ArrayDataset]) -> Callable[..., ArrayDataset]:
         DATASETS.add(
             name,
             DatasetSource(
@@ -90,6 +123,7 @@ def register_dataset(
                 load=load,
                 expected_files=expected_files,
                 version=version,
+                image_size=image_size,
             ),
         )
         return load

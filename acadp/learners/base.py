@@ -56,6 +56,9 @@ class LearnerInputs:
     privacy: PrivacyTarget | None = None
     # σ already computed for this run's (ε, δ, q, steps, accountant) (by a sweep's driver); None: compute it
     noise_multiplier: float | None = None
+    # Group-DRO: the group (n,) int64 in [0, n_groups) of every example, group = y · n_attributes + a; None: no groups
+    groups: torch.Tensor | None = None
+    n_groups: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ class TrainingRun(ABC):
     def privacy_report(self) -> PrivacyReport:
         """Privacy actually spent so far (epsilon = inf for non-private training)."""
 
+    def group_weights(self) -> list[float] | None:
+        """Group-DRO's current group weights q (one per group); None for a learner without them."""
+        return None
+
     @abstractmethod
     def _extra_state(self) -> dict[str, Any]:
         """Learner-specific state (optimizer, generators, accountant history)."""
@@ -111,6 +118,11 @@ class TrainingRun(ABC):
 
 LearnerFactory = Callable[[LearnerInputs], TrainingRun]
 LEARNERS: Registry[LearnerFactory] = Registry("learner")
+
+
+def engine_name(training: TrainingConfig) -> str:
+    """The :data:`LEARNERS` name of a recipe: its sampling scheme (ERM), or ``<sampling>_<objective>`` otherwise."""
+    return training.sampling if training.objective == "erm" else f"{training.sampling}_{training.objective}"
 
 
 def effective_lr(training: TrainingConfig, clip: float | None) -> float:

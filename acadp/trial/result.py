@@ -22,6 +22,9 @@ class EpochRecord(FrozenModel):
     test_accuracy: float | None = None
     success: float | None = None
     base_rate: float | None = None
+    # datasets with groups: the lowest per-group test accuracy (evaluated epochs), Group-DRO's weights q per group
+    worst_group_accuracy: float | None = None
+    group_weights: list[float] | None = None
     epsilon_spent: float | None = None
     seconds: float
 
@@ -57,6 +60,12 @@ class TrialResult(FrozenModel):
     success_all: float
     base_rate: float = math.nan
     lift: float = math.nan
+    # datasets with groups (groups are (y, a), named "<class>/<attribute>"): the lowest and every per-group clean test
+    # accuracy, Group-DRO's final group weights q, and how many collective members fall in each group after planting
+    worst_group_accuracy: float = math.nan
+    group_accuracy: dict[str, float] = Field(default_factory=dict)
+    group_weights: dict[str, float] = Field(default_factory=dict)
+    collective_groups: dict[str, int] = Field(default_factory=dict)
     # share of per-example gradients clipped in the last epoch (None without clipping)
     clipped_fraction: float | None = None
     train_loss: float
@@ -73,7 +82,16 @@ class TrialResult(FrozenModel):
     history: tuple[EpochRecord, ...] = ()
     provenance: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("test_accuracy", "success", "success_all", "base_rate", "lift", "train_loss", mode="before")
+    @field_validator(
+        "test_accuracy",
+        "success",
+        "success_all",
+        "base_rate",
+        "lift",
+        "worst_group_accuracy",
+        "train_loss",
+        mode="before",
+    )
     @classmethod
     def _missing_is_nan(cls, value: Any) -> Any:
         """A rate with no examples to count is stored as null and read back as NaN."""
@@ -84,7 +102,8 @@ class TrialResult(FrozenModel):
         fields = [
             "dataset", "arm", "alpha", "epsilon", "delta", "clip", "seed", "target_class", "n_train", "n_test",
             "n_collective", "n_planted", "test_accuracy", "success", "success_all", "base_rate", "lift",
-            "clipped_fraction", "train_loss", "epsilon_spent",
+            "worst_group_accuracy", "group_accuracy", "group_weights", "clipped_fraction", "train_loss",
+            "epsilon_spent",
             "noise_multiplier", "sample_rate", "steps", "accountant", "epochs", "seconds", "trial_key",
         ]  # fmt: skip
         flat = {name: getattr(self, name) for name in fields}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from acadp.collective import PlantedData, apply_signal, plant_collective
 from acadp.config.trial import TrialConfig
 from acadp.data import ArrayDataset, load_dataset
 from acadp.errors import CheckpointError, SpecError
-from acadp.learners import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun
+from acadp.learners import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun, engine_name
 from acadp.learners.dpsgd import SamplingPlan
 from acadp.learners.noise import NoiseSetting, NoiseTable
 from acadp.models import ModelInputs, build_model
@@ -48,6 +48,48 @@ class TrialData:
     x_signal: np.ndarray  # g(x) for every test point, (n_test, ...)
     not_target: np.ndarray  # (n_test,) bool: true label != y*
     data_dir: Path | None = None  # where the dataset was read from; pre-trained weights are cached there too
+    groups: GroupData | None = None  # datasets with groups only
+
+
+@dataclass(frozen=True)
+class GroupData:
+    """Groups (y, a) of a dataset with a group attribute, as ids y · n_attributes + a. ``train`` (n_train,) uses the
+    *planted* labels — a collective member keeps its attribute a, so its group is (y*, a) — and ``test`` (n_test,)
+    the true labels. ``names[g]`` is group g's name, ``<class>/<attribute>``."""
+
+    train: np.ndarray
+    test: np.ndarray
+    names: tuple[str, ...]
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.names)
+
+
+def group_data(
+    dataset: ArrayDataset, *, planted_y: np.ndarray, y_test: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> GroupData | None:
+    """The groups of the trial's training (after planting) and test examples; None for a dataset without groups."""
+    if dataset.a_train is None or dataset.a_test is None:
+        return None
+    k = dataset.n_attributes
+    classes = dataset.class_names or tuple(str(c) for c in range(dataset.n_classes))
+    names = tuple(f"{classes[c]}/{dataset.attribute_names[a]}" for c in range(dataset.n_classes) for a in range(k))
+    return GroupData(train=planted_y * k + dataset.a_train[train], test=y_test * k + dataset.a_test[test], names=names)
+
+
+def _check_groups(config: TrialConfig, dataset: ArrayDataset, groups: GroupData | None) -> None:
+    """Group-DRO needs groups and an attribute that takes at least two values in the training data."""
+    if config.training.objective != "gdro":
+        return
+    if groups is None:
+        raise SpecError(f"training.objective: gdro needs a dataset with groups; {config.dataset} has none")
+    values = np.unique(groups.train % dataset.n_attributes)
+    if values.size < 2:
+        raise SpecError(
+            f"training.objective: gdro needs a group attribute with two or more values; in {config.dataset}'s "
+            f"training data it takes the single value {dataset.attribute_names[int(values[0])]!r}"
+        )
 
 
 def _subsample(n: int, limit: int | None, stream: str) -> np.ndarray:
@@ -58,7 +100,7 @@ def _subsample(n: int, limit: int | None, stream: str) -> np.ndarray:
 
 def prepare_trial_data(config: TrialConfig, *, data_dir: Path | None = None, download: bool = True) -> TrialData:
     """Load the dataset, apply ``n_train``/``n_test``, plant the collective and build the signal-carrying test set."""
-    dataset = load_dataset(config.dataset, data_dir=data_dir, download=download)
+    dataset = load_dataset(config.dataset, data_dir=data_dir, download=download, image_size=config.image_size)
     if config.target_class >= dataset.n_classes:
         raise SpecError(
             f"target_class {config.target_class} does not exist in {config.dataset} "
@@ -77,6 +119,8 @@ def prepare_trial_data(config: TrialConfig, *, data_dir: Path | None = None, dow
         feature_names=dataset.feature_names,
     )
     x_test, y_test = dataset.x_test[test], dataset.y_test[test]
+    groups = group_data(dataset, planted_y=planted.y, y_test=y_test, train=train, test=test)
+    _check_groups(config, dataset, groups)
     return TrialData(
         dataset=dataset,
         planted=planted,
@@ -85,6 +129,7 @@ def prepare_trial_data(config: TrialConfig, *, data_dir: Path | None = None, dow
         x_signal=apply_signal(config.signal, x_test, dataset.feature_names),
         not_target=y_test != config.target_class,
         data_dir=data_dir,
+        groups=groups,
     )
 
 
@@ -108,10 +153,17 @@ class Evaluation:
     success: float
     success_all: float
     base_rate: float
+    # datasets with groups: clean test accuracy per group name (groups without test points left out)
+    group_accuracy: dict[str, float] = field(default_factory=dict)
 
     @property
     def lift(self) -> float:
         return self.success - self.base_rate
+
+    @property
+    def worst_group_accuracy(self) -> float:
+        """The lowest per-group clean test accuracy; NaN without groups."""
+        return min(self.group_accuracy.values()) if self.group_accuracy else float("nan")
 
 
 def _rate(hits: np.ndarray) -> float:
@@ -120,17 +172,30 @@ def _rate(hits: np.ndarray) -> float:
 
 
 def success_metrics(
-    *, clean_pred: np.ndarray, signal_pred: np.ndarray, y_test: np.ndarray, target_class: int
+    *,
+    clean_pred: np.ndarray,
+    signal_pred: np.ndarray,
+    y_test: np.ndarray,
+    target_class: int,
+    groups: GroupData | None = None,
 ) -> Evaluation:
-    """The metrics of predictions ``clean_pred`` on x and ``signal_pred`` on g(x), both (n_test,), given true labels."""
+    """The metrics of predictions ``clean_pred`` on x and ``signal_pred`` on g(x), both (n_test,), given true labels
+    (and, with ``groups``, the clean accuracy of every group with test points)."""
     not_target = y_test != target_class
     hits = signal_pred == target_class
+    correct = clean_pred == y_test
     return Evaluation(
-        test_accuracy=_rate(clean_pred == y_test),
+        test_accuracy=_rate(correct),
         success=_rate(hits[not_target]),
         success_all=_rate(hits),
         base_rate=_rate(clean_pred[not_target] == target_class),
+        group_accuracy={} if groups is None else group_accuracy(correct, groups.test, groups.names),
     )
+
+
+def group_accuracy(correct: np.ndarray, groups: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+    """Accuracy per group: ``correct`` (n,) bool, ``groups`` (n,) ids into ``names``; groups with no points left out."""
+    return {name: _rate(correct[groups == g]) for g, name in enumerate(names) if (groups == g).any()}
 
 
 def evaluate(model: torch.nn.Module, data: TrialData, *, target_class: int, device: torch.device) -> Evaluation:
@@ -140,6 +205,7 @@ def evaluate(model: torch.nn.Module, data: TrialData, *, target_class: int, devi
         signal_pred=predict(model, data.x_signal, device),
         y_test=data.y_test,
         target_class=target_class,
+        groups=data.groups,
     )
 
 
@@ -223,7 +289,8 @@ def build_training_run(
         if config.private
         else None
     )
-    return LEARNERS.get(config.training.sampling)(
+    groups = data.groups
+    return LEARNERS.get(engine_name(config.training))(
         LearnerInputs(
             model=model,
             x=torch.from_numpy(data.planted.x).to(device),
@@ -234,6 +301,8 @@ def build_training_run(
             clip=config.clip,
             privacy=privacy,
             noise_multiplier=_known_noise_multiplier(config, noise, n_train=int(data.planted.y.shape[0])),
+            groups=None if groups is None else torch.from_numpy(groups.train).to(device),
+            n_groups=0 if groups is None else groups.n_groups,
         )
     )
 
@@ -258,6 +327,8 @@ def _epoch_record(
         test_accuracy=None if evaluation is None else evaluation.test_accuracy,
         success=None if evaluation is None else evaluation.success,
         base_rate=None if evaluation is None else evaluation.base_rate,
+        worst_group_accuracy=None if evaluation is None or data.groups is None else evaluation.worst_group_accuracy,
+        group_weights=run.group_weights(),
         epsilon_spent=run.privacy_report().epsilon_spent if due and config.private else None,
         seconds=seconds,
     )
@@ -346,6 +417,8 @@ def _result(
     resumed_from: int,
 ) -> TrialResult:
     privacy = run.privacy_report()
+    groups = data.groups
+    weights = run.group_weights()
     return TrialResult(
         trial_key=config.key(),
         label=config.label(),
@@ -367,6 +440,10 @@ def _result(
         success_all=evaluation.success_all,
         base_rate=evaluation.base_rate,
         lift=evaluation.lift,
+        worst_group_accuracy=evaluation.worst_group_accuracy,
+        group_accuracy=evaluation.group_accuracy,
+        group_weights={} if groups is None or weights is None else dict(zip(groups.names, weights, strict=True)),
+        collective_groups={} if groups is None else _collective_groups(groups, data.planted.members),
         clipped_fraction=history[-1].clipped_fraction if history else None,
         train_loss=history[-1].train_loss if history else float("nan"),
         epsilon_spent=privacy.epsilon_spent,
@@ -380,3 +457,9 @@ def _result(
         history=tuple(history),
         provenance=provenance(),
     )
+
+
+def _collective_groups(groups: GroupData, members: np.ndarray) -> dict[str, int]:
+    """How many collective members fall in each group after planting (groups without members left out)."""
+    counts = np.bincount(groups.train[members], minlength=groups.n_groups)
+    return {name: int(count) for name, count in zip(groups.names, counts, strict=True) if count}
