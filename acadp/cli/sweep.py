@@ -111,10 +111,17 @@ def status(
     payload["parent_run_untracked"] = store.exists(LAYOUT.untracked)
     payload["sweep"] = plan.name
     payload["location"] = plan.location
+    search = None if smoke else plan.spec.grid.search
+    if search is not None:  # per arm and threshold: the current bracket and the trials used
+        from acadp.sweep.search import search_lines
+
+        payload["search"] = search_lines(store, search, plan.configs)
     if as_json:
         print(json.dumps(payload, sort_keys=True))
         return
     _print_status(payload)
+    for line in payload.get("search", []):
+        Console().print(f"search · {line}", highlight=False)
 
 
 def _print_status(payload: dict) -> None:

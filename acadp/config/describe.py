@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+_TAGS = {"patch", "grid", "feature_offset", "cnn", "resnet18_gn", "mlp", "alpha_list", "alpha_search"}
+
 
 def field_path(location: tuple[int | str, ...]) -> str:
     """``("grid", "alpha", 2)`` → ``grid.alpha[2]``; discriminator tags (e.g. ``patch``) are dropped."""
@@ -11,7 +13,7 @@ def field_path(location: tuple[int | str, ...]) -> str:
     for item in location:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in {"patch", "grid", "feature_offset", "cnn", "resnet18_gn", "mlp"} and parts:
+        elif item in _TAGS and parts:
             continue  # the tag pydantic adds inside a discriminated union says nothing the user wrote
         else:
             parts.append(("." if parts else "") + str(item))

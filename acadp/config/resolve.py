@@ -22,6 +22,8 @@ from acadp.config.trial import (
     Delta,
     Epsilon,
     EvalEvery,
+    ImageSize,
+    Objective,
     RecipeName,
     Seed,
     Strategy,
@@ -73,6 +75,8 @@ class DatasetOverrides(FrozenModel):
     eval_every: EvalEvery = 1
     # Optional non-private pre-training on a public dataset (e.g. cifar100 for cifar10) before every trial's training.
     pretrain: PretrainConfig | None = None
+    # side of the square images of a resizing loader (waterbirds); None = the preset's
+    image_size: ImageSize | None = None
 
     @model_validator(mode="after")
     def _recipes_named_once(self) -> DatasetOverrides:
@@ -91,6 +95,8 @@ class GridPoint(FrozenModel):
     clip: ClipNorm | None = None
     seed: Seed = 0
     recipe: RecipeName | None = None
+    # the training objective of this point (a sweep's ``grid.objective``); None = the recipe's
+    objective: Objective | None = None
 
 
 class Shared(FrozenModel):
@@ -127,28 +133,40 @@ def recipe_training(dataset: str, overrides: DatasetOverrides, recipe: str | Non
 def trial_payload(dataset: str, overrides: DatasetOverrides, point: GridPoint, shared: Shared) -> dict[str, Any]:
     """The unvalidated trial config of ``point`` (callers may adjust sizes before validation, e.g. smoke runs)."""
     preset = PRESETS.get(dataset).model_dump(mode="python")
+    training = recipe_training(dataset, overrides, point.recipe)
+    if point.objective is not None:
+        training["objective"] = point.objective
     return {
         "dataset": dataset,
-        **point.model_dump(),
+        **point.model_dump(exclude={"objective"}),
         **shared.model_dump(),
         "target_class": preset["target_class"] if overrides.target_class is None else overrides.target_class,
         "strategy": overrides.strategy or preset["strategy"],
         "signal": _part(preset["signal"], overrides.signal),
         "model": _part(preset["model"], overrides.model),
-        "training": recipe_training(dataset, overrides, point.recipe),
+        "training": training,
         "n_train": overrides.n_train,
         "n_test": overrides.n_test,
         "eval_every": overrides.eval_every,
         "pretrain": None if overrides.pretrain is None else overrides.pretrain.model_dump(mode="python"),
+        "image_size": overrides.image_size or preset["image_size"],
     }
 
 
 def validate_trial(payload: dict[str, Any], *, within: tuple[str | int, ...] = ()) -> TrialConfig:
     """``payload`` as a :class:`TrialConfig`; a problem raises one :class:`SpecError` naming every bad field."""
     try:
-        return TrialConfig.model_validate(payload)
+        config = TrialConfig.model_validate(payload)
     except ValidationError as error:
         raise SpecError(describe(error, within=within)) from None
+    if config.training.objective == "gdro" and not PRESETS.get(config.dataset).groups:
+        grouped = [name for name in PRESETS.names() if PRESETS.get(name).groups]
+        where = ".".join(str(part) for part in (*within, "training", "objective"))
+        raise SpecError(
+            f"{where}: gdro needs a dataset with groups; {config.dataset} has none "
+            f"(datasets with groups: {', '.join(grouped)})"
+        )
+    return config
 
 
 def resolve_trial(

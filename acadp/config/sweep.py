@@ -3,10 +3,13 @@
 A sweep file is YAML, read with ``yaml.safe_load``. See ``sweeps/quickstart.yaml`` for a commented example and the
 README's "Sweep file reference" for every key.
 
-The grid is a product over ``alpha × epsilon × clip × seed`` in which ``inf`` in epsilon means no noise and ``none``
+The grid is a product over ``alpha × epsilon × clip × seed`` (× ``objective``) in which ``inf`` in epsilon means no
+noise and ``none``
 in clip no clipping, so one grid asks for every arm: (inf, none) SGD, (inf, C) clipping only, (ε, C) DP-SGD. A
 product point with a finite ε and no clipping is not an arm (DP-SGD needs a norm) and is skipped, never run. Named
-recipes of a dataset (``datasets.<name>.recipes``) add one non-private arm each.
+recipes of a dataset (``datasets.<name>.recipes``) add one non-private arm each. ``grid.objective`` (default
+``[erm]``) crosses the arms with the training objective; ``gdro`` (Group-DRO, datasets with groups only) runs on the
+(inf, none) arm only — its points with clipping or noise are skipped like a finite ε without C.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from acadp.config.base import FrozenModel
 from acadp.config.describe import describe
 from acadp.config.presets import PRESETS
 from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, trial_payload, validate_trial
+from acadp.config.search import AlphaSearch, AlphaSearchSpec, alpha_kind
 from acadp.config.trial import (
     DEFAULT_DELTA,
     Accountant,
@@ -29,6 +33,7 @@ from acadp.config.trial import (
     ClipChoice,
     Epochs,
     Epsilon,
+    Objective,
     Seed,
     TestSize,
     TrainSize,
@@ -41,6 +46,10 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 ArmKind = Literal["sgd", "clip", "dpsgd"]
 
 
+def _erm_only() -> list[Objective]:
+    return ["erm"]
+
+
 def _all_arm_kinds() -> list[ArmKind]:
     return ["sgd", "clip", "dpsgd"]
 
@@ -48,12 +57,19 @@ def _all_arm_kinds() -> list[ArmKind]:
 class GridSection(FrozenModel):
     """The grid: one trial per (dataset, arm, alpha, seed); arms come from epsilon × clip (see the module docstring)."""
 
-    alpha: Annotated[list[Alpha], Field(min_length=1)]
+    # a list of alphas, or {search: {...}}: find alpha* per arm by a search (acadp.config.search)
+    alpha: Annotated[
+        Annotated[Annotated[list[Alpha], Field(min_length=1)], Tag("alpha_list")]
+        | Annotated[AlphaSearchSpec, Tag("alpha_search")],
+        Discriminator(alpha_kind),
+    ]
     epsilon: Annotated[list[Epsilon], Field(min_length=1)]
     clip: Annotated[list[ClipChoice], Field(min_length=1)] = Field(default_factory=lambda: [None, 1.0])
     seed: Annotated[list[Seed], Field(min_length=1)] = Field(default_factory=lambda: [0])
     # which kinds of arm of the product to run (default all): sgd (inf, none), clip (inf, C), dpsgd (ε, C)
     arms: Annotated[list[ArmKind], Field(min_length=1)] = Field(default_factory=_all_arm_kinds)
+    # training objectives crossed with the arms: erm, and gdro (Group-DRO) on the (inf, none) arm only
+    objective: Annotated[list[Objective], Field(min_length=1)] = Field(default_factory=_erm_only)
 
     @field_validator("epsilon")
     @classmethod
@@ -62,10 +78,10 @@ class GridSection(FrozenModel):
             raise ValueError("epsilon values must be numbers or inf, not NaN")
         return values
 
-    @field_validator("alpha", "epsilon", "clip", "seed", "arms")
+    @field_validator("alpha", "epsilon", "clip", "seed", "arms", "objective")
     @classmethod
-    def _no_duplicates(cls, values: list[Any]) -> list[Any]:
-        if len(set(values)) != len(values):
+    def _no_duplicates(cls, values: Any) -> Any:
+        if isinstance(values, list) and len(set(values)) != len(values):
             raise ValueError("values must be distinct")
         return values
 
@@ -75,14 +91,48 @@ class GridSection(FrozenModel):
             raise ValueError("clip: every epsilon is finite and clip is only 'none': DP-SGD needs a clipping norm C")
         if not self.arm_points():
             raise ValueError(f"arms: the grid's epsilon × clip has no arm of kind {', '.join(self.arms)}")
+        if "gdro" in self.objective and (math.inf, None) not in self.arm_points():
+            raise ValueError(
+                "objective: gdro runs on the (inf, none) arm; add inf to epsilon, none to clip, sgd to arms"
+            )
         return self
+
+    @model_validator(mode="after")
+    def _search_budget_pays_one_step(self) -> GridSection:
+        search, seeds = self.search, len(self.seed)
+        if search is not None and search.budget < search.least_budget(seeds):
+            raise ValueError(
+                f"alpha.search.budget: {search.budget} trials per arm is below one bisection step "
+                f"(3 alphas × {seeds} seeds = {search.least_budget(seeds)})"
+            )
+        return self
+
+    @property
+    def search(self) -> AlphaSearch | None:
+        """The alpha search, or None for a list of alphas."""
+        return self.alpha.search if isinstance(self.alpha, AlphaSearchSpec) else None
+
+    def alphas(self) -> list[float]:
+        """The grid's alphas: the list, or a search's bracket ends (where every search starts)."""
+        if isinstance(self.alpha, AlphaSearchSpec):
+            return [self.alpha.search.low, self.alpha.search.high]
+        return self.alpha
+
+    def objective_arms(self) -> list[tuple[float, float | None, Objective]]:
+        """(epsilon, clip, objective) of every arm: each arm of :meth:`arm_points` per objective, gdro only on the
+        (inf, none) arm."""
+        return [
+            (e, c, objective)
+            for objective in self.objective
+            for e, c in self.arm_points()
+            if objective == "erm" or (c is None and not math.isfinite(e))
+        ]
 
     def arm_points(self) -> list[tuple[float, float | None]]:
         """The (epsilon, clip) arms of the product that ``arms`` asks for, strongest privacy first (finite ε without
         clipping skipped)."""
         ordered = sorted(self.epsilon)
         return [(e, c) for e in ordered for c in self.clip if _is_arm(e, c) and _arm_kind(e, c) in self.arms]
-
 
 
 def _is_arm(epsilon: float, clip: float | None) -> bool:
@@ -166,7 +216,8 @@ class SweepSpec(FrozenModel):
             return self
         points = self.lira.points
         checks: list[tuple[str, list[Any], list[Any]]] = [
-            ("alpha", points.alpha, self.grid.alpha),
+            # a searched alpha has no fixed values: any audited alpha is run as its own point
+            ("alpha", points.alpha, self.grid.alphas() if self.grid.search is None else points.alpha),
             ("epsilon", points.epsilon, self.grid.epsilon),
             ("clip", points.clip or [], self.grid.clip),
             ("seed", points.seed or [], self.grid.seed),
@@ -216,7 +267,7 @@ def _smoke_grid(spec: SweepSpec) -> GridSection:
 
     smoke = spec.smoke
     return spec.grid.model_copy(
-        update={"alpha": smoke.alpha or ends(spec.grid.alpha), "seed": smoke.seed or spec.grid.seed[:1]}
+        update={"alpha": smoke.alpha or ends(spec.grid.alphas()), "seed": smoke.seed or spec.grid.seed[:1]}
     )
 
 
@@ -251,12 +302,14 @@ def _point_config(spec: SweepSpec, name: str, point: GridPoint, *, smoke: bool, 
 
 def _dataset_points(spec: SweepSpec, name: str, grid: GridSection) -> list[GridPoint]:
     """Every point of dataset ``name``: the grid's arms, then its named recipes, each at every alpha and seed."""
-    arms: list[tuple[float, float | None, str | None]] = [(e, c, None) for e, c in grid.arm_points()]
-    arms += [(math.inf, None, recipe.name) for recipe in spec.datasets[name].recipes]
+    arms: list[tuple[float, float | None, str | None, Objective | None]] = [
+        (e, c, None, None if objective == "erm" else objective) for e, c, objective in grid.objective_arms()
+    ]
+    arms += [(math.inf, None, recipe.name, None) for recipe in spec.datasets[name].recipes]
     return [
-        GridPoint(alpha=alpha, epsilon=epsilon, clip=clip, seed=seed, recipe=recipe)
-        for epsilon, clip, recipe in arms
-        for alpha in grid.alpha
+        GridPoint(alpha=alpha, epsilon=epsilon, clip=clip, seed=seed, recipe=recipe, objective=objective)
+        for epsilon, clip, recipe, objective in arms
+        for alpha in grid.alphas()
         for seed in grid.seed
     ]
 

@@ -35,6 +35,9 @@ Sampling = Literal["poisson", "shuffle"]
 # fixed: the step is lr · (clipped gradient mean); normalised: lr / C instead, so lr·C-scaled steps stay comparable
 # across clipping norms (normalised DP-SGD, e.g. Bu et al. 2023 "automatic clipping"; De et al. 2022 scale lr with C).
 LrScaling = Literal["fixed", "normalised"]
+# erm: minimise the mean loss; gdro: online Group-DRO (Sagawa et al. 2020, Algorithm 1) — minimise Σ_g q_g ℓ_g with
+# group weights q updated by exponentiated gradient ascent on the group losses (needs a dataset with groups).
+Objective = Literal["erm", "gdro"]
 
 DEFAULT_DELTA = 1e-5
 
@@ -54,6 +57,9 @@ TrainSize = Annotated[int, Field(ge=2)]
 TestSize = Annotated[int, Field(ge=1)]
 EvalEvery = Annotated[int, Field(ge=1)]
 RecipeName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")]
+GroupStepSize = Annotated[float, Field(gt=0)]
+GroupAdjustment = Annotated[float, Field(ge=0)]
+ImageSize = Annotated[int, Field(ge=8, le=512)]
 
 
 def _clip_choice(value: Any) -> Any:
@@ -69,7 +75,13 @@ ClipChoice = Annotated[ClipNorm | None, BeforeValidator(_clip_choice)]
 
 # Fields added after results were first stored: left out of the key while they hold these values, so a result whose
 # configuration did not change keeps its key (``training.sampling`` etc. are dotted paths into the config).
-_KEY_OMITTED_DEFAULTS: dict[str, Any] = {"training.sampling": "poisson", "training.lr_scaling": "fixed"}
+_KEY_OMITTED_DEFAULTS: dict[str, Any] = {
+    "training.sampling": "poisson",
+    "training.lr_scaling": "fixed",
+    "training.objective": "erm",
+    "training.gdro_eta": 0.01,
+    "training.gdro_adjustment": 0.0,
+}
 
 
 class TrainingConfig(FrozenModel):
@@ -88,10 +100,18 @@ class TrainingConfig(FrozenModel):
     # Per-sample-gradient engine when clipping: 'bookkeeping' is acadp's own (one backward pass, no second pass;
     # tested equal to Opacus's 'hooks'); the others are Opacus's grad_sample_mode values. Unused without clipping.
     grad_sample_mode: GradSampleMode = "bookkeeping"
+    # The training objective (``erm`` or ``gdro``); Group-DRO's step size η_q of the group weights and its group
+    # adjustment C (the loss of group g is raised by C/√n_g before the weight update; Sagawa et al. 2020, §3.3).
+    objective: Objective = "erm"
+    gdro_eta: GroupStepSize = 0.01
+    gdro_adjustment: GroupAdjustment = 0.0
 
 
-def arm_label(*, epsilon: float, clip: float | None, recipe: str | None = None) -> str:
-    """The arm's name in tables, figures and MLflow: ``SGD``, ``clip C=1``, ``DP ε=8 C=1`` or ``SGD [tuned]``."""
+def arm_label(*, epsilon: float, clip: float | None, recipe: str | None = None, objective: Objective = "erm") -> str:
+    """The arm's name in tables, figures and MLflow: ``SGD``, ``clip C=1``, ``DP ε=8 C=1`` or ``SGD [tuned]`` for
+    ERM, and ``GDRO`` for the Group-DRO arm of the shared recipe (ERM keeps its names, so old results keep theirs)."""
+    if objective == "gdro":
+        return "GDRO" if recipe is None else f"GDRO [{recipe}]"
     if recipe is not None:
         return f"SGD [{recipe}]"
     if clip is None:
@@ -126,6 +146,8 @@ class TrialConfig(FrozenModel):
     eval_every: EvalEvery = 1
     # Non-private pre-training on a public dataset before training (acadp.trial.pretrain); None = from scratch.
     pretrain: PretrainConfig | None = None
+    # Side of the square images a resizing loader (waterbirds) prepares; None = the dataset's own size.
+    image_size: ImageSize | None = None
 
     @field_validator("epsilon")
     @classmethod
@@ -147,6 +169,13 @@ class TrialConfig(FrozenModel):
             raise ValueError(f"recipe: the named recipe {self.recipe!r} is a non-private arm (epsilon inf, clip none)")
         if self.training.sampling == "shuffle" and (self.private or self.clip is not None):
             raise ValueError("training.sampling: 'shuffle' is for non-private recipes; clipping and DP use 'poisson'")
+        if self.training.objective == "gdro" and (self.private or self.clip is not None):
+            raise ValueError(
+                "training.objective: gdro is offered without clipping or noise only (its group weights are computed "
+                "from un-noised group losses, outside DP-SGD's accounting); use epsilon inf and clip none"
+            )
+        if self.training.objective == "gdro" and self.training.sampling != "poisson":
+            raise ValueError("training.objective: gdro runs on the shared recipe's Poisson sampling ('poisson')")
         return self
 
     @property
@@ -156,7 +185,9 @@ class TrialConfig(FrozenModel):
 
     @property
     def learner(self) -> str:
-        """The arm's kind: ``sgd`` (no clipping, no noise), ``clip`` (clipping only) or ``dpsgd``."""
+        """The arm's kind: ``sgd`` (no clipping, no noise), ``clip`` (clipping only), ``dpsgd`` or ``gdro``."""
+        if self.training.objective == "gdro":
+            return "gdro"
         if self.private:
             return "dpsgd"
         return "sgd" if self.clip is None else "clip"
@@ -164,7 +195,7 @@ class TrialConfig(FrozenModel):
     @property
     def arm(self) -> str:
         """The arm's name (see :func:`arm_label`)."""
-        return arm_label(epsilon=self.epsilon, clip=self.clip, recipe=self.recipe)
+        return arm_label(epsilon=self.epsilon, clip=self.clip, recipe=self.recipe, objective=self.training.objective)
 
     def canonical(self) -> dict[str, Any]:
         """The config as plain JSON-safe data (infinite numbers as the string ``"inf"``). An unset ``pretrain`` is
@@ -172,6 +203,8 @@ class TrialConfig(FrozenModel):
         data = dict(self.plain())
         if self.pretrain is None:
             del data["pretrain"]
+        if self.image_size is None:
+            del data["image_size"]
         return data
 
     def key(self) -> str:

@@ -11,6 +11,9 @@ config's optional data-subset sizes are named ``n_train_limit``/``n_test_limit``
 result's actual ``n_train``/``n_test``. ``arm`` is the arm's name (``SGD``, ``clip C=1``, ``DP ε=8 C=1``,
 ``SGD [tuned]``) and ``recipe`` the name of a separately tuned recipe, the empty string for the dataset's shared one.
 
+Datasets with groups add ``worst_group_accuracy`` (a metric) and the JSON columns :data:`GROUP_COLUMNS` (per-group
+accuracy, Group-DRO's final weights, collective members per group); ``training_objective`` is ``erm`` or ``gdro``.
+
 Old stores: tables written before a column existed, and minimal tables built by hand, are completed by
 :func:`with_arm_columns` (``recipe`` = "", ``arm`` and ``learner`` derived from epsilon and clip) and
 :func:`coerce_trials_frame` (a missing metric column is NaN; a missing ``training_sampling``/``training_lr_scaling`` is
@@ -65,6 +68,7 @@ CONFIG_COLUMNS: dict[str, str] = {
     "training_grad_sample_mode": "str",
     "training_sampling": "str",
     "training_lr_scaling": "str",
+    "training_objective": "str",
     "n_train_limit": "float64",
     "n_test_limit": "float64",
     "eval_every": "int64",
@@ -75,13 +79,25 @@ METRIC_COLUMNS: dict[str, str] = {
     name: "float64"
     for name in (
         "test_accuracy", "success", "success_all", "base_rate", "lift", "clipped_fraction", "train_loss",
-        "epsilon_spent", "noise_multiplier",
+        "epsilon_spent", "noise_multiplier", "worst_group_accuracy",
         "sample_rate", "steps", "seconds", "n_train", "n_test", "n_collective", "n_planted",
     )
 }  # fmt: skip
-TRIAL_COLUMNS: dict[str, str] = {**CONFIG_COLUMNS, **STATE_COLUMNS, **METRIC_COLUMNS}
 # columns an old store may lack, filled with the config's default rather than NaN
-COLUMN_DEFAULTS: dict[str, str] = {"training_sampling": "poisson", "training_lr_scaling": "fixed"}
+COLUMN_DEFAULTS: dict[str, str] = {
+    "training_sampling": "poisson",
+    "training_lr_scaling": "fixed",
+    "training_objective": "erm",
+}
+# datasets with groups: per-group accuracies, Group-DRO's final weights and the collective's members per group, each
+# a JSON object keyed by group name ("" for trials without groups or not completed)
+GROUP_COLUMNS: tuple[str, ...] = ("group_accuracy", "group_weights", "collective_groups")
+TRIAL_COLUMNS: dict[str, str] = {
+    **CONFIG_COLUMNS,
+    **STATE_COLUMNS,
+    **METRIC_COLUMNS,
+    **dict.fromkeys(GROUP_COLUMNS, "str"),
+}
 
 
 def _params_json(params: Any) -> str:
@@ -125,6 +141,7 @@ def config_row(config: TrialConfig) -> dict[str, Any]:
         "training_grad_sample_mode": training.grad_sample_mode,
         "training_sampling": training.sampling,
         "training_lr_scaling": training.lr_scaling,
+        "training_objective": training.objective,
         "n_train_limit": _none_to_nan(config.n_train),
         "n_test_limit": _none_to_nan(config.n_test),
         "eval_every": config.eval_every,
@@ -141,6 +158,9 @@ def record_row(record: TrialRecord) -> dict[str, Any]:
     result = record.result if record.status == "completed" else None
     for name in METRIC_COLUMNS:
         row[name] = float("nan") if result is None else _none_to_nan(getattr(result, name, None))
+    for name in GROUP_COLUMNS:
+        values = getattr(result, name, None) if result is not None else None
+        row[name] = json.dumps(values, sort_keys=True) if values else ""
     return row
 
 

@@ -30,11 +30,12 @@ from matplotlib.figure import Figure
 
 from acadp.reduce.collect import trials_frame, write_trials_parquet
 from acadp.reduce.critical_mass import Interpolation, critical_mass_table
-from acadp.reduce.curves import COLLAPSE_MARGIN, accuracy_by_epsilon, setting_keys, success_curves
+from acadp.reduce.curves import COLLAPSE_MARGIN, accuracy_by_epsilon, seed_summary, setting_keys, success_curves
 from acadp.reduce.dashboard import DashboardTable, render_dashboard
 from acadp.reduce.lira_tables import lira_table
 from acadp.reduce.plots import FigureFile, RocCurves, figure_file, plot_accuracy, plot_critical_mass, plot_roc
 from acadp.reduce.plots import plot_success_curves as plot_success
+from acadp.reduce.search_table import SearchBounds, with_search_column
 from acadp.reduce.tables import write_table
 from acadp.reduce.verdict import verdict_table
 from acadp.store.atomic import write_atomic
@@ -60,6 +61,8 @@ def table_notes(*, n_boot: int, interpolation: str, thresholds: Sequence[float])
         f"bootstrap over seeds ({n_boot} resamples of the seeds with replacement, 2.5th and 97.5th percentiles); "
         "'Reached' = fraction of resamples that reached S*.",
         "accuracy": "Test accuracy: seed mean ± sample std; 95% CI = Student-t interval over seeds. " + _COLLAPSE_NOTE,
+        "worst_group": "Lowest per-group (label, attribute) clean test accuracy: seed mean ± sample std; 95% CI = "
+        "Student-t interval over seeds.",
         "verdict": "Yes when α* on S increases SGD < DP (largest ε) < … < DP (smallest ε) (not reached counts as "
         "above every reached α*) and the 95% bootstrap CIs of SGD and of the smallest-ε arm are disjoint; "
         f"S* = {', '.join(f'{t:g}' for t in thresholds)}.",
@@ -97,6 +100,7 @@ def reduce_sweep(
     interpolation: Interpolation = "auto",
     lift: bool = False,
     provenance: Mapping[str, str] | None = None,
+    search: SearchBounds | None = None,
 ) -> ReduceOutputs:
     """Reduce a sweep's records into ``out_dir`` (see the module docstring for the files).
 
@@ -111,6 +115,7 @@ def reduce_sweep(
         interpolation: how α* is interpolated (:mod:`acadp.reduce.critical_mass`).
         lift: also report α* on lift.
         provenance: key → value pairs shown in the dashboard's footer.
+        search: the alpha search of a searched sweep (adds the critical-mass table's ``search`` column).
     """
     return reduce_frame(
         trials=trials_frame(records),
@@ -123,6 +128,7 @@ def reduce_sweep(
         interpolation=interpolation,
         lift=lift,
         provenance=provenance,
+        search=search,
     )
 
 
@@ -134,17 +140,23 @@ def compute_tables(
     n_boot: int,
     interpolation: Interpolation = "auto",
     lift: bool = False,
+    search: SearchBounds | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The reducer's tables by :data:`acadp.reduce.tables.TABLES` name (``lira`` only when rows are given)."""
+    """The reducer's tables by :data:`acadp.reduce.tables.TABLES` name (``lira`` only when rows are given); a searched
+    sweep (``search``) gets a ``search`` column in the critical-mass table."""
     critical_mass = critical_mass_table(
         trials, thresholds=thresholds, n_boot=n_boot, interpolation=interpolation, lift=lift
     )
+    if search is not None:
+        critical_mass = with_search_column(critical_mass, trials, search)
     tables = {
         "success_curves": success_curves(trials, thresholds=thresholds),
         "critical_mass": critical_mass,
         "accuracy": accuracy_by_epsilon(trials, thresholds=thresholds),
         "verdict": verdict_table(critical_mass),
     }
+    if "worst_group_accuracy" in trials.columns and trials["worst_group_accuracy"].notna().any():
+        tables["worst_group"] = seed_summary(trials, "worst_group_accuracy")  # datasets with groups only
     if lira_rows is not None and not lira_rows.empty:
         tables["lira"] = lira_table(lira_rows)
     return tables
@@ -163,13 +175,15 @@ def reduce_frame(
     lift: bool = False,
     provenance: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
+    search: SearchBounds | None = None,
 ) -> ReduceOutputs:
     """:func:`reduce_sweep` from an already collected trials table (:func:`acadp.reduce.collect.trials_frame`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_trials_parquet(trials, out_dir / REDUCED.trials)]
     tables = compute_tables(
-        trials, lira_rows=lira_rows, thresholds=thresholds, n_boot=n_boot, interpolation=interpolation, lift=lift
-    )
+        trials, lira_rows=lira_rows, thresholds=thresholds, n_boot=n_boot, interpolation=interpolation, lift=lift,
+        search=search,
+    )  # fmt: skip
     notes = table_notes(n_boot=n_boot, interpolation=interpolation, thresholds=thresholds)
     for name, frame in tables.items():
         written.extend(write_table(name, frame, out_dir, note=notes.get(name, "")))

@@ -228,6 +228,10 @@ TABLES.add(
 )
 TABLES.add("accuracy", _seed_table("accuracy", "Test accuracy over seeds", "Accuracy", "Accuracy"))
 TABLES.add(
+    "worst_group",
+    _seed_table("worst_group", "Worst-group test accuracy over seeds", "Worst-group acc.", "Worst-group acc."),
+)
+TABLES.add(
     "critical_mass",
     TableSpec(
         name="critical_mass",
@@ -241,6 +245,7 @@ TABLES.add(
             Column(("frac_reached",), "Reached (bootstrap)", "Reached (bootstrap)", "frac"),
             Column(("n_seeds",), "Seeds", "Seeds", "int"),
             Column(("interpolation",), "Interpolation", "Interpolation", "text", numeric=False, optional=True),
+            Column(("search",), "Search", "Search", "text", numeric=False, optional=True),  # searched sweeps
             Column(("note",), "Note", "Note", "text", numeric=False),
         ),
     ),

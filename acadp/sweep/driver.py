@@ -35,7 +35,7 @@ from acadp.sweep.backfill import (
 )
 from acadp.sweep.lease import DriverLease
 from acadp.sweep.outage import PROCESS_HEALTH, apply_http_budget, http_budget
-from acadp.sweep.plan import SweepPlan, write_spec_files
+from acadp.sweep.plan import SweepPlan, replan, write_spec_files
 from acadp.sweep.preflight import preflight
 from acadp.sweep.status import TrialRecord, collect_records, count_states, read_result
 from acadp.sweep.tracking import TrackingTarget, finish_sweep_run
@@ -156,9 +156,40 @@ def _resources(context: dict[str, Any]) -> Any:
     return tune.PlacementGroupFactory([{"CPU": float(context["cpus"]), "GPU": float(context["gpus"])}])
 
 
+def _searcher(plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any]], shared: dict[str, Any]) -> Any:
+    """The critical-mass searcher of a searched sweep (audit jobs first); None for a grid."""
+    search = None if plan.smoke else plan.spec.grid.search
+    if search is None:
+        return None
+    from acadp.sweep.search import load_from_store, search_arms
+    from acadp.sweep.searcher import CriticalMassSearcher
+
+    arms = search_arms(search, plan.configs)
+    load_from_store(store, arms)
+    return CriticalMassSearcher(
+        arms=arms,
+        store=store,
+        jobs=[c for c in contexts if c["kind"] == "audit"],
+        context_of=lambda config: {**shared, "kind": "trial", "trial": config.canonical()},
+    )
+
+
+def _search_over(plan: SweepPlan, store: ResultsStore) -> bool:
+    """Whether every arm's search has ended (then a resumed search starts no Ray at all)."""
+    from acadp.sweep.search import load_from_store, search_arms
+
+    search = plan.spec.grid.search
+    if search is None:
+        return True
+    arms = search_arms(search, plan.configs)
+    load_from_store(store, arms)
+    return all(arm.report().done for arm in arms)
+
+
 def _run_tune(
-    plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any]], console: Console, *, cluster: bool
-) -> None:
+    plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any]], console: Console, *, cluster: bool,
+    shared: dict[str, Any],
+) -> None:  # fmt: skip
     from ray import tune
 
     from acadp.sweep.progress import SweepCounts, SweepProgress
@@ -169,7 +200,10 @@ def _run_tune(
     gpus = max((c["gpus"] for c in contexts), default=0.0)
     # On a cluster the autoscaler adds nodes for pending trials: today's resources are no cap there.
     concurrency = plan.spec.max_concurrent_trials or (None if cluster else _slots(resources.cpus, gpus))
+    searcher = _searcher(plan, store, contexts, shared)
     total = len(plan.configs) + len(plan.spec.audit_configs(smoke=plan.smoke))
+    if searcher is not None:  # at most the budget per arm
+        total = sum(arm.settings.budget for arm in searcher.arms) + len(searcher.jobs)
     counts = SweepCounts(
         total=total, already_done=total - len(contexts), concurrency=concurrency or _slots(1, 0),
         awaiting_tracking=awaiting_tracking(plan, store),
@@ -177,8 +211,10 @@ def _run_tune(
     progress = SweepProgress(counts, console, health=PROCESS_HEALTH)
     tuner = tune.Tuner(
         trainable,
-        param_space={"acadp": tune.grid_search(contexts)},
+        param_space={} if searcher is not None else {"acadp": tune.grid_search(contexts)},
         tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            num_samples=-1 if searcher is not None else 1,  # a search ends when its searcher says FINISHED
             reuse_actors=True,
             max_concurrent_trials=concurrency,
             trial_name_creator=lambda trial: trial.config["acadp"]["kind"] + "-" + trial.trial_id,
@@ -274,16 +310,21 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
             highlight=False,
         )
         timings.update(invocation=lease.invocation, trials=len(trials), audits=len(audits))
-        if trials or audits:
+        searched = plan.spec.grid.search is not None and not plan.smoke
+        if trials or audits or (searched and not _search_over(plan, store)):
             timings["ray_init_at"] = _now()
             cluster = _init_ray(address)
             # a local machine without GPUs trains on CPU; a cluster may still scale GPU workers up
             gpus = plan.spec.resources.gpus if cluster or _cluster_has_gpus() else 0.0
             shared = _context(plan, store, lease=lease, tracking=tracking, gpus=gpus)
             timings["tune_started_at"] = _now()
-            _run_tune(plan, store, _job_contexts(shared, trials, audits, checks.noise), console, cluster=cluster)
+            contexts = _job_contexts(shared, trials, audits, checks.noise)
+            shared = {**shared, "noise": checks.noise.plain()}
+            _run_tune(plan, store, contexts, console, cluster=cluster, shared=shared)
             timings["tune_finished_at"] = _now()
         _record_invocation(store, {**timings, "finished_at": _now()})
+        if searched:
+            plan = replan(plan, store)  # the points the search ran
         records = collect_records(store, plan.configs, assume_idle=True)
         counts = count_states(records)
         unfinished = counts["pending"] + counts["running"] + len(_pending_audits(plan, store, console))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,13 +69,25 @@ def plan_sweep(
         overrides["tracking_uri"] = tracking_uri
     spec = load_spec(spec_path, overrides=overrides)
     root = _resolve_storage(spec.storage)
-    return SweepPlan(
+    plan = SweepPlan(
         spec=spec,
         spec_path=Path(spec_path),
         smoke=smoke,
         location=sweep_location(root, spec.name, smoke=smoke),
         configs=tuple(spec.trial_configs(smoke=smoke)),
     )
+    return replan(plan, plan.open_store()) if spec.grid.search is not None and not smoke else plan
+
+
+def replan(plan: SweepPlan, store: ResultsStore) -> SweepPlan:
+    """A searched sweep's plan with every point the store knows (the grid of a search is only the bracket's ends)."""
+    from acadp.sweep.search import searched_configs
+
+    search = plan.spec.grid.search
+    if search is None or plan.smoke:
+        return plan
+    ends = plan.spec.trial_configs(smoke=False)
+    return dataclasses.replace(plan, configs=tuple(searched_configs(store, search, ends)))
 
 
 def write_spec_files(plan: SweepPlan, store: ResultsStore) -> None:

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from acadp.reduce.report import ReduceOutputs, reduce_sweep
+from acadp.reduce.search_table import SearchBounds
 from acadp.reduce.verdict import verdict_lines
 from acadp.store.layout import LAYOUT
 from acadp.store.provenance import provenance
@@ -37,7 +38,15 @@ def _reduce_into(plan: SweepPlan, store: ResultsStore, records: list[TrialRecord
         interpolation=plan.spec.reduce.interpolation,
         lift=plan.spec.reduce.lift,
         provenance=provenance(),
+        search=_search_bounds(plan),
     )
+
+
+def _search_bounds(plan: SweepPlan) -> SearchBounds | None:
+    search = None if plan.smoke else plan.spec.grid.search
+    if search is None:
+        return None
+    return SearchBounds(low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget)
 
 
 def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) -> ReduceOutputs:

@@ -40,7 +40,7 @@ def expected_trials(spec: SweepSpec) -> int:
     grid = spec.grid
     arms = sum(clip is not None or not math.isfinite(epsilon) for epsilon in grid.epsilon for clip in grid.clip)
     recipes = sum(len(section.recipes) for section in spec.datasets.values())
-    return (arms * len(spec.datasets) + recipes) * len(grid.alpha) * len(grid.seed)
+    return (arms * len(spec.datasets) + recipes) * len(grid.alphas()) * len(grid.seed)
 
 
 def test_the_sweeps_folder_holds_the_paper_experiments() -> None:

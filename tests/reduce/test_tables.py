@@ -102,4 +102,4 @@ def test_unknown_table_lists_valid_names() -> None:
 
 def test_critical_mass_spec_reads_existing_columns() -> None:
     sources = {name for column in TABLES.get("critical_mass").columns for name in column.sources}
-    assert sources <= {*CRITICAL_MASS_COLUMNS, "dataset", "arm", "epsilon", "clip"}
+    assert sources <= {*CRITICAL_MASS_COLUMNS, "dataset", "arm", "epsilon", "clip", "search"}  # search: searched sweeps

@@ -1,0 +1,59 @@
+"""The critical-mass table's ``search`` column for a searched sweep: how each alpha* was found (trials used, final
+bracket and its state, from :func:`acadp.reduce.search_core.assess` on the completed trials)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from acadp.reduce.collect import with_arm_columns
+from acadp.reduce.curves import group_keys
+from acadp.reduce.search_core import SearchSettings, assess
+
+
+@dataclass(frozen=True)
+class SearchBounds:
+    """A sweep's alpha search, as the reducer needs it (``grid.alpha.search`` of the sweep file)."""
+
+    low: float
+    high: float
+    tolerance: float
+    budget: int
+
+
+def _same(value: object, wanted: object) -> bool:
+    both_missing = pd.isna(value) and pd.isna(wanted) if not isinstance(value, str) else False
+    return both_missing or value == wanted
+
+
+def _search_text(group: pd.DataFrame, threshold: float, bounds: SearchBounds) -> str:
+    done = group[(group["status"] == "completed") & group["success"].notna()]
+    n_seeds = int(group["seed"].nunique())
+    results = {float(a): block["success"].astype(float).tolist() for a, block in done.groupby("alpha")}
+    pending = {float(a) for a in group["alpha"]} - set(results)
+    settings = SearchSettings(
+        low=bounds.low, high=bounds.high, thresholds=(threshold,), tolerance=bounds.tolerance,
+        budget=max(bounds.budget, 3 * n_seeds), n_seeds=n_seeds,
+    )  # fmt: skip
+    report = assess(settings, results, pending=pending)
+    return f"{report.trials_used} trials · {report.brackets[0].describe()}"
+
+
+def with_search_column(table: pd.DataFrame, trials: pd.DataFrame, bounds: SearchBounds) -> pd.DataFrame:
+    """``table`` (:func:`acadp.reduce.critical_mass.critical_mass_table`) with a ``search`` column on its success
+    rows (lift rows: empty), read from ``trials`` (the trials table of the same sweep)."""
+    frame = with_arm_columns(trials)
+    keys = group_keys(frame)
+    texts = []
+    for _, row in table.iterrows():
+        if row["metric"] != "success" or not math.isfinite(float(row["threshold"])):
+            texts.append("")
+            continue
+        mask = pd.Series(True, index=frame.index)
+        for key in keys:
+            mask &= frame[key].map(lambda value, wanted=row[key]: _same(value, wanted))
+        group = frame[mask]
+        texts.append(_search_text(group, float(row["threshold"]), bounds) if not group.empty else "")
+    return table.assign(search=texts)

@@ -1,0 +1,81 @@
+"""Critical-mass search vs the dense grid on the quickstart setting, per arm: trials used, alpha* and CI width.
+
+The dense grid is read from an existing quickstart run (``results/quickstart``, from
+``acadp sweep run sweeps/quickstart.yaml``); the search sweep (``sweeps/quickstart_search.yaml``) is run here unless
+``--no-run`` is given (then its existing results are read). Goal (issue 10): the search's alpha* inside the dense
+grid's CI with at most 1/3 of the trials.
+
+    python benchmarks/bench_search.py [--no-run] [--storage results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from acadp.reduce.critical_mass import critical_mass_table
+from acadp.reduce.search_table import SearchBounds, with_search_column
+from acadp.sweep.plan import plan_sweep
+from acadp.sweep.status import collect_records
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _table(spec: Path, storage: str, *, search: SearchBounds | None) -> tuple[pd.DataFrame, pd.Series]:
+    from acadp.reduce.collect import trials_frame
+
+    plan = plan_sweep(spec, storage=storage)
+    records = collect_records(plan.open_store(), plan.configs)
+    trials = trials_frame(records)
+    table = critical_mass_table(
+        trials, thresholds=tuple(plan.spec.reduce.thresholds), n_boot=plan.spec.reduce.n_boot,
+        interpolation=plan.spec.reduce.interpolation,
+    )  # fmt: skip
+    if search is not None:
+        table = with_search_column(table, trials, search)
+    done = trials[trials["status"] == "completed"]
+    used = done.groupby("arm").size() if "arm" in done.columns else pd.Series(dtype=int)
+    return table, used
+
+
+def _width(row: pd.Series) -> float:
+    return float(row["ci_high"] - row["ci_low"]) if math.isfinite(row["ci_high"]) else math.inf
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-run", action="store_true", help="read an existing search run instead of running it")
+    parser.add_argument("--storage", default=str(ROOT / "results"))
+    args = parser.parse_args()
+    grid_spec, search_spec = ROOT / "sweeps" / "quickstart.yaml", ROOT / "sweeps" / "quickstart_search.yaml"
+    if not args.no_run:
+        command = [str(Path(sys.executable).with_name("acadp")), "sweep", "run", str(search_spec)]
+        subprocess.run([*command, "--storage", args.storage, "--no-reduce"], check=False)
+    search = plan_sweep(search_spec, storage=args.storage).spec.grid.search
+    assert search is not None
+    bounds = SearchBounds(low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget)
+    dense, dense_used = _table(grid_spec, args.storage, search=None)
+    searched, search_used = _table(search_spec, args.storage, search=bounds)
+    keys = ["arm", "metric", "threshold"]
+    both = dense.merge(searched, on=keys, suffixes=("_grid", "_search"))
+    both = both[both["metric"] == "success"]
+    print("arm | S* | trials grid | trials search | α* grid [CI] | α* search [CI] | search inside grid CI | search")
+    for _, row in both.iterrows():
+        grid = pd.Series({"ci_low": row["ci_low_grid"], "ci_high": row["ci_high_grid"]})
+        found = pd.Series({"ci_low": row["ci_low_search"], "ci_high": row["ci_high_search"]})
+        inside = row["ci_low_grid"] <= row["alpha_star_search"] <= row["ci_high_grid"]
+        print(
+            f"{row['arm']} | {row['threshold']:g} | {dense_used.get(row['arm'], 0)} | {search_used.get(row['arm'], 0)}"
+            f" | {row['alpha_star_grid']:.4g} [{row['ci_low_grid']:.4g}, {row['ci_high_grid']:.4g}] (width "
+            f"{_width(grid):.3g}) | {row['alpha_star_search']:.4g} [{row['ci_low_search']:.4g}, "
+            f"{row['ci_high_search']:.4g}] (width {_width(found):.3g}) | {inside} | {row['search']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
