@@ -17,7 +17,9 @@ from acadp.collective import PlantedData
 from acadp.errors import SpecError
 from acadp.lira.settings import AuditConfig
 from acadp.seeding import derive_seed
-from acadp.trial.run import EVAL_BATCH, TrialData, build_training_run, prepare_trial_data
+from acadp.trial.data import TrialData, prepare_trial_data
+from acadp.trial.metrics import EVAL_BATCH
+from acadp.trial.run import build_training_run
 
 
 def prepare_pool(audit: AuditConfig, *, data_dir: Path | None = None) -> TrialData:

@@ -88,7 +88,9 @@ def verdict_table(table: pd.DataFrame) -> pd.DataFrame:
     for setting, by_setting in shared.groupby(keys, dropna=False, sort=True):
         values = setting if isinstance(setting, tuple) else (setting,)
         for threshold, rows_t in by_setting.groupby("threshold", sort=True):
-            sgd = rows_t[~np.isfinite(rows_t["epsilon"]) & rows_t["clip"].isna()]
+            unclipped = ~np.isfinite(rows_t["epsilon"]) & rows_t["clip"].isna()
+            # the plain-SGD arm only (other unclipped, noiseless arms, e.g. Group-DRO, are not the reference)
+            sgd = rows_t[unclipped & (rows_t["arm"] == "SGD")] if "arm" in rows_t.columns else rows_t[unclipped]
             private = rows_t[np.isfinite(rows_t["epsilon"])]
             for clip in sorted(private["clip"].dropna().unique()) or [math.nan]:
                 dp_arms = private[private["clip"] == clip]

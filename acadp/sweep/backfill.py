@@ -34,9 +34,9 @@ from acadp.sweep.tracking import (
     epoch_metrics,
     find_sweep_tracking,
     finish_sweep_run,
-    flatten,
     log_sweep_artifacts,
     setup_sweep_tracking,
+    trial_config_params,
     trial_final_metrics,
     trial_result_params,
 )
@@ -147,7 +147,7 @@ def backfill_trial(target: TrackingTarget, store: ResultsStore, config: TrialCon
     tracker = TrialTracker(target, config)
     params = trial_result_params(result)
     if not tracker.created:  # a run created live may lack its config's params (a new one was given them)
-        params = {**{k: v[:6000] for k, v in flatten("", config.canonical()).items()}, **params}
+        params = {**{k: v[:6000] for k, v in trial_config_params(config).items()}, **params}
     tracker.client.log_batch(tracker.run_id, params=[Param(k, v) for k, v in sorted(params.items())])
     metrics = [metric for record in result.history for metric in epoch_metrics(record)]
     metrics += trial_final_metrics(result)

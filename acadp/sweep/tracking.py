@@ -163,11 +163,16 @@ class _ChildRun:
         self.client.set_terminated(self.run_id, status="FAILED")
 
 
+def trial_config_params(config: TrialConfig) -> dict[str, str]:
+    """A trial's MLflow params: every config field, and the arm by name ("SGD", "clip C=1", "DP ε=8 C=1")."""
+    return {**flatten("", config.canonical()), "arm": config.arm, "learner": config.learner}
+
+
 class TrialTracker(_ChildRun):
     """The MLflow child run of one trial (found by its key, or created)."""
 
     def __init__(self, target: TrackingTarget, config: TrialConfig) -> None:
-        params = flatten("", config.canonical())
+        params = trial_config_params(config)
         super().__init__(target, key_tag=TAG_TRIAL_KEY, key=config.key(), name=config.label(), params=params)
 
     def log_epoch(self, record: EpochRecord) -> None:

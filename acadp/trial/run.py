@@ -7,239 +7,27 @@ Nothing here imports Ray or MLflow; the sweep wraps :func:`run_trial` and passes
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from acadp.collective import PlantedData, apply_signal, plant_collective
 from acadp.config.trial import TrialConfig
-from acadp.data import ArrayDataset, load_dataset
-from acadp.errors import CheckpointError, SpecError
 from acadp.learners import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun, engine_name
 from acadp.learners.dpsgd import SamplingPlan
 from acadp.learners.noise import NoiseSetting, NoiseTable
 from acadp.models import ModelInputs, build_model
 from acadp.runtime import pin_malloc_thresholds
-from acadp.seeding import derive_seed, numpy_rng
-from acadp.store.layout import CheckpointLayout
+from acadp.seeding import derive_seed
 from acadp.store.provenance import provenance
-from acadp.store.results import ResultsStore
+from acadp.trial.checkpoint import CHECKPOINT_FORMAT, TrialCheckpoint
+from acadp.trial.data import GroupData, TrialData, prepare_trial_data
+from acadp.trial.metrics import Evaluation, evaluate
 from acadp.trial.pretrain import apply_pretrained, pretrained_state
 from acadp.trial.result import EpochRecord, TrialResult
-
-CHECKPOINT_FORMAT = 1
-EVAL_BATCH = 1024
-
-
-@dataclass(frozen=True)
-class TrialData:
-    """Arrays of one trial. ``x_success`` holds g(x) of the test points whose true label is not y*."""
-
-    dataset: ArrayDataset
-    planted: PlantedData
-    x_test: np.ndarray
-    y_test: np.ndarray
-    x_signal: np.ndarray  # g(x) for every test point, (n_test, ...)
-    not_target: np.ndarray  # (n_test,) bool: true label != y*
-    data_dir: Path | None = None  # where the dataset was read from; pre-trained weights are cached there too
-    groups: GroupData | None = None  # datasets with groups only
-
-
-@dataclass(frozen=True)
-class GroupData:
-    """Groups (y, a) of a dataset with a group attribute, as ids y · n_attributes + a. ``train`` (n_train,) uses the
-    *planted* labels — a collective member keeps its attribute a, so its group is (y*, a) — and ``test`` (n_test,)
-    the true labels. ``names[g]`` is group g's name, ``<class>/<attribute>``."""
-
-    train: np.ndarray
-    test: np.ndarray
-    names: tuple[str, ...]
-
-    @property
-    def n_groups(self) -> int:
-        return len(self.names)
-
-
-def group_data(
-    dataset: ArrayDataset, *, planted_y: np.ndarray, y_test: np.ndarray, train: np.ndarray, test: np.ndarray
-) -> GroupData | None:
-    """The groups of the trial's training (after planting) and test examples; None for a dataset without groups."""
-    if dataset.a_train is None or dataset.a_test is None:
-        return None
-    k = dataset.n_attributes
-    classes = dataset.class_names or tuple(str(c) for c in range(dataset.n_classes))
-    names = tuple(f"{classes[c]}/{dataset.attribute_names[a]}" for c in range(dataset.n_classes) for a in range(k))
-    return GroupData(train=planted_y * k + dataset.a_train[train], test=y_test * k + dataset.a_test[test], names=names)
-
-
-def _check_groups(config: TrialConfig, dataset: ArrayDataset, groups: GroupData | None) -> None:
-    """Group-DRO needs groups and an attribute that takes at least two values in the training data."""
-    if config.training.objective != "gdro":
-        return
-    if groups is None:
-        raise SpecError(f"training.objective: gdro needs a dataset with groups; {config.dataset} has none")
-    values = np.unique(groups.train % dataset.n_attributes)
-    if values.size < 2:
-        raise SpecError(
-            f"training.objective: gdro needs a group attribute with two or more values; in {config.dataset}'s "
-            f"training data it takes the single value {dataset.attribute_names[int(values[0])]!r}"
-        )
-
-
-def _subsample(n: int, limit: int | None, stream: str) -> np.ndarray:
-    if limit is None or limit >= n:
-        return np.arange(n)
-    return np.sort(numpy_rng(0, stream).permutation(n)[:limit])
-
-
-def prepare_trial_data(config: TrialConfig, *, data_dir: Path | None = None, download: bool = True) -> TrialData:
-    """Load the dataset, apply ``n_train``/``n_test``, plant the collective and build the signal-carrying test set."""
-    dataset = load_dataset(config.dataset, data_dir=data_dir, download=download, image_size=config.image_size)
-    if config.target_class >= dataset.n_classes:
-        raise SpecError(
-            f"target_class {config.target_class} does not exist in {config.dataset} "
-            f"({dataset.n_classes} classes: 0..{dataset.n_classes - 1})"
-        )
-    train = _subsample(dataset.y_train.shape[0], config.n_train, f"{config.dataset}/train")
-    test = _subsample(dataset.y_test.shape[0], config.n_test, f"{config.dataset}/test")
-    planted = plant_collective(
-        x=dataset.x_train[train],
-        y=dataset.y_train[train],
-        alpha=config.alpha,
-        seed=config.seed,
-        strategy=config.strategy,
-        signal=config.signal,
-        target_class=config.target_class,
-        feature_names=dataset.feature_names,
-    )
-    x_test, y_test = dataset.x_test[test], dataset.y_test[test]
-    groups = group_data(dataset, planted_y=planted.y, y_test=y_test, train=train, test=test)
-    _check_groups(config, dataset, groups)
-    return TrialData(
-        dataset=dataset,
-        planted=planted,
-        x_test=x_test,
-        y_test=y_test,
-        x_signal=apply_signal(config.signal, x_test, dataset.feature_names),
-        not_target=y_test != config.target_class,
-        data_dir=data_dir,
-        groups=groups,
-    )
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, x: np.ndarray, device: torch.device) -> np.ndarray:
-    """Predicted classes (n,) of ``x`` (n, ...), evaluated in batches."""
-    model.eval()
-    out = [
-        model(torch.from_numpy(x[start : start + EVAL_BATCH]).to(device)).argmax(1).cpu().numpy()
-        for start in range(0, x.shape[0], EVAL_BATCH)
-    ]
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """Test accuracy on clean points; success S = Pr[f(g(x)) = y*] over non-target points (and over all points);
-    base rate = Pr[f(x) = y*] over the same non-target points without the signal; lift = S − base rate."""
-
-    test_accuracy: float
-    success: float
-    success_all: float
-    base_rate: float
-    # datasets with groups: clean test accuracy per group name (groups without test points left out)
-    group_accuracy: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def lift(self) -> float:
-        return self.success - self.base_rate
-
-    @property
-    def worst_group_accuracy(self) -> float:
-        """The lowest per-group clean test accuracy; NaN without groups."""
-        return min(self.group_accuracy.values()) if self.group_accuracy else float("nan")
-
-
-def _rate(hits: np.ndarray) -> float:
-    """The mean of a boolean array; NaN when it is empty (a rate with nothing to count)."""
-    return float(np.mean(hits)) if hits.size else float("nan")
-
-
-def success_metrics(
-    *,
-    clean_pred: np.ndarray,
-    signal_pred: np.ndarray,
-    y_test: np.ndarray,
-    target_class: int,
-    groups: GroupData | None = None,
-) -> Evaluation:
-    """The metrics of predictions ``clean_pred`` on x and ``signal_pred`` on g(x), both (n_test,), given true labels
-    (and, with ``groups``, the clean accuracy of every group with test points)."""
-    not_target = y_test != target_class
-    hits = signal_pred == target_class
-    correct = clean_pred == y_test
-    return Evaluation(
-        test_accuracy=_rate(correct),
-        success=_rate(hits[not_target]),
-        success_all=_rate(hits),
-        base_rate=_rate(clean_pred[not_target] == target_class),
-        group_accuracy={} if groups is None else group_accuracy(correct, groups.test, groups.names),
-    )
-
-
-def group_accuracy(correct: np.ndarray, groups: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
-    """Accuracy per group: ``correct`` (n,) bool, ``groups`` (n,) ids into ``names``; groups with no points left out."""
-    return {name: _rate(correct[groups == g]) for g, name in enumerate(names) if (groups == g).any()}
-
-
-def evaluate(model: torch.nn.Module, data: TrialData, *, target_class: int, device: torch.device) -> Evaluation:
-    """Evaluate ``model`` on the trial's clean and signal-carrying test sets."""
-    return success_metrics(
-        clean_pred=predict(model, data.x_test, device),
-        signal_pred=predict(model, data.x_signal, device),
-        y_test=data.y_test,
-        target_class=target_class,
-        groups=data.groups,
-    )
-
-
-class TrialCheckpoint:
-    """The epoch checkpoint of one trial in the folder ``rel`` of a results store (:class:`CheckpointLayout`): the
-    state (tensors only), then the meta file."""
-
-    def __init__(self, store: ResultsStore, rel: str) -> None:
-        self.store, self.rel, self.paths = store, rel, CheckpointLayout(rel)
-
-    def load(self, config: TrialConfig) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """(state, meta) of the last finished epoch, or None when the trial has not checkpointed yet."""
-        if not self.store.exists(self.paths.meta):
-            return None
-        meta = self.store.read_json(self.paths.meta)
-        if meta.get("trial_key") != config.key() or meta.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(
-                f"checkpoint {self.store.path(self.rel)} belongs to trial {meta.get('trial_key')}, not {config.key()}; "
-                "delete it to start this trial afresh"
-            )
-        raw = self.store.read_bytes(self.paths.state)
-        try:
-            state = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-        except Exception as error:  # torch raises several types for a damaged file
-            raise CheckpointError(f"checkpoint {self.store.path(self.rel)} cannot be read ({error})") from error
-        return state, meta
-
-    def save(self, state: dict[str, Any], meta: dict[str, Any]) -> None:
-        """Write the state, then the meta file: a checkpoint without a matching meta.json is never used."""
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        self.store.write_bytes(self.paths.state, buffer.getvalue())
-        self.store.write_json(self.paths.meta, meta)
-
 
 EpochCallback = Callable[[EpochRecord, TrainingRun], None]
 

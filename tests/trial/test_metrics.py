@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from acadp.trial.run import success_metrics
+from acadp.trial.metrics import success_metrics
 
 
 def test_base_rate_and_lift_on_known_predictions() -> None:

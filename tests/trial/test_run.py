@@ -12,8 +12,10 @@ from acadp.config.options import TrialOptions, build_trial_config
 from acadp.config.trial import TrialConfig
 from acadp.errors import CheckpointError, SpecError
 from acadp.store.results import ResultsStore
+from acadp.trial.checkpoint import TrialCheckpoint
+from acadp.trial.data import prepare_trial_data
 from acadp.trial.result import EpochRecord
-from acadp.trial.run import TrialCheckpoint, prepare_trial_data, run_trial
+from acadp.trial.run import run_trial
 
 
 def small(epsilon: float, **training: object) -> TrialConfig:
@@ -100,8 +102,9 @@ def test_planted_training_data_and_counts() -> None:
 # Full mnist5k (4000 training digits) at the preset hyper-parameters.
 
 
-def full(alpha: float, epsilon: float) -> TrialConfig:
-    return build_trial_config(TrialOptions(dataset="mnist5k", alpha=alpha, epsilon=epsilon, seed=0, eval_every=100))
+def full(alpha: float, epsilon: float, *, recipe: str | None = None) -> TrialConfig:
+    options = TrialOptions(dataset="mnist5k", alpha=alpha, epsilon=epsilon, seed=0, eval_every=100, recipe=recipe)
+    return build_trial_config(options)
 
 
 def test_without_a_collective_the_signal_does_not_make_the_model_predict_the_target() -> None:
@@ -111,7 +114,9 @@ def test_without_a_collective_the_signal_does_not_make_the_model_predict_the_tar
 
 
 def test_a_large_collective_succeeds_without_privacy() -> None:
-    result = run_trial(full(0.2, math.inf))
+    """The tuned non-private recipe (small shuffled batches with momentum). The shared recipe's SGD arm, whose lr is
+    set for clipped gradients, can diverge at α = 0.2 (docs/findings.md), so it is not the reference here."""
+    result = run_trial(full(0.2, math.inf, recipe="tuned"))
     assert result.success >= 0.9
     assert result.test_accuracy >= 0.9
 

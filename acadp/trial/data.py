@@ -1,0 +1,111 @@
+"""A trial's arrays: the dataset (subsampled to ``n_train``/``n_test``), the collective planted in the training set,
+and the signal-carrying test set g(x) that success is measured on; groups where the dataset has them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from acadp.collective import PlantedData, apply_signal, plant_collective
+from acadp.config.trial import TrialConfig
+from acadp.data import ArrayDataset, load_dataset
+from acadp.errors import SpecError
+from acadp.seeding import numpy_rng
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """Arrays of one trial. ``x_success`` holds g(x) of the test points whose true label is not y*."""
+
+    dataset: ArrayDataset
+    planted: PlantedData
+    x_test: np.ndarray
+    y_test: np.ndarray
+    x_signal: np.ndarray  # g(x) for every test point, (n_test, ...)
+    not_target: np.ndarray  # (n_test,) bool: true label != y*
+    data_dir: Path | None = None  # where the dataset was read from; pre-trained weights are cached there too
+    groups: GroupData | None = None  # datasets with groups only
+
+
+@dataclass(frozen=True)
+class GroupData:
+    """Groups (y, a) of a dataset with a group attribute, as ids y · n_attributes + a. ``train`` (n_train,) uses the
+    *planted* labels — a collective member keeps its attribute a, so its group is (y*, a) — and ``test`` (n_test,)
+    the true labels. ``names[g]`` is group g's name, ``<class>/<attribute>``."""
+
+    train: np.ndarray
+    test: np.ndarray
+    names: tuple[str, ...]
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.names)
+
+
+def group_data(
+    dataset: ArrayDataset, *, planted_y: np.ndarray, y_test: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> GroupData | None:
+    """The groups of the trial's training (after planting) and test examples; None for a dataset without groups."""
+    if dataset.a_train is None or dataset.a_test is None:
+        return None
+    k = dataset.n_attributes
+    classes = dataset.class_names or tuple(str(c) for c in range(dataset.n_classes))
+    names = tuple(f"{classes[c]}/{dataset.attribute_names[a]}" for c in range(dataset.n_classes) for a in range(k))
+    return GroupData(train=planted_y * k + dataset.a_train[train], test=y_test * k + dataset.a_test[test], names=names)
+
+
+def _check_groups(config: TrialConfig, dataset: ArrayDataset, groups: GroupData | None) -> None:
+    """Group-DRO needs groups and an attribute that takes at least two values in the training data."""
+    if config.training.objective != "gdro":
+        return
+    if groups is None:
+        raise SpecError(f"training.objective: gdro needs a dataset with groups; {config.dataset} has none")
+    values = np.unique(groups.train % dataset.n_attributes)
+    if values.size < 2:
+        raise SpecError(
+            f"training.objective: gdro needs a group attribute with two or more values; in {config.dataset}'s "
+            f"training data it takes the single value {dataset.attribute_names[int(values[0])]!r}"
+        )
+
+
+def _subsample(n: int, limit: int | None, stream: str) -> np.ndarray:
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(numpy_rng(0, stream).permutation(n)[:limit])
+
+
+def prepare_trial_data(config: TrialConfig, *, data_dir: Path | None = None, download: bool = True) -> TrialData:
+    """Load the dataset, apply ``n_train``/``n_test``, plant the collective and build the signal-carrying test set."""
+    dataset = load_dataset(config.dataset, data_dir=data_dir, download=download, image_size=config.image_size)
+    if config.target_class >= dataset.n_classes:
+        raise SpecError(
+            f"target_class {config.target_class} does not exist in {config.dataset} "
+            f"({dataset.n_classes} classes: 0..{dataset.n_classes - 1})"
+        )
+    train = _subsample(dataset.y_train.shape[0], config.n_train, f"{config.dataset}/train")
+    test = _subsample(dataset.y_test.shape[0], config.n_test, f"{config.dataset}/test")
+    planted = plant_collective(
+        x=dataset.x_train[train],
+        y=dataset.y_train[train],
+        alpha=config.alpha,
+        seed=config.seed,
+        strategy=config.strategy,
+        signal=config.signal,
+        target_class=config.target_class,
+        feature_names=dataset.feature_names,
+    )
+    x_test, y_test = dataset.x_test[test], dataset.y_test[test]
+    groups = group_data(dataset, planted_y=planted.y, y_test=y_test, train=train, test=test)
+    _check_groups(config, dataset, groups)
+    return TrialData(
+        dataset=dataset,
+        planted=planted,
+        x_test=x_test,
+        y_test=y_test,
+        x_signal=apply_signal(config.signal, x_test, dataset.feature_names),
+        not_target=y_test != config.target_class,
+        data_dir=data_dir,
+        groups=groups,
+    )
