@@ -12,7 +12,7 @@ from acadp.config.options import TrialOptions, build_trial_config
 from acadp.config.sweep import load_spec
 from acadp.data import ArrayDataset
 from acadp.errors import SpecError
-from acadp.trial import run as trial_run
+from acadp.trial import data as trial_data
 
 
 def _gdro(dataset: str = "mnist5k_spurious", **training: object) -> TrialOptions:
@@ -60,9 +60,9 @@ def test_single_valued_attribute_is_refused(monkeypatch: pytest.MonkeyPatch) -> 
         name="mnist5k_spurious", x_train=x, y_train=y, x_test=x, y_test=y, n_classes=2, modality="image",
         a_train=np.zeros(40, dtype=np.int64), a_test=np.ones(40, dtype=np.int64), attribute_names=("plain", "tinted"),
     )  # fmt: skip
-    monkeypatch.setattr(trial_run, "load_dataset", lambda *args, **kwargs: one_value)
+    monkeypatch.setattr(trial_data, "load_dataset", lambda *args, **kwargs: one_value)
     with pytest.raises(SpecError, match=r"^training\.objective: gdro needs a group attribute with two or more values"):
-        trial_run.prepare_trial_data(build_trial_config(_gdro()))
+        trial_data.prepare_trial_data(build_trial_config(_gdro()))
 
 
 def test_grid_objective_crosses_the_arms(tmp_path: Path) -> None:
