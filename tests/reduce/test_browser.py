@@ -104,7 +104,7 @@ def test_dom_after_javascript(dashboard: ReduceOutputs, tmp_path: Path) -> None:
     dom = DomSummary()
     dom.feed(done.stdout)
     assert dom.tags.get("img", 0) + dom.tags.get("svg", 0) == 4  # 3 sweep figures + the ROC curves
-    assert dom.tags["table"] == 5  # failures, success curves, critical mass, accuracy, LiRA
+    assert dom.tags["table"] == 6  # failures, success curves, critical mass, accuracy, verdict, LiRA
     assert dom.attrs["selftest"].get("data-status") == "pass", dom.text["selftest"]
     assert dom.text["js-errors"].strip() == "" and "hidden" in dom.attrs["js-errors"]
     assert console_problems(done.stderr) == []
