@@ -115,3 +115,32 @@ def test_a_server_down_from_the_start_is_backfilled_with_parent_and_children(tmp
         parents, _ = child_runs(uri, "down")
         assert parents[0].info.status == "FINISHED" and parents[0].data.metrics["trials_completed"] == 4
     assert not (storage / "down" / "untracked.json").exists()
+
+
+def test_a_server_back_mid_run_gives_one_run_per_point_live_and_backfilled(tmp_path: Path, data_dir: Path) -> None:
+    """Killed after the first result, restarted while trials still run: runs logged live before and after the outage
+    and runs marked during it, then backfilled by `sweep sync`, are exactly one per point, each with its full
+    history."""
+    port, storage = free_port(), tmp_path / "store"
+    uri = f"http://127.0.0.1:{port}"
+    spec = write_sweep(tmp_path / "back.yaml", name="back", tracking_uri=uri, grid={"seed": [0, 1, 2]})
+    env = cli_env(data_dir)
+    sweep_dir = storage / "back"
+    with background_acadp(
+        ["sweep", "run", str(spec), "--storage", str(storage)], env=env, log=tmp_path / "run.log"
+    ) as driver:
+        with mlflow_server(tmp_path, port) as server:
+            deadline = time.monotonic() + 300
+            while not results_by_key(sweep_dir) and driver.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.5)
+            kill_session(server.pid)  # down after the first result ...
+        while len(results_by_key(sweep_dir)) < 2 and driver.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        with mlflow_server(tmp_path, port):  # ... and back while trials still run
+            assert driver.wait(timeout=600) == 0, (tmp_path / "run.log").read_text()[-3000:]
+            log = (tmp_path / "run.log").read_text()
+            assert "FAILED" not in log and "Traceback" not in log, log[-3000:]
+            assert len(results_by_key(sweep_dir)) == 12  # 2 alphas × 2 arms × 3 seeds
+            synced = run_acadp(["sweep", "sync", str(spec), "--storage", str(storage)], env=env, timeout=300)
+            assert synced.returncode == 0, synced.stderr[-3000:]
+            assert_one_complete_run_per_point(uri, "back", sweep_dir)
