@@ -197,12 +197,7 @@ def epoch_metrics(record: EpochRecord) -> list[Metric]:
         "clipped_fraction": record.clipped_fraction,
         "epoch_seconds": record.seconds,
     }
-    stamp = _now_ms()
-    return [
-        Metric(name, float(value), stamp, record.epoch)
-        for name, value in values.items()
-        if value is not None and math.isfinite(value)
-    ]
+    return _finite_metrics(values, step=record.epoch)
 
 
 def trial_final_metrics(result: TrialResult) -> list[Metric]:
@@ -214,8 +209,17 @@ def trial_final_metrics(result: TrialResult) -> list[Metric]:
         "epsilon_spent": result.epsilon_spent,
         "trial_seconds": result.seconds,
     }
+    return _finite_metrics(final, step=result.epochs)
+
+
+def _finite_metrics(values: Mapping[str, float | None], *, step: int) -> list[Metric]:
+    """MLflow metrics at ``step`` for the values that are set and finite (MLflow refuses NaN and inf)."""
     stamp = _now_ms()
-    return [Metric(name, float(value), stamp, result.epochs) for name, value in final.items() if math.isfinite(value)]
+    return [
+        Metric(name, float(value), stamp, step)
+        for name, value in values.items()
+        if value is not None and math.isfinite(value)
+    ]
 
 
 def trial_result_params(result: TrialResult) -> dict[str, str]:
