@@ -194,6 +194,7 @@ def epoch_metrics(record: EpochRecord) -> list[Metric]:
         "train_loss": record.train_loss,
         "test_accuracy": record.test_accuracy,
         "success": record.success,
+        "base_rate": record.base_rate,
         "clipped_fraction": record.clipped_fraction,
         "epoch_seconds": record.seconds,
     }
@@ -206,6 +207,8 @@ def trial_final_metrics(result: TrialResult) -> list[Metric]:
         "test_accuracy": result.test_accuracy,
         "success": result.success,
         "success_all": result.success_all,
+        "base_rate": result.base_rate,
+        "lift": result.lift,
         "epsilon_spent": result.epsilon_spent,
         "trial_seconds": result.seconds,
     }
