@@ -201,12 +201,15 @@ def _run_tune(
     # On a cluster the autoscaler adds nodes for pending trials: today's resources are no cap there.
     concurrency = plan.spec.max_concurrent_trials or (None if cluster else _slots(resources.cpus, gpus))
     searcher = _searcher(plan, store, contexts, shared)
-    total = len(plan.configs) + len(plan.spec.audit_configs(smoke=plan.smoke))
-    if searcher is not None:  # at most the budget per arm
-        total = sum(arm.settings.budget for arm in searcher.arms) + len(searcher.jobs)
+    audits = len(plan.spec.audit_configs(smoke=plan.smoke))
+    total, already_done = len(plan.configs) + audits, len(plan.configs) + audits - len(contexts)
+    if searcher is not None:  # a search runs at most its budget per arm; what it has completed is in the store
+        audits_done = audits - len(searcher.jobs)
+        total = sum(arm.settings.budget for arm in searcher.arms) + audits
+        already_done = sum(len(by_seed) for arm in searcher.arms for by_seed in arm.success.values()) + audits_done
     counts = SweepCounts(
-        total=total, already_done=total - len(contexts), concurrency=concurrency or _slots(1, 0),
-        awaiting_tracking=awaiting_tracking(plan, store),
+        total=total, already_done=already_done, concurrency=concurrency or _slots(1, 0),
+        awaiting_tracking=awaiting_tracking(plan, store), bounded=searcher is not None,
     )  # fmt: skip
     progress = SweepProgress(counts, console, health=PROCESS_HEALTH)
     tuner = tune.Tuner(

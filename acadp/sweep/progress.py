@@ -30,6 +30,8 @@ class SweepCounts:
     completed: int = 0
     failed: int = 0
     awaiting_tracking: int = 0
+    # a search's total is its budget, an upper bound: it may end with fewer trials
+    bounded: bool = False
     running: set[str] = field(default_factory=set)
     durations: list[float] = field(default_factory=list)
     started: dict[str, float] = field(default_factory=dict)
@@ -37,7 +39,7 @@ class SweepCounts:
 
     @property
     def pending(self) -> int:
-        return self.total - self.already_done - self.completed - self.failed - len(self.running)
+        return max(0, self.total - self.already_done - self.completed - self.failed - len(self.running))
 
     def eta_seconds(self) -> float | None:
         """Remaining trials × mean trial time ÷ concurrency, once a trial of this invocation has finished."""
@@ -52,6 +54,12 @@ class SweepCounts:
         eta_text = "estimating" if eta is None else _duration(eta)
         done = self.already_done + self.completed
         tracking = f" · {self.awaiting_tracking} await tracking" if self.awaiting_tracking else ""
+        if self.bounded:
+            return (
+                f"trials {done} done of at most {self.total} (search) · {len(self.running)} running · "
+                f"≤ {self.pending} to go · {self.failed} failed{tracking} · "
+                f"elapsed {_duration(time.monotonic() - self.began)}"
+            )
         return (
             f"trials {done}/{self.total} done · {len(self.running)} running · {self.pending} pending · "
             f"{self.failed} failed{tracking} · elapsed {_duration(time.monotonic() - self.began)} · ETA {eta_text}"

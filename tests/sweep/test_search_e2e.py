@@ -30,6 +30,8 @@ def test_a_searched_sweep_runs_within_its_budget_reports_its_bracket_and_resumes
     assert 2 <= len(alphas) <= SEARCH["budget"]  # one seed: one trial per alpha
     assert alphas[0] == SEARCH["low"] and alphas[-1] == SEARCH["high"]
     assert len(set(alphas)) == len(alphas)
+    # the driver's last progress line counts what the search ran against its budget (an upper bound)
+    assert f"trials {len(alphas)} done of at most 4 (search)" in " ".join(result.stderr.split())
     status = status_json(spec, storage, env)
     assert {t["status"] for t in status["trials"]} == {"completed"} and len(status["trials"]) == len(alphas)
     (line,) = status["search"]
