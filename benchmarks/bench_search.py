@@ -1,11 +1,12 @@
 """Critical-mass search vs the dense grid on the quickstart setting, per arm: trials used, alpha* and CI width.
 
 The dense grid is read from an existing quickstart run (``results/quickstart``, from
-``acadp sweep run sweeps/quickstart.yaml``); the search sweep (``sweeps/quickstart_search.yaml``) is run here unless
-``--no-run`` is given (then its existing results are read). Goal (issue 10): the search's alpha* inside the dense
-grid's CI with at most 1/3 of the trials.
+``acadp sweep run sweeps/quickstart.yaml``); the search sweep (``sweeps/quickstart_search.yaml``) is run here, into
+a fresh directory so that it reuses none of the grid's points and its trial count is its own, unless ``--no-run``
+is given (then the search's existing results are read from ``--search-storage``). Goal (issue 10): the search's
+alpha* inside the dense grid's CI with at most 1/3 of the trials.
 
-    python benchmarks/bench_search.py [--no-run] [--storage results]
+    python benchmarks/bench_search.py [--no-run] [--storage results] [--search-storage DIR]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import math
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -50,17 +52,20 @@ def _width(row: pd.Series) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-run", action="store_true", help="read an existing search run instead of running it")
-    parser.add_argument("--storage", default=str(ROOT / "results"))
+    parser.add_argument("--storage", default=str(ROOT / "results"), help="where the dense quickstart grid is")
+    parser.add_argument("--search-storage", help="where the search runs (default: a fresh temporary directory)")
     args = parser.parse_args()
     grid_spec, search_spec = ROOT / "sweeps" / "quickstart.yaml", ROOT / "sweeps" / "quickstart_search.yaml"
+    search_storage = args.search_storage or (args.storage if args.no_run else tempfile.mkdtemp(prefix="acadp-search-"))
     if not args.no_run:
+        print(f"search storage: {search_storage}", flush=True)
         command = [str(Path(sys.executable).with_name("acadp")), "sweep", "run", str(search_spec)]
-        subprocess.run([*command, "--storage", args.storage, "--no-reduce"], check=False)
-    search = plan_sweep(search_spec, storage=args.storage).spec.grid.search
+        subprocess.run([*command, "--storage", search_storage, "--no-reduce"], check=False)
+    search = plan_sweep(search_spec, storage=search_storage).spec.grid.search
     assert search is not None
     bounds = SearchBounds(low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget)
     dense, dense_used = _table(grid_spec, args.storage, search=None)
-    searched, search_used = _table(search_spec, args.storage, search=bounds)
+    searched, search_used = _table(search_spec, search_storage, search=bounds)
     keys = ["arm", "metric", "threshold"]
     both = dense.merge(searched, on=keys, suffixes=("_grid", "_search"))
     both = both[both["metric"] == "success"]

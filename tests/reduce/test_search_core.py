@@ -81,17 +81,31 @@ def test_concurrent_proposals_are_distinct_and_inside_the_current_brackets() -> 
     brackets = [(b.low, b.high) for b in report.brackets if b.state == "searching"]
     assert all(any(low < a < high for low, high in brackets) for a in proposals)
     assert not set(proposals) & set(results)
-    # alphas still running count as taken: the next proposals avoid them and stay inside the brackets too
-    more = propose(search, results, pending=proposals, slots=2)
-    assert not set(more) & set(proposals)
-    assert all(any(low < a < high for low, high in brackets) for a in more)
 
 
-def test_before_the_ends_complete_concurrent_proposals_split_the_range() -> None:
+def test_a_bracket_waiting_on_a_running_alpha_gets_no_new_point_while_another_bracket_does() -> None:
+    search = settings(budget=200)
+    results = {a: simulate(a) for a in (0.002, 0.3, 0.02, 0.05)}
+    brackets = {b.threshold: (b.low, b.high) for b in assess(search, results).brackets}
+    assert brackets == {0.5: (0.02, 0.05), 0.9: (0.05, 0.3)}
+    running = [0.03]  # inside the S* = 0.5 bracket: its outcome decides where that bracket goes
+    more = propose(search, results, pending=running, slots=2)
+    assert len(more) == 2 and all(0.05 < a < 0.3 for a in more), more  # only the S* = 0.9 bracket is split
+    assert propose(search, results, pending=[*running, *more], slots=2) == []  # both wait: nothing spent blindly
+    # once the running alpha completes, its bracket is split again, inside the bracket it left
+    results[0.03] = simulate(0.03)
+    assert next(b for b in assess(search, results).brackets if b.threshold == 0.5).low == 0.03
+    (after,) = propose(search, results, pending=more, slots=1)
+    assert 0.03 < after < 0.05
+
+
+def test_before_the_ends_complete_the_search_waits_for_them() -> None:
     search = settings()
     assert propose(search, {}, slots=2) == [0.002, 0.3]
-    third = propose(search, {}, pending=[0.002, 0.3], slots=1)
-    assert third == [pytest.approx(math.sqrt(0.002 * 0.3), rel=1e-5)]
+    assert propose(search, {}, pending=[0.002, 0.3], slots=1) == []
+    # with more free slots than ends, one call splits the range too
+    third = propose(search, {}, slots=3)[2]
+    assert third == pytest.approx(math.sqrt(0.002 * 0.3), rel=1e-5)
 
 
 def test_a_resumed_search_ends_with_the_same_alphas_and_no_trial_run_twice() -> None:
