@@ -94,10 +94,12 @@ PRESETS.add(
     "mnist5k_spurious",
     DatasetPreset(
         model=CNNParams(),
-        signal=PatchSignal(size=3, position="bottom_right", value=1.0),
+        signal=PatchSignal(size=8, position="bottom_right", value=1.0),  # mnist5k's signal, on either background
         target_class=0,
-        # shuffled-recipe-like steps on Poisson batches: with DP-style large batches the tint is all ERM learns
-        training=TrainingConfig(epochs=5, batch_size=100, lr=0.1, momentum=0.9),
+        # 320 Poisson steps at q = 1/40, lr 0.05, momentum 0.9: ERM learns the digits as well as the tint (average
+        # accuracy ≈ 0.87 at α = 0). With lr 1 and no momentum (mnist5k's recipe), or half the data and 5 epochs, the
+        # tint is all ERM learns (accuracy 0.50); η_q stays at Sagawa et al.'s 0.01 (0.1 collapsed q in probes).
+        training=TrainingConfig(epochs=8, batch_size=100, lr=0.05, momentum=0.9),
         groups=True,
     ),
 )

@@ -9,7 +9,9 @@ Rule (alpha* on success, ``metric = "success"``; one verdict per setting, S* and
   (not-reached arms tie; every reached value must be strictly larger than the one before) — *and* the 95% bootstrap CIs
   of SGD and of the smallest-epsilon arm are disjoint (SGD's upper bound below that arm's lower bound; an infinite
   bound is "not reached", above every finite one);
-* "no" otherwise; "n/a" when the SGD arm or every DP arm is missing, or an arm has no completed trial or no CI.
+* "no" otherwise; "n/a" when the SGD arm or every DP arm is missing, or an arm has no completed trial or no CI, or
+  an arm reaches S* already at α = 0 (alpha* 0: the model predicts y* on signed points without any collective, e.g.
+  a collapsed model or a spurious shortcut; its alpha* says nothing about the collective, alpha* on lift does).
 
 Clip-only arms and named recipes are shown in the α* figure as references but do not enter the verdict.
 """
@@ -49,6 +51,10 @@ def judge(sgd: pd.Series, dp_arms: pd.DataFrame) -> tuple[str, str]:
     stars = [float(row["alpha_star"]) for row in rows]
     if any(math.isnan(star) for star in stars):
         return "n/a", "an arm has no completed trial"
+    free = [str(row["arm"]) for row, star in zip(rows, stars, strict=True) if star == 0]
+    if free:
+        verb = "reaches" if len(free) == 1 else "reach"
+        return "n/a", f"{', '.join(free)} {verb} S* at α = 0, without a collective (compare α* on lift)"
     order = " < ".join(f"{row['arm']}: {_alpha_text(star)}" for row, star in zip(rows, stars, strict=True))
     if not _increasing(stars):
         return "no", f"α* not ordered ({order})"

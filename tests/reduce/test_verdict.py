@@ -61,6 +61,13 @@ def test_verdict_without_sgd_or_dp_is_not_applicable() -> None:
     assert verdict_table(table(SGD))["verdict"].tolist() == ["n/a"]
 
 
+def test_an_arm_that_reaches_s_star_without_a_collective_makes_the_verdict_not_applicable() -> None:
+    # e.g. a DP model that learnt only a spurious cue: half the signed test points get y* at α = 0 already
+    verdicts = verdict_table(table(SGD, ("DP ε=8 C=1", 8.0, 1.0, 0.0, 0.0, 0.0)))
+    assert verdicts["verdict"].tolist() == ["n/a"]
+    assert "DP ε=8 C=1 reaches S* at α = 0" in verdicts["reason"].iloc[0]
+
+
 def test_verdict_from_a_reduced_sweep() -> None:
     def success(alpha: float, epsilon: float) -> float:
         slope = {INF: 20.0, 8.0: 5.0, 1.0: 1.0}[epsilon]
