@@ -67,6 +67,11 @@ def trial(
     sampling: Annotated[str | None, typer.Option(help="poisson or shuffle (non-private only) [preset]")] = None,
     lr_scaling: Annotated[str | None, typer.Option(help="fixed, or normalised (lr / C; needs clipping)")] = None,
     grad_sample_mode: Annotated[str | None, typer.Option(help="bookkeeping, hooks, functorch, ew or ghost")] = None,
+    objective: Annotated[
+        str | None, typer.Option(help="erm, or gdro (Group-DRO; datasets with groups, epsilon inf, no clip)")
+    ] = None,
+    gdro_eta: Annotated[float | None, typer.Option(help="Group-DRO step size of the group weights η_q")] = None,
+    gdro_adjustment: Annotated[float | None, typer.Option(help="Group-DRO group adjustment C (C/√n_g)")] = None,
     accountant: Annotated[str, typer.Option(help="prv or rdp")] = "prv",
     n_train: Annotated[int | None, typer.Option(help="Use only this many training examples")] = None,
     n_test: Annotated[int | None, typer.Option(help="Use only this many test examples")] = None,
@@ -83,7 +88,7 @@ def trial(
     """Run one experiment — one (dataset, arm, alpha, seed) point — and print its metrics.
 
     The arm is (epsilon, clip): (inf, none) SGD, (inf, C) clipping only, (epsilon, C) DP-SGD; all share the dataset's
-    recipe. --recipe NAME runs a separately tuned non-private recipe instead."""
+    recipe. --recipe NAME runs a separately tuned non-private recipe instead; --objective gdro runs Group-DRO."""
     from acadp.store.layout import CHECKPOINT_DIR
     from acadp.store.results import ResultsStore
     from acadp.trial.run import TrialCheckpoint, run_trial
@@ -112,6 +117,9 @@ def trial(
             sampling=sampling,
             lr_scaling=lr_scaling,
             grad_sample_mode=grad_sample_mode,
+            objective=objective,
+            gdro_eta=gdro_eta,
+            gdro_adjustment=gdro_adjustment,
         ),
         accountant=accountant,
         n_train=n_train,

@@ -28,7 +28,11 @@ RUNS = {
     "patch_too_large": [*SMALL, "--signal-opt", "size=100"],
     # batches of 100 of the 300 digits: DP-SGD subsamples (q = 1/3), and no sigma reaches epsilon = 1e-5
     "privacy_infeasible": [*SMALL, "--epsilon", "0.00001", "--batch-size", "100"],
-}
+    "gdro_json": [*SMALL, "--dataset", "mnist5k_spurious", "--epsilon", "inf", "--objective", "gdro", "--json"],
+    "gdro_without_groups": [*SMALL, "--epsilon", "inf", "--objective", "gdro"],
+    "gdro_eta_zero": [*SMALL, "--dataset", "mnist5k_spurious", "--epsilon", "inf", "--objective", "gdro",
+                      "--gdro-eta", "0"],
+}  # fmt: skip
 SUMMARY_KEYS = {
     "dataset", "alpha", "epsilon", "delta", "clip", "seed", "target_class", "n_train", "n_collective",
     "test_accuracy", "success", "success_all", "epsilon_spent", "noise_multiplier", "sample_rate", "steps",
@@ -93,6 +97,17 @@ def test_json_of_a_private_trial(runs: dict[str, Future[subprocess.CompletedProc
     assert summary["accountant"] == "prv" and summary["n_collective"] == 30
 
 
+def test_json_of_a_group_dro_trial_carries_group_metrics_and_weights(
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]],
+) -> None:
+    summary = one_json_object(succeeded(runs, "gdro_json").stdout)
+
+    names = {"0-4/plain", "0-4/tinted", "5-9/plain", "5-9/tinted"}
+    assert set(summary["group_weights"]) == names and math.isclose(sum(summary["group_weights"].values()), 1.0)
+    assert set(summary["group_accuracy"]) == names
+    assert summary["worst_group_accuracy"] == min(summary["group_accuracy"].values())
+
+
 def test_summary_without_json_is_a_readable_table(runs: dict[str, Future[subprocess.CompletedProcess[str]]]) -> None:
     stdout = succeeded(runs, "summary").stdout
 
@@ -111,6 +126,8 @@ def test_summary_without_json_is_a_readable_table(runs: dict[str, Future[subproc
         ("unknown_dataset", ["'nope'", "mnist5k", "cifar10", "bank"]),
         ("patch_too_large", ["signal.size"]),
         ("privacy_infeasible", ["epsilon=1e-05", "noise multiplier"]),
+        ("gdro_without_groups", ["training.objective", "mnist5k_spurious"]),
+        ("gdro_eta_zero", ["gdro_eta"]),
     ],
 )
 def test_bad_options_fail_in_one_line(
