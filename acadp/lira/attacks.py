@@ -28,7 +28,6 @@ Choices (the reference's behaviour is noted where ours differs):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -262,68 +261,3 @@ def global_threshold(
     """
     check_attack_inputs(target_scores, shadow_scores, shadow_keep, shadow_mask)
     return np.asarray(target_scores, dtype=np.float64).mean(axis=1)
-
-
-def balancing_mask(keep: np.ndarray, target: int, *, seed: int = 0) -> np.ndarray:
-    """Which of the other models may act as shadows of ``target``, per example: ``(n_models - 1, n_examples)`` bool.
-
-    Leaving the target out of a keep matrix shifts the shadows' IN/OUT counts with the target's own membership: for
-    an example IN k of M models, the target's shadows hold k-1 IN and M-k OUT when the target is IN, but k IN and
-    M-k-1 OUT when it is OUT. Gaussian fits from fewer samples are narrower on average, so the likelihood ratio leans
-    *against* membership for members and an attack on useless models scores an AUC below 0.5 (about 0.4 with 8
-    models). Dropping, per example, one shadow (chosen at random from ``seed``) from the side the target's own
-    membership spared — one OUT shadow where the target is IN, one IN shadow where it is OUT — leaves k-1 IN and
-    M-k-1 OUT either way, so the fits no longer depend on the target's membership.
-    """
-    others = np.arange(keep.shape[0]) != target
-    shadow_keep = keep[others]  # (n_shadows, n_examples)
-    member = keep[target]  # (n_examples,)
-    spared_side = np.where(member[None, :], ~shadow_keep, shadow_keep)  # the side holding one extra shadow
-    priority = np.random.default_rng([seed, target]).random(shadow_keep.shape)
-    priority = np.where(spared_side, priority, -1.0)
-    drop = priority.argmax(axis=0)  # (n_examples,) index of the dropped shadow
-    mask = np.ones_like(shadow_keep)
-    has_spare = spared_side.any(axis=0)
-    mask[drop[has_spare], np.flatnonzero(has_spare)] = False
-    return mask
-
-
-def run_leave_one_out(
-    *, scores: np.ndarray, keep: np.ndarray, attack: str | Attack, balance: bool = True
-) -> list[AttackResult]:
-    """Attack each model in turn, with all the other models as its shadows.
-
-    Args:
-        scores: ``(n_models, n_examples, n_queries)`` scores of every model on every example.
-        keep: ``(n_models, n_examples)`` bool keep matrix (:func:`acadp.lira.keep.balanced_keep_matrix`).
-        attack: a registered attack name (see ``ATTACKS.names()``) or an attack function.
-        balance: drop one shadow per example so the IN/OUT shadow counts do not depend on the target's membership
-            (:func:`balancing_mask`; needs at least 4 models). Without it, small audits are biased towards AUC < 0.5.
-
-    Returns:
-        One :class:`AttackResult` per model, in model order; ``members`` is that model's row of ``keep``.
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    keep = np.asarray(keep)
-    if scores.ndim != 3 or keep.shape != scores.shape[:2]:
-        raise ValueError(
-            f"scores must be (n_models, n_examples, n_queries) and keep (n_models, n_examples); got {scores.shape} "
-            f"and {keep.shape}"
-        )
-    if scores.shape[0] < (4 if balance else 2):
-        raise ValueError(
-            f"leave-one-out needs at least {4 if balance else 2} models{' when balanced' if balance else ''}, "
-            f"got {scores.shape[0]}"
-        )
-    attack_fn: Callable[..., np.ndarray] = ATTACKS.get(attack) if isinstance(attack, str) else attack
-    results = []
-    for target in range(scores.shape[0]):
-        shadows = np.arange(scores.shape[0]) != target
-        predictions = attack_fn(
-            target_scores=scores[target],
-            shadow_scores=scores[shadows],
-            shadow_keep=keep[shadows],
-            shadow_mask=balancing_mask(keep, target) if balance else None,
-        )
-        results.append(AttackResult(target=target, predictions=predictions, members=keep[target].copy()))
-    return results

@@ -21,7 +21,8 @@ every ε' ≥ ε*, so inf_{ε' ≥ ε*} p_ε'(·) is a valid tail bound for it, 
 
 Independent targets (:func:`per_target_epsilon_lower_bound`): one decision per independently trained target model
 turns each target into an independent Bernoulli trial, so the Clopper–Pearson bounds of :mod:`.epsilon` apply as
-they stand, with their union bound over TPR and FPR.
+they stand, with their union bound over TPR and FPR. A LiRA row's bound applies it to leave-one-out targets with a
+threshold chosen on other targets (:mod:`.target_bound`, which states what that adds to the assumptions).
 """
 
 from __future__ import annotations

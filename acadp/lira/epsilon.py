@@ -14,10 +14,12 @@ Sidedness: with ``confidence`` c, each of the two bounds is the one-sided Cloppe
 i.e. the matching end of the two-sided c interval (:func:`clopper_pearson`). Each fails with probability at most
 (1 − c) / 2, so by the union bound both hold at once, and ε ≥ ε_lb, with probability at least c.
 
-Caveat: :func:`epsilon_lower_bound_from_scores` picks the best threshold on the same data it evaluates, so its result
-is optimistic; for a bound with the stated confidence, choose the threshold on held-out data and call
-:func:`epsilon_lower_bound` on fresh counts. In a LiRA audit members and non-members are different examples of
-different models, so the bound is on the audited game, not a proof about a pair of neighbouring datasets.
+The confidence holds only when the counted decisions are independent trials and the threshold was fixed before they
+were seen. :func:`epsilon_lower_bound_from_scores` breaks the second (it picks the best threshold on the data it
+counts), and pooling a LiRA audit's predictions over targets × examples breaks the first (they share shadow models
+and examples), so its figure is NOT a valid bound and acadp prints it nowhere: it only ranks thresholds. The bound a
+LiRA row reports is :func:`acadp.lira.bounds.per_target_epsilon_lower_bound` on one member and one non-member
+decision per target model, with the threshold chosen on other targets (:mod:`acadp.lira.target_bound`).
 """
 
 from __future__ import annotations
@@ -110,6 +112,30 @@ def _epsilon_from_counts(
     return np.maximum(np.maximum(from_tpr, from_tnr), 0.0)
 
 
+def epsilon_from_counts(
+    true_positives: np.ndarray,
+    *,
+    n_members: int,
+    false_positives: np.ndarray,
+    n_non_members: int,
+    delta: float,
+    confidence: float = 0.95,
+) -> np.ndarray:
+    """:func:`epsilon_lower_bound` elementwise over integer arrays of counts (same shape), e.g. one per threshold."""
+    _check_delta(delta)
+    _check_confidence(confidence)
+    _check_counts(np.asarray(true_positives), n_members, "true_positives")
+    _check_counts(np.asarray(false_positives), n_non_members, "false_positives")
+    return _epsilon_from_counts(
+        np.asarray(true_positives),
+        n_members=n_members,
+        false_positives=np.asarray(false_positives),
+        n_non_members=n_non_members,
+        delta=delta,
+        confidence=confidence,
+    )
+
+
 def _check_delta(delta: float) -> None:
     if not 0.0 <= delta < 1.0:
         raise ValueError(f"delta must lie in [0, 1), got {delta}")
@@ -127,13 +153,10 @@ def epsilon_lower_bound(
     """ε lower bound, holding with probability ≥ ``confidence``, from one attack operating point.
 
     ``true_positives`` of ``n_members`` members and ``false_positives`` of ``n_non_members`` non-members were flagged
-    as members; ``delta`` is the δ the training claims. Returns ≥ 0 (0 = no evidence against any ε).
+    as members; ``delta`` is the δ the training claims. Returns ≥ 0 (0 = no evidence against any ε). Valid only for
+    independent decisions and a threshold fixed before they were seen (module docstring).
     """
-    _check_delta(delta)
-    _check_confidence(confidence)
-    _check_counts(np.asarray(true_positives), n_members, "true_positives")
-    _check_counts(np.asarray(false_positives), n_non_members, "false_positives")
-    bound = _epsilon_from_counts(
+    bound = epsilon_from_counts(
         np.asarray(true_positives),
         n_members=n_members,
         false_positives=np.asarray(false_positives),
@@ -149,11 +172,14 @@ def epsilon_lower_bound_from_scores(
 ) -> EpsilonBound:
     """The largest :func:`epsilon_lower_bound` over all thresholds "member iff prediction ≥ threshold".
 
+    Optimistic, not a bound at ``confidence``: the threshold is chosen on the counts it is evaluated on (see the
+    module docstring). Use it to rank thresholds, never to report ε.
+
     Args:
         predictions: ``(n,)`` attack predictions, higher = member.
         members: ``(n,)`` bool true membership; needs at least one member and one non-member.
         delta: the δ the training claims.
-        confidence: see the module docstring (and its caveat on choosing the threshold on the same data).
+        confidence: the confidence of the Clopper–Pearson bounds at each threshold (not of the maximum).
     """
     _check_delta(delta)
     _check_confidence(confidence)

@@ -11,19 +11,23 @@ Conventions:
   ``target_fpr * n_non_members`` is an integer, where ``≤`` admits exactly the allowed number of false positives.
 * The ROC keeps every threshold (``drop_intermediate=False``), so no operating point is lost before ``tpr_at_fpr``.
 * A metric is NaN when it is undefined: when the examples counted (e.g. a subset) are all members or all
-  non-members, there is no ROC curve. ``summarize`` then averages over the targets where it is defined and reports
-  how many those were.
+  non-members, there is no ROC curve; and the TPR at FPR f is undefined with fewer than 1/f non-members (the only
+  operating point with FPR ≤ f is then FPR 0, so "TPR at 0.1 % FPR" on 50 non-members would be a TPR at FPR 0).
+  ``summarize`` averages each metric over the targets where it is defined and reports how many those were.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import t as student_t
 from sklearn import metrics as skm
 
 from acadp.lira.attacks import AttackResult
+from acadp.lira.results import min_non_members
 
 LOW_FPRS = (0.001, 0.01)  # the paper's TPR@0.1%FPR and TPR@1%FPR
 
@@ -94,27 +98,70 @@ def tpr_at_fpr(fpr: np.ndarray, tpr: np.ndarray, target_fpr: float) -> float:
     return float(tpr[allowed].max()) if np.any(allowed) else 0.0
 
 
-def _metric_key(target_fpr: float) -> str:
+def metric_key(target_fpr: float) -> str:
+    """The name of the TPR at ``target_fpr``: ``tpr_at_fpr_0.001`` for 0.1 %."""
     return f"tpr_at_fpr_{target_fpr:g}"
 
 
 def target_metrics(
     predictions: np.ndarray, members: np.ndarray, *, low_fprs: Sequence[float] = LOW_FPRS
 ) -> dict[str, float]:
-    """AUC and TPR at each of ``low_fprs`` for one target; all NaN when only one class is present."""
+    """AUC and TPR at each of ``low_fprs`` for one target, and its counts ``n_members`` and ``n_non_members``.
+
+    The AUC is NaN when only one class is present; the TPR at f also when there are fewer than
+    :func:`min_non_members` (f) non-members.
+    """
     predictions, members = _as_pair(predictions, members)
-    keys = ["auc", *(_metric_key(f) for f in low_fprs)]
+    n_members, n_non_members = int(members.sum()), int((~members).sum())
+    counts = {"n_members": float(n_members), "n_non_members": float(n_non_members)}
+    keys = ["auc", *(metric_key(f) for f in low_fprs)]
     if not has_both_classes(members):
-        return dict.fromkeys(keys, float("nan"))
+        return {**dict.fromkeys(keys, float("nan")), **counts}
     curve = roc(predictions, members)
-    values = [float(skm.auc(curve.fpr, curve.tpr)), *(tpr_at_fpr(curve.fpr, curve.tpr, f) for f in low_fprs)]
-    return dict(zip(keys, values, strict=True))
+    tprs = [
+        tpr_at_fpr(curve.fpr, curve.tpr, f) if n_non_members >= min_non_members(f) else float("nan") for f in low_fprs
+    ]
+    return {**dict(zip(keys, [float(skm.auc(curve.fpr, curve.tpr)), *tprs], strict=True)), **counts}
+
+
+def t_interval(values: np.ndarray, *, level: float = 0.95) -> tuple[float, float]:
+    """Student-t interval for the mean of ``values`` (1-D, finite): mean ± t_{(1+level)/2, n-1} · s / √n, ddof=1.
+
+    (NaN, NaN) with fewer than two values.
+    """
+    if values.size < 2:
+        return float("nan"), float("nan")
+    half_width = (
+        float(student_t.ppf((1.0 + level) / 2.0, values.size - 1)) * values.std(ddof=1) / math.sqrt(values.size)
+    )
+    return float(values.mean() - half_width), float(values.mean() + half_width)
+
+
+def _subset_of(result: AttackResult, subset_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    predictions, members = np.asarray(result.predictions), np.asarray(result.members)
+    if subset_mask is None:
+        return predictions, members
+    mask = np.asarray(subset_mask)
+    if mask.dtype != np.bool_ or mask.shape != members.shape:
+        raise ValueError(f"subset_mask must be a bool array of shape {members.shape}, got {mask.dtype} {mask.shape}")
+    return predictions[mask], members[mask]
+
+
+def _over_targets(values: np.ndarray, key: str) -> dict[str, float]:
+    """Mean, std (ddof=1) and count of the defined (non-NaN) ``values``, as ``<key>_mean``, ``_std``, ``_n_targets``."""
+    defined = values[~np.isnan(values)]
+    return {
+        f"{key}_mean": float(defined.mean()) if defined.size else float("nan"),
+        f"{key}_std": float(defined.std(ddof=1)) if defined.size >= 2 else float("nan"),
+        f"{key}_n_targets": float(defined.size),
+    }
 
 
 def summarize(
     results: Sequence[AttackResult], *, subset_mask: np.ndarray | None = None, low_fprs: Sequence[float] = LOW_FPRS
 ) -> dict[str, float]:
-    """Mean and standard deviation over target models of AUC and TPR at each low FPR.
+    """AUC and TPR at each low FPR over target models: mean, std, how many targets they are defined for; a 95%
+    Student-t interval over targets for the AUC; and each target's member and non-member counts.
 
     Args:
         results: one :class:`AttackResult` per target model (all over the same ``n_examples``).
@@ -123,29 +170,25 @@ def summarize(
         low_fprs: the FPRs at which TPR is reported.
 
     Returns:
-        ``{"<metric>_mean", "<metric>_std"}`` for metric in ``auc`` and ``tpr_at_fpr_<f>`` (e.g.
-        ``tpr_at_fpr_0.001``), plus ``n_targets`` (all) and ``n_targets_defined`` (those whose counted examples hold
-        both members and non-members). Means are over the defined targets; std uses ddof=1 (NaN below 2 targets);
-        everything is NaN when no target is defined.
+        For metric in ``auc`` and ``tpr_at_fpr_<f>`` (e.g. ``tpr_at_fpr_0.001``): ``<metric>_mean`` and ``_std``
+        (ddof=1; NaN below 2 targets) over the targets where the metric is defined (:func:`target_metrics`) and
+        ``<metric>_n_targets``, their number (everything NaN but the count when it is 0). ``auc_ci_low`` /
+        ``auc_ci_high``: :func:`t_interval` of the defined targets' AUCs, clipped to [0, 1]. The t-interval treats
+        the targets' AUCs as independent draws; they share shadows and examples, so it is approximate. Also
+        ``n_targets`` (all targets), ``n_targets_defined`` (= ``auc_n_targets``), and ``n_members_mean``/``_min``,
+        ``n_non_members_mean``/``_min`` over targets of their counts in the subset.
     """
     if not results:
         raise ValueError("summarize needs at least one AttackResult")
-    per_target = []
-    for result in results:
-        predictions, members = np.asarray(result.predictions), np.asarray(result.members)
-        if subset_mask is not None:
-            mask = np.asarray(subset_mask)
-            if mask.dtype != np.bool_ or mask.shape != members.shape:
-                raise ValueError(
-                    f"subset_mask must be a bool array of shape {members.shape}, got {mask.dtype} {mask.shape}"
-                )
-            predictions, members = predictions[mask], members[mask]
-        per_target.append(target_metrics(predictions, members, low_fprs=low_fprs))
+    per_target = [target_metrics(*_subset_of(r, subset_mask), low_fprs=low_fprs) for r in results]
     summary: dict[str, float] = {"n_targets": float(len(results))}
-    defined = [m for m in per_target if not np.isnan(m["auc"])]
-    summary["n_targets_defined"] = float(len(defined))
-    for key in per_target[0]:
-        values = np.array([m[key] for m in defined])
-        summary[f"{key}_mean"] = float(values.mean()) if values.size else float("nan")
-        summary[f"{key}_std"] = float(values.std(ddof=1)) if values.size >= 2 else float("nan")
+    for key in ("auc", *(metric_key(f) for f in low_fprs)):
+        summary.update(_over_targets(np.array([m[key] for m in per_target]), key))
+    summary["n_targets_defined"] = summary["auc_n_targets"]
+    aucs = np.array([m["auc"] for m in per_target])
+    low, high = t_interval(aucs[~np.isnan(aucs)])
+    summary["auc_ci_low"], summary["auc_ci_high"] = float(np.clip(low, 0.0, 1.0)), float(np.clip(high, 0.0, 1.0))
+    for count in ("n_members", "n_non_members"):
+        values = np.array([m[count] for m in per_target])
+        summary[f"{count}_mean"], summary[f"{count}_min"] = float(values.mean()), float(values.min())
     return summary

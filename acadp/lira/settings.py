@@ -23,7 +23,7 @@ DEFAULT_ATTACKS = ("online", "online_fixed_variance", "offline", "global_thresho
 class LiraSettings(FrozenModel):
     """How to audit one trained configuration (Carlini et al. 2022; 16 shadows as in Solanki et al. 2025)."""
 
-    shadows: Annotated[int, Field(ge=4, le=1024)] = 16  # ≥ 4: balanced leave-one-out (acadp.lira.attacks)
+    shadows: Annotated[int, Field(ge=4, le=1024)] = 16  # ≥ 4: leave-one-out conventions (acadp.lira.conventions)
     pkeep: Annotated[float, Field(gt=0, lt=1)] = 0.5
     # what each model is queried with: the example, and its horizontal mirror (images only)
     queries: Annotated[tuple[Query, ...], Field(min_length=1)] = ("original", "mirror")
@@ -35,8 +35,11 @@ class LiraSettings(FrozenModel):
     concurrent_shadows: Annotated[int, Field(ge=1, le=256)] = 2
     cpus_per_shadow: Annotated[float, Field(gt=0)] = 1.0
     gpus_per_shadow: Annotated[float, Field(ge=0)] = 0.0
-    # confidence of the Clopper–Pearson intervals behind the empirical epsilon lower bound
+    # confidence of the Clopper–Pearson intervals behind the per-target epsilon lower bound (acadp.lira.target_bound)
     confidence: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    # audits at alpha = 0 also report a `placebo` subset: the examples the audited seed would have drawn as the
+    # collective at this alpha (acadp.collective.choose_members), left unmodified; None = no placebo row
+    placebo_alpha: Annotated[float, Field(gt=0, lt=1)] | None = None
 
     @field_validator("attacks")
     @classmethod
@@ -45,6 +48,11 @@ class LiraSettings(FrozenModel):
         if unknown:
             raise ValueError(f"unknown attack {unknown[0]!r}; valid attacks: {', '.join(ATTACKS.names())}")
         return attacks
+
+    def scoring(self) -> dict[str, object]:
+        """The settings that decide a finished audit's rows but not its shadows: a stored result whose scoring
+        differs is scored again from the saved shadows."""
+        return self.model_dump(include={"attacks", "confidence", "placebo_alpha"})
 
     @field_validator("queries")
     @classmethod

@@ -1,39 +1,46 @@
-"""The LiRA audit table: one row per (audit, attack, member subset), tidy and sorted for papers.
+"""The LiRA audit table: one row per (audit, attack, convention, member subset), tidy and sorted for papers.
 
-The rows come from the LiRA audit stage (one per audited trial, attack and subset); this module only checks their
-schema, orders them and fixes dtypes. Subsets are ordered ``all``, ``collective``, ``non_collective``.
+The rows come from the LiRA audit stage (one per audited trial, attack, leave-one-out convention and subset); this
+module only checks their schema, orders them and fixes dtypes. Within an audited point the headline attack
+(``online_fixed_variance``) comes first, then the other attacks by name; within an attack the headline convention
+(``balanced``) first; subsets are ordered ``all``, ``collective``, ``non_collective``, ``placebo``.
 """
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from acadp.errors import SpecError
-from acadp.lira.results import SUBSETS, LiraRow
+from acadp.lira.conventions import REPORTED_CONVENTIONS
+from acadp.lira.results import HEADLINE_ATTACK, SUBSETS, LiraRow
 from acadp.reduce.collect import as_column_dtype
+
+# columns only completed audits have (a pending audit's placeholder rows leave them out): added as missing if absent
+COMPLETED_ONLY: tuple[str, ...] = ("convention", *LiraRow.count_names())
 
 
 def _lira_columns() -> dict[str, str]:
-    """The audited point's coordinates, the fields of :class:`LiraRow` (its counts ``n_targets``/``n_examples`` are
-    kept as extra columns after these), the audit's shadow count and its status."""
+    """The audited point's coordinates, the fields of :class:`LiraRow` (its counts as float columns, NaN for pending
+    audits), the audit's shadow count and its status."""
     columns = {"audit_key": "str", "dataset": "str", "alpha": "float64", "epsilon": "float64", "clip": "float64"}
     for name in LiraRow.model_fields:
-        if name in LiraRow.count_names():
-            continue
         if name == "epsilon_lower_bound":
             columns["n_shadows"] = "float64"  # float so that an unfinished audit can leave it NaN
-        columns[name] = "float64" if name in LiraRow.metric_names() else "str"
+        numeric = name in LiraRow.metric_names() or name in LiraRow.count_names()
+        columns[name] = "float64" if numeric else "str"
     columns["status"] = "str"
     return columns
 
 
 # column name → dtype of the audit rows the LiRA stage produces
 LIRA_COLUMNS: dict[str, str] = _lira_columns()
-SORT_KEYS: tuple[str, ...] = ("dataset", "epsilon", "alpha", "attack", "subset")
+SORT_KEYS: tuple[str, ...] = ("dataset", "epsilon", "alpha", "attack", "convention", "subset")
 
 
 def _check_schema(rows: pd.DataFrame) -> None:
-    missing = [name for name in LIRA_COLUMNS if name not in rows.columns]
+    missing = [name for name in LIRA_COLUMNS if name not in rows.columns and name not in COMPLETED_ONLY]
     if missing:
         raise SpecError(f"LiRA rows lack the columns {missing}; expected the columns {list(LIRA_COLUMNS)}")
     unknown = sorted(set(rows["subset"].dropna()) - set(SUBSETS))
@@ -41,21 +48,31 @@ def _check_schema(rows: pd.DataFrame) -> None:
         raise SpecError(f"LiRA rows have unknown subsets {unknown}; valid subsets: {list(SUBSETS)}")
 
 
+def _ranks(table: pd.DataFrame) -> pd.DataFrame:
+    """Sort keys putting the headline attack first, the headline convention first and subsets in table order."""
+    return table.assign(
+        _headline_rank=(table["attack"] != HEADLINE_ATTACK).astype(int),
+        _convention_rank=table["convention"].map({name: rank for rank, name in enumerate(REPORTED_CONVENTIONS)}),
+        _subset_rank=table["subset"].map({name: rank for rank, name in enumerate(SUBSETS)}),
+    )
+
+
 def lira_table(rows: pd.DataFrame) -> pd.DataFrame:
     """The LiRA table: the columns of :data:`LIRA_COLUMNS` (extra columns kept after them), typed, sorted by
-    dataset, epsilon (inf last), alpha, attack and subset (all, collective, non_collective).
+    dataset, epsilon (inf last), alpha, attack, convention and subset (module docstring).
 
-    An empty input (with or without columns) gives an empty table with the expected columns.
+    An empty input (with or without columns) gives an empty table with the expected columns. Rows of pending audits
+    may lack the :data:`COMPLETED_ONLY` columns; they are added as missing.
     """
     if rows.empty and not set(LIRA_COLUMNS) <= set(rows.columns):
         rows = pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in LIRA_COLUMNS.items()})
     _check_schema(rows)
+    rows = rows.assign(**{name: math.nan for name in COMPLETED_ONLY if name not in rows.columns})
     extra = [name for name in rows.columns if name not in LIRA_COLUMNS]
     table = rows[[*LIRA_COLUMNS, *extra]].copy()
     for name, dtype in LIRA_COLUMNS.items():
         table[name] = as_column_dtype(table[name], dtype)
-    subset_rank = table["subset"].map({name: rank for rank, name in enumerate(SUBSETS)})
-    table = table.assign(_subset_rank=subset_rank)
-    keys = [*SORT_KEYS[:-1], "_subset_rank", "clip"]
-    table = table.sort_values(keys, na_position="last", kind="stable").drop(columns="_subset_rank")
+    ranks = ["_headline_rank", "_convention_rank", "_subset_rank"]
+    keys = [*SORT_KEYS[:3], ranks[0], "attack", *ranks[1:], "clip"]
+    table = _ranks(table).sort_values(keys, na_position="last", kind="stable").drop(columns=ranks)
     return table.reset_index(drop=True)

@@ -66,7 +66,15 @@ def table_notes(*, n_boot: int, interpolation: str, thresholds: Sequence[float])
         "verdict": "Yes when α* on S increases SGD < DP (largest ε) < … < DP (smallest ε) (not reached counts as "
         "above every reached α*) and the 95% bootstrap CIs of SGD and of the smallest-ε arm are disjoint; "
         f"S* = {', '.join(f'{t:g}' for t in thresholds)}.",
-        "lira": "LiRA audits: mean ± std over target models; TPR at fixed FPR.",
+        "lira": "LiRA audits (Carlini et al. 2022); per audited point the headline row comes first: online attack "
+        "with fixed variance, balanced convention, all examples. Conventions (which shadows the Gaussians are fitted "
+        "on, acadp.lira.conventions): reference = as the published LiRA code (the first k−1 IN and M−k−1 OUT shadows "
+        "in model order), balanced = the same counts with the dropped shadow drawn at random. Mean ± std over target "
+        "models; AUC 95% CI = Student-t interval over targets. A TPR at FPR f is undefined for a target with fewer "
+        "than 1/f non-members in the subset; its mean is over the targets where it is defined (k of n). ε lower "
+        "bound: Clopper–Pearson at the audit's confidence on one member and one non-member decision per judged "
+        "(odd-indexed) target, threshold chosen on the even-indexed targets (acadp.lira.target_bound). Placebo "
+        "(α = 0 only): the examples the seed would have drawn as the collective at lira.placebo_alpha.",
     }
 
 

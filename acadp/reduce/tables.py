@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from acadp.lira.results import min_non_members
 from acadp.reduce.curves import VARIANT_COLUMNS
 from acadp.registry import Registry
 from acadp.store.atomic import write_atomic
@@ -265,6 +266,53 @@ TABLES.add(
         ),
     ),
 )  # fmt: skip
+
+
+def _lira_tpr_formatter(target_fpr: float) -> Formatter:
+    """LiRA cells of the TPR at ``target_fpr`` from (mean, std, targets it is defined for, targets with members and
+    non-members): mean ± std, with "(k of n targets)" when it is not defined for all; "undefined (< 1/f
+    non-members)" when it is defined for none; "missing" for an unfinished audit."""
+    mean_std = _mean_std_formatter(".3g")
+
+    def format_tpr(values: tuple[Any, ...], style: Style) -> str:
+        mean, std, n_defined, n_targets = values
+        if _missing(n_defined) or _missing(n_targets):
+            return "missing"
+        if int(n_defined) == 0:
+            return f"undefined ({'$<$' if style == 'latex' else '<'} {min_non_members(target_fpr)} non-members)"
+        cell = mean_std((mean, std, n_defined), style)
+        return cell if int(n_defined) == int(n_targets) else f"{cell} ({int(n_defined)} of {int(n_targets)} targets)"
+
+    return format_tpr
+
+
+FORMATTERS.add("lira_tpr_at_0.1%", _lira_tpr_formatter(0.001))
+FORMATTERS.add("lira_tpr_at_1%", _lira_tpr_formatter(0.01))
+
+
+@FORMATTERS.register("lira_counts")
+def _lira_counts(values: tuple[Any, ...], style: Style) -> str:
+    """Members and non-members of the subset, each the minimum over targets, as "members / non-members"."""
+    members, non_members = values
+    return _dash(style) if _missing(members) or _missing(non_members) else f"{int(members)} / {int(non_members)}"
+
+
+@FORMATTERS.register("lira_auc_ci")
+def _lira_auc_ci(values: tuple[Any, ...], style: Style) -> str:
+    low, high = values
+    return "n/a" if _missing(low) or _missing(high) else f"[{float(low):.3f}, {float(high):.3f}]"
+
+
+@FORMATTERS.register("lira_epsilon_bound")
+def _lira_epsilon_bound(values: tuple[Any, ...], style: Style) -> str:
+    """The ε lower bound and the number of judged targets (decision pairs) behind it."""
+    bound, n_targets = values
+    if _missing(n_targets):
+        return _dash(style)
+    text = "n/a" if _missing(bound) else format(float(bound), ".3g")
+    return f"{text} ({int(n_targets)} targets)"
+
+
 TABLES.add(
     "lira",
     TableSpec(
@@ -273,13 +321,19 @@ TABLES.add(
         columns=(
             _DATASET, _EPSILON, _CLIP, _ALPHA,
             Column(("attack",), "Attack", "Attack", "text", numeric=False),
+            Column(("convention",), "Convention", "Convention", "text", numeric=False),
             Column(("subset",), "Subset", "Subset", "text", numeric=False),
+            Column(("n_members_min", "n_non_members_min"), "Members / non-members (min per target)",
+                   "Members / non-members (min per target)", "lira_counts"),
             Column(("auc_mean", "auc_std", "n_shadows"), "AUC", "AUC", "mean_std"),
-            Column(("tpr_at_0_1_fpr_mean", "tpr_at_0_1_fpr_std", "n_shadows"), "TPR@0.1%FPR", r"TPR@0.1\%FPR",
-                   "mean_std_g"),
-            Column(("tpr_at_1_fpr_mean", "tpr_at_1_fpr_std", "n_shadows"), "TPR@1%FPR", r"TPR@1\%FPR", "mean_std_g"),
+            Column(("auc_ci_low", "auc_ci_high"), "AUC 95% CI", r"AUC 95\% CI", "lira_auc_ci"),
+            Column(("tpr_at_0_1_fpr_mean", "tpr_at_0_1_fpr_std", "n_targets_tpr_at_0_1_fpr", "n_targets"),
+                   "TPR@0.1%FPR", r"TPR@0.1\%FPR", "lira_tpr_at_0.1%"),
+            Column(("tpr_at_1_fpr_mean", "tpr_at_1_fpr_std", "n_targets_tpr_at_1_fpr", "n_targets"), "TPR@1%FPR",
+                   r"TPR@1\%FPR", "lira_tpr_at_1%"),
             Column(("n_shadows",), "Shadows", "Shadows", "int"),
-            Column(("epsilon_lower_bound",), "ε lower bound", r"$\varepsilon$ lower bound", "num"),
+            Column(("epsilon_lower_bound", "epsilon_n_targets"), "ε lower bound (per target)",
+                   r"$\varepsilon$ lower bound (per target)", "lira_epsilon_bound"),
             Column(("status",), "Status", "Status", "text", numeric=False),
         ),
     ),

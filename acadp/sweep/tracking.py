@@ -274,14 +274,13 @@ ROC_FIGURE = "roc.png"
 
 
 def audit_metrics(record: dict[str, Any]) -> list[Metric]:
-    """Every attack × subset metric of an audit's ``result.json`` record, at step 0."""
+    """Every attack × convention × subset metric of an audit's ``result.json`` record, at step 0, named by
+    :func:`acadp.lira.results.row_metrics` (``<attack>.<subset>.<field>`` under the headline convention, with
+    ``.<convention>`` after the subset under the others, and ``headline.<field>`` for the headline row)."""
+    from acadp.lira.results import row_metrics
+
     stamp = _now_ms()
-    metrics = []
-    for row in record["rows"]:
-        for name, value in row.items():
-            if isinstance(value, int | float) and math.isfinite(value):
-                metrics.append(Metric(f"{row['attack']}.{row['subset']}.{name}", float(value), stamp, 0))
-    return metrics
+    return [Metric(name, value, stamp, 0) for row in record["rows"] for name, value in row_metrics(row).items()]
 
 
 def _roc_figure(roc_path: Path, out: Path, *, title: str) -> Path:

@@ -10,18 +10,15 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.stats import norm
-from sklearn.metrics import roc_auc_score
 
 from acadp.errors import RegistryError
 from acadp.lira.attacks import (
     ATTACKS,
     STD_FLOOR,
-    balancing_mask,
     global_threshold,
     offline,
     online,
     online_fixed_variance,
-    run_leave_one_out,
 )
 from acadp.lira.keep import balanced_keep_matrix
 from acadp.lira.metrics import auc
@@ -356,64 +353,3 @@ def test_registry_holds_every_attack_and_names_them_on_a_typo() -> None:
     assert ATTACKS.names() == ALL_ATTACKS
     with pytest.raises(RegistryError, match="online_fixed_variance"):
         ATTACKS.get("onlne")
-
-
-def test_leave_one_out_attacks_each_model_with_the_others_as_shadows() -> None:
-    rng = np.random.default_rng(5)
-    keep = balanced_keep_matrix(n_models=6, n_examples=20, pkeep=0.5, seed=5)
-    scores = rng.normal(size=(6, 20, 2)) + keep[:, :, None]
-    results = run_leave_one_out(scores=scores, keep=keep, attack="online")
-    assert [r.target for r in results] == list(range(6))
-    for r in results:
-        others = np.arange(6) != r.target
-        np.testing.assert_array_equal(r.members, keep[r.target])
-        expected = online(
-            target_scores=scores[r.target],
-            shadow_scores=scores[others],
-            shadow_keep=keep[others],
-            shadow_mask=balancing_mask(keep, r.target),
-        )
-        np.testing.assert_array_equal(r.predictions, expected)
-    by_function = run_leave_one_out(scores=scores, keep=keep, attack=online)
-    for a, b in zip(results, by_function, strict=True):
-        np.testing.assert_array_equal(a.predictions, b.predictions)
-
-
-def test_leave_one_out_with_two_models_and_the_smallest_balanced_keep() -> None:
-    # n_models = 2: each target has one shadow, IN exactly where the target is OUT; predictions stay finite
-    keep = balanced_keep_matrix(n_models=2, n_examples=10, pkeep=0.5, seed=0)
-    scores = np.random.default_rng(0).normal(size=(2, 10, 1))
-    for attack in ALL_ATTACKS:
-        for r in run_leave_one_out(scores=scores, keep=keep, attack=attack, balance=False):
-            assert np.all(np.isfinite(r.predictions)), attack
-
-
-def test_leave_one_out_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="at least 4 models when balanced"):
-        run_leave_one_out(scores=np.zeros((1, 3, 1)), keep=np.zeros((1, 3), dtype=bool), attack="online")
-    with pytest.raises(ValueError, match="n_models, n_examples, n_queries"):
-        run_leave_one_out(scores=np.zeros((2, 3)), keep=np.zeros((2, 3), dtype=bool), attack="online")
-    with pytest.raises(RegistryError):
-        run_leave_one_out(scores=np.zeros((4, 3, 1)), keep=np.zeros((4, 3), dtype=bool), attack="nope")
-
-
-@pytest.mark.parametrize("n_models", [4, 5, 8, 16])
-def test_balancing_leaves_the_same_shadow_counts_whatever_the_target_membership(n_models: int) -> None:
-    keep = balanced_keep_matrix(n_models=n_models, n_examples=50, pkeep=0.5, seed=1)
-    k = int(keep[:, 0].sum())
-    for target in range(n_models):
-        mask = balancing_mask(keep, target)
-        others = keep[np.arange(n_models) != target]
-        assert np.all((others & mask).sum(axis=0) == k - 1)
-        assert np.all((~others & mask).sum(axis=0) == n_models - k - 1)
-
-
-def test_useless_models_give_chance_auc_with_few_shadows() -> None:
-    """Scores carry no membership signal: balanced leave-one-out stays at AUC 0.5; unbalanced drifts below."""
-    rng = np.random.default_rng(3)
-    keep = balanced_keep_matrix(n_models=8, n_examples=4000, pkeep=0.5, seed=3)
-    scores = rng.normal(size=(8, 4000, 1)) + rng.normal(size=(1, 4000, 1))  # per-example offsets, no membership
-    for balance, low, high in ((True, 0.48, 0.52), (False, 0.0, 0.47)):
-        results = run_leave_one_out(scores=scores, keep=keep, attack="online", balance=balance)
-        auc = np.mean([roc_auc_score(r.members, r.predictions) for r in results])
-        assert low <= auc <= high, (balance, auc)

@@ -32,18 +32,28 @@ def audit(epsilon: float, *, shadows: int = 8, pool: int = 256, epochs: int = 30
     return AuditConfig(trial=trial, lira=settings)
 
 
-def metric(record: dict, attack: str, subset: str = "all", name: str = "auc_mean") -> float:
-    return next(r[name] for r in record["rows"] if r["attack"] == attack and r["subset"] == subset)
+def metric(
+    record: dict, attack: str, subset: str = "all", name: str = "auc_mean", convention: str = "balanced"
+) -> float:
+    return next(
+        r[name]
+        for r in record["rows"]
+        if r["attack"] == attack and r["subset"] == subset and r["convention"] == convention
+    )
 
 
 def test_an_overfitted_non_private_model_is_detected_and_dp_hides_membership(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path)
     leaky = run_audit(audit(math.inf), store=store)
     private = run_audit(audit(1.0), store=store)
-    assert metric(leaky, "online") >= 0.6
-    assert metric(private, "online") <= 0.55
+    for convention in ("balanced", "reference"):
+        assert metric(leaky, "online", convention=convention) >= 0.6
+        assert metric(private, "online", convention=convention) <= 0.55
     assert metric(leaky, "online") > metric(leaky, "global_threshold") - 0.05
     assert leaky["n_shadows"] == 8 and leaky["n_pool"] == 256
+    # 4 judged targets can show no ε > 0 at 95 %: the bound says so instead of overstating
+    assert metric(leaky, "online", name="epsilon_lower_bound") == 0.0
+    assert metric(leaky, "online", name="epsilon_n_targets") == 4
 
 
 def test_the_keep_matrix_is_saved_balanced_and_reused(tmp_path: Path) -> None:
@@ -89,10 +99,22 @@ def test_lira_command_prints_metrics_per_attack_and_subset(tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
     assert summary["shadows"] == 4 and summary["n_collective"] == 6
+    regime = summary["shadow_regime"]
+    assert regime["n_shadows"] == 4 and regime["noise_multiplier_mean"] == 0.0 and regime["epsilon_spent_max"] == "inf"
     assert set(summary["attacks"]) == {"online", "online_fixed_variance", "offline", "global_threshold"}
-    for subsets in summary["attacks"].values():
-        assert set(subsets) == {"all", "collective", "non_collective"}
-        assert {"auc_mean", "auc_std", "tpr_at_0_1_fpr_mean", "tpr_at_1_fpr_mean"} <= set(subsets["all"])
+    headline = summary["headline"]
+    assert (headline["attack"], headline["convention"], headline["subset"]) == (
+        "online_fixed_variance",
+        "balanced",
+        "all",
+    )
+    for conventions in summary["attacks"].values():
+        assert set(conventions) == {"balanced", "reference"}
+        for subsets in conventions.values():
+            assert set(subsets) == {"all", "collective", "non_collective"}
+            fields = {"auc_mean", "auc_std", "auc_ci_low", "tpr_at_1_fpr_mean", "n_targets_tpr_at_1_fpr"}
+            assert fields <= set(subsets["all"])
+            assert subsets["all"]["n_targets_tpr_at_0_1_fpr"] == 0  # 64 examples: < 1000 non-members
 
 
 @pytest.mark.slow
@@ -105,19 +127,19 @@ def test_sixteen_shadows_on_the_full_training_set(tmp_path: Path) -> None:
     assert 0.5 < metric(record, "online") < 1.0
 
 
-def test_the_epsilon_lower_bound_is_held_out_and_zero_for_useless_predictions() -> None:
-    """Useless predictions: a bound whose threshold is chosen on other targets gives no evidence (ε_lb = 0); chosen
-    and evaluated on the same predictions it would overstate ε."""
+def test_the_per_target_bound_is_zero_for_useless_predictions() -> None:
+    """Useless predictions: the per-target bound (threshold chosen on other targets) gives no evidence; the pooled
+    figure, choosing its threshold on the very predictions it counts, can only be larger."""
     from acadp.lira.attacks import AttackResult
-    from acadp.lira.audit import held_out_epsilon_bound
     from acadp.lira.epsilon import epsilon_lower_bound_from_scores
+    from acadp.lira.target_bound import held_out_target_bound
 
     rng = np.random.default_rng(0)
-    members = rng.random((8, 400)) < 0.5
-    results = [AttackResult(t, rng.normal(size=400), members[t]) for t in range(8)]
+    members = rng.random((64, 400)) < 0.5
+    results = [AttackResult(t, rng.normal(size=400), members[t]) for t in range(64)]
     everything = np.ones(400, dtype=bool)
-    held_out = held_out_epsilon_bound(results, everything, delta=1e-5, confidence=0.95)
+    per_target = held_out_target_bound(results, everything, delta=1e-5, confidence=0.95, seed=0)
     pooled = np.concatenate([r.predictions for r in results])
     same_data = epsilon_lower_bound_from_scores(pooled, members.ravel(), delta=1e-5, confidence=0.95).epsilon
-    assert held_out == 0.0
-    assert same_data >= held_out
+    assert per_target.epsilon == 0.0 and per_target.n_targets == 32
+    assert same_data >= per_target.epsilon

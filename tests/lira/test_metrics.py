@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from acadp.lira.attacks import AttackResult
-from acadp.lira.metrics import auc, roc, summarize, target_metrics, tpr_at_fpr
+from acadp.lira.metrics import auc, roc, summarize, t_interval, target_metrics, tpr_at_fpr
+from acadp.lira.results import min_non_members
 
 
 def _result(target: int, predictions: list[float], members: list[bool]) -> AttackResult:
@@ -51,19 +52,41 @@ def test_tpr_at_fpr_without_a_qualifying_point_is_zero() -> None:
 
 
 def test_perfect_and_reversed_attacks() -> None:
-    members = np.array([True] * 50 + [False] * 50)
-    perfect = np.linspace(1.0, 0.0, 100)  # every member above every non-member
+    members = np.array([True] * 50 + [False] * 1000)
+    perfect = np.linspace(1.0, 0.0, 1050)  # every member above every non-member
+    counts = {"n_members": 50.0, "n_non_members": 1000.0}
     metrics = target_metrics(perfect, members)
-    assert metrics == {"auc": 1.0, "tpr_at_fpr_0.001": 1.0, "tpr_at_fpr_0.01": 1.0}
+    assert metrics == {"auc": 1.0, "tpr_at_fpr_0.001": 1.0, "tpr_at_fpr_0.01": 1.0, **counts}
     reversed_metrics = target_metrics(-perfect, members)
-    assert reversed_metrics == {"auc": 0.0, "tpr_at_fpr_0.001": 0.0, "tpr_at_fpr_0.01": 0.0}
+    assert reversed_metrics == {"auc": 0.0, "tpr_at_fpr_0.001": 0.0, "tpr_at_fpr_0.01": 0.0, **counts}
 
 
 def test_ties_count_half_in_the_auc() -> None:
     # all predictions equal: every pair is a tie, AUC = ½; the only operating points are (0, 0) and (1, 1)
-    members = np.array([True, False, True, False, False])
-    assert auc(np.zeros(5), members) == 0.5
-    assert target_metrics(np.zeros(5), members)["tpr_at_fpr_0.01"] == 0.0
+    members = np.array([True] + [False] * 100)
+    assert auc(np.zeros(101), members) == 0.5
+    assert target_metrics(np.zeros(101), members)["tpr_at_fpr_0.01"] == 0.0
+
+
+def test_min_non_members_is_one_over_the_fpr() -> None:
+    assert (min_non_members(0.001), min_non_members(0.01), min_non_members(0.3), min_non_members(1.0)) == (
+        1000,
+        100,
+        4,
+        1,
+    )
+    with pytest.raises(ValueError, match="target_fpr"):
+        min_non_members(0.0)
+
+
+def test_tpr_at_fpr_is_undefined_with_fewer_than_one_over_fpr_non_members() -> None:
+    # 99 non-members: FPR 1% admits no false positive, so "TPR at 1% FPR" would be the TPR at FPR 0: undefined
+    for n_non_members, defined in ((99, False), (100, True)):
+        members = np.array([True] * 10 + [False] * n_non_members)
+        metrics = target_metrics(np.linspace(1.0, 0.0, members.size), members)
+        assert math.isnan(metrics["tpr_at_fpr_0.001"])  # < 1000 non-members either way
+        assert math.isnan(metrics["tpr_at_fpr_0.01"]) != defined
+        assert metrics["auc"] == 1.0 and metrics["n_non_members"] == n_non_members
 
 
 # --------------------------------------------------------------------------- direct transcription of the definitions
@@ -125,20 +148,52 @@ def test_summarize_mean_and_std_over_targets() -> None:
     summary = summarize(results)
     assert summary["auc_mean"] == pytest.approx(0.875)
     assert summary["auc_std"] == pytest.approx(0.25 / math.sqrt(2.0))
-    # TPR@0.1%FPR: 1 of 2 members at FPR 0 for target 0, 2 of 2 for target 1 → mean ¾
-    assert summary["tpr_at_fpr_0.001_mean"] == pytest.approx(0.75)
+    # 2 non-members per target: below 1/FPR for both FPRs, so no target defines a TPR at them
+    assert math.isnan(summary["tpr_at_fpr_0.001_mean"]) and summary["tpr_at_fpr_0.001_n_targets"] == 0.0
     assert summary["n_targets"] == 2.0
-    assert summary["n_targets_defined"] == 2.0
+    assert summary["n_targets_defined"] == summary["auc_n_targets"] == 2.0
+    # t-interval with 2 targets: 0.875 ± t(0.975, 1) · 0.1767767 / √2 = 0.875 ± 12.7062 · 0.125, clipped to [0, 1]
+    assert (summary["auc_ci_low"], summary["auc_ci_high"]) == (0.0, 1.0)
+    assert (summary["n_members_mean"], summary["n_members_min"]) == (2.0, 2.0)
+    assert (summary["n_non_members_mean"], summary["n_non_members_min"]) == (2.0, 2.0)
     assert set(summary) == {
-        "n_targets",
-        "n_targets_defined",
-        "auc_mean",
-        "auc_std",
-        "tpr_at_fpr_0.001_mean",
-        "tpr_at_fpr_0.001_std",
-        "tpr_at_fpr_0.01_mean",
-        "tpr_at_fpr_0.01_std",
-    }
+        "n_targets", "n_targets_defined", "auc_mean", "auc_std", "auc_n_targets", "auc_ci_low", "auc_ci_high",
+        "tpr_at_fpr_0.001_mean", "tpr_at_fpr_0.001_std", "tpr_at_fpr_0.001_n_targets", "tpr_at_fpr_0.01_mean",
+        "tpr_at_fpr_0.01_std", "tpr_at_fpr_0.01_n_targets", "n_members_mean", "n_members_min", "n_non_members_mean",
+        "n_non_members_min",
+    }  # fmt: skip
+
+
+def test_summarize_tpr_mean_is_over_the_targets_with_enough_non_members() -> None:
+    # target 0: 100 non-members, perfect (TPR@1% = 1); target 1: 50 non-members (undefined); target 2: 100
+    # non-members, members at the bottom (TPR@1% = 0). Mean over the two defined targets = ½, std = √½.
+    def ranked(n_non_members: int, members_first: bool) -> AttackResult:
+        members = [True] * 10 + [False] * n_non_members
+        order = np.linspace(1.0, 0.0, len(members))
+        return _result(0, list(order if members_first else -order), members)
+
+    results = [ranked(100, True), ranked(50, True), ranked(100, False)]
+    summary = summarize(results)
+    assert summary["tpr_at_fpr_0.01_n_targets"] == 2.0
+    assert summary["tpr_at_fpr_0.01_mean"] == pytest.approx(0.5)
+    assert summary["tpr_at_fpr_0.01_std"] == pytest.approx(math.sqrt(0.5))
+    assert summary["auc_n_targets"] == 3.0  # the AUC is defined for all three
+    assert (summary["n_non_members_mean"], summary["n_non_members_min"]) == (pytest.approx(250 / 3), 50.0)
+
+
+def test_t_interval_hand_case() -> None:
+    # AUCs 0.6, 0.7, 0.8: mean 0.7, s = 0.1, t(0.975, 2) = 4.302653 → 0.7 ± 4.302653 · 0.1 / √3 = 0.7 ± 0.248414
+    low, high = t_interval(np.array([0.6, 0.7, 0.8]))
+    assert low == pytest.approx(0.7 - 0.248414, abs=1e-6) and high == pytest.approx(0.7 + 0.248414, abs=1e-6)
+    assert all(math.isnan(v) for v in t_interval(np.array([0.6])))
+    results = [_result(t, [0.9, 0.8, 0.7, 0.6], members) for t, members in enumerate(_THREE_TARGETS)]
+    summary = summarize(results)
+    assert summary["auc_mean"] == pytest.approx(5.0 / 6.0)
+    assert summary["auc_ci_low"] == pytest.approx(5.0 / 6.0 - 4.302653 * summary["auc_std"] / math.sqrt(3), abs=1e-6)
+
+
+# AUCs 1, ¾, ¾ (mean 5/6)
+_THREE_TARGETS = [[True, True, False, False], [True, False, True, False], [True, False, True, False]]
 
 
 def test_summarize_on_a_subset_counts_only_those_examples() -> None:
@@ -168,7 +223,8 @@ def test_summarize_degenerate_subsets_give_nan_without_warnings() -> None:
         assert summary["auc_mean"] == pytest.approx(1.0)  # target 1 only: member 0.9 > non-member 0.8
         empty = summarize(results, subset_mask=np.zeros(4, dtype=bool))
         assert empty["n_targets_defined"] == 0.0
-        assert all(math.isnan(v) for k, v in empty.items() if not k.startswith("n_targets"))
+        assert all(math.isnan(v) for k, v in empty.items() if not (k.startswith("n_") or k.endswith("_n_targets")))
+        assert empty["auc_n_targets"] == empty["tpr_at_fpr_0.01_n_targets"] == empty["n_members_min"] == 0.0
         all_members = summarize([_result(0, [0.1, 0.2], [True, True])])
         assert math.isnan(all_members["auc_mean"])
 

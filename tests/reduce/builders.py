@@ -140,9 +140,12 @@ def lira_row(**overrides: object) -> dict[str, object]:
     """One LiRA audit row (the schema of :data:`acadp.reduce.lira_tables.LIRA_COLUMNS`) with ``overrides``."""
     row: dict[str, object] = {
         "audit_key": "a", "dataset": "mnist", "alpha": 0.05, "epsilon": 8.0, "clip": 1.0, "attack": "online",
-        "subset": "all", "auc_mean": 0.61, "auc_std": 0.02, "tpr_at_0_1_fpr_mean": 0.0031,
-        "tpr_at_0_1_fpr_std": 0.0004, "tpr_at_1_fpr_mean": 0.021, "tpr_at_1_fpr_std": 0.003, "n_shadows": 16,
-        "epsilon_lower_bound": 0.4, "status": "completed",
+        "convention": "balanced", "subset": "all", "auc_mean": 0.61, "auc_std": 0.02, "auc_ci_low": 0.6,
+        "auc_ci_high": 0.62, "tpr_at_0_1_fpr_mean": 0.0031, "tpr_at_0_1_fpr_std": 0.0004, "tpr_at_1_fpr_mean": 0.021,
+        "tpr_at_1_fpr_std": 0.003, "n_members_mean": 2000.0, "n_non_members_mean": 2000.0, "n_shadows": 16,
+        "epsilon_lower_bound": 0.4, "n_targets": 16.0, "n_targets_tpr_at_0_1_fpr": 16.0,
+        "n_targets_tpr_at_1_fpr": 16.0, "n_members_min": 1950.0, "n_non_members_min": 1940.0, "n_examples": 4000.0,
+        "epsilon_n_targets": 8.0, "status": "completed",
     }  # fmt: skip
     row.update(overrides)
     return row

@@ -109,9 +109,11 @@ def test_an_unreadable_audit_result_is_pending_and_rescored(tmp_path: Path) -> N
 def test_an_audit_result_round_trips_with_nan_and_inf_as_strict_json(tmp_path: Path) -> None:
     store, audit = ResultsStore(tmp_path), audit_of(config())
     row = LiraRow(
-        attack="online", subset="collective", auc_mean=0.7, auc_std=math.nan, tpr_at_0_1_fpr_mean=0.01,
-        tpr_at_0_1_fpr_std=0.0, tpr_at_1_fpr_mean=0.05, tpr_at_1_fpr_std=0.01, n_targets=1, n_examples=6,
-        epsilon_lower_bound=math.inf,
+        attack="online", convention="balanced", subset="collective", auc_mean=0.7, auc_std=math.nan,
+        auc_ci_low=math.nan, auc_ci_high=math.nan, tpr_at_0_1_fpr_mean=0.01, tpr_at_0_1_fpr_std=0.0,
+        tpr_at_1_fpr_mean=0.05, tpr_at_1_fpr_std=0.01, n_members_mean=3.0, n_non_members_mean=3.0,
+        epsilon_lower_bound=math.inf, n_targets=1, n_targets_tpr_at_0_1_fpr=0, n_targets_tpr_at_1_fpr=0,
+        n_members_min=3, n_non_members_min=3, n_examples=6, epsilon_n_targets=0,
     )  # fmt: skip
     result = AuditResult.of(audit, (row,), n_pool=64, n_collective=6, seconds=2.0, provenance={"acadp": "test"})
     rel = LAYOUT.audit(audit.key()).result
