@@ -38,7 +38,7 @@ def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
     audits = [audit_state(store, audit)[0] for audit in plan.spec.audit_configs(smoke=plan.smoke)]
     console.print(
         f"sweep {plan.name}: {counts['completed']} trials completed, {counts['failed']} failed, "
-        f"{counts['pending'] + counts['running']} not finished; "
+        f"{counts['pending'] + counts['running'] + counts['retrying']} not finished; "
         f"{audits.count('completed')}/{len(audits)} LiRA audits completed",
         highlight=False,
     )
@@ -87,7 +87,7 @@ def status(
     storage: StorageOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines")] = False,
 ) -> None:
-    """Show every grid point's state: completed, running, pending or failed (with its error)."""
+    """Show every grid point's state: completed, running, retrying, pending or failed (with its error)."""
     from acadp.store.layout import LAYOUT
     from acadp.sweep.audits import audit_state
     from acadp.sweep.backfill import untracked_audits, untracked_trials
@@ -129,7 +129,7 @@ def _print_status(payload: dict) -> None:
     table = Table(title=f"sweep {payload['sweep']} — " + ", ".join(f"{n} {state}" for state, n in counts.items()))
     for column in ("dataset", "alpha", "epsilon", "clip", "seed", "status", "epochs", "success", "note"):
         table.add_column(column)
-    colours = {"completed": "green", "running": "cyan", "pending": "yellow", "failed": "red"}
+    colours = {"completed": "green", "running": "cyan", "retrying": "magenta", "pending": "yellow", "failed": "red"}
     for trial in payload["trials"]:
         success = trial.get("success")
         table.add_row(

@@ -150,6 +150,9 @@ class Resources(FrozenModel):
 
     cpus: Annotated[float, Field(gt=0, le=512)] = 1
     gpus: Annotated[float, Field(ge=0, le=8)] = 0
+    # where an audit's concurrent shadows go on a multi-node cluster: pack (one node where they fit) or spread
+    # (over nodes, e.g. one shadow per GPU node); Ray's placement-group strategies of those names
+    shadow_placement: Literal["pack", "spread"] = "pack"
 
     @field_validator("gpus")
     @classmethod

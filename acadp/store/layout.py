@@ -16,15 +16,20 @@
             checkpoint/state.pt, meta.json   state after the last finished epoch (meta.json written last)
             progress.json                    epochs done, last metrics, MLflow run id
             error.json                       the last failure (kept after a later success, for the record)
+            attempts.json                    every failed attempt the driver saw, with its reason (e.g. node lost)
             result.json                      the final result: its presence means "complete"
             untracked.json                   the result is not (fully) in MLflow yet: `acadp sweep sync` logs it
         audits/<audit key>/
             config.json                      the audited trial config and the LiRA settings
             keep.npy                         (n_shadows, n_pool) bool, drawn once from the audit seed
-            pool.npz                         the audit pool: members of the collective, labels
+            labels.npy                       (n_pool,) int64 the pool's labels as trained (collective relabelled)
+            collective.npy                   (n_pool,) bool the collective's members
+            placebo.npy                      (n_pool,) bool the placebo members (only audits with a placebo)
             shadows/<i>/logits.npy           (n_pool, n_queries, n_classes) float32 of shadow i
-            shadows/<i>/meta.json            written last: shadow i is complete
+            shadows/<i>/meta.json            written last: shadow i is complete; its regime (ShadowStats)
             error.json                       the last failure
+            attempts.json                    every failed attempt the driver saw, with its reason (e.g. node lost)
+            lost_shadows.json                shadows whose Ray actor died (e.g. with its node) and were trained again
             roc.npz                          ROC curve per attack: arrays "<attack>/fpr", "<attack>/tpr"
             result.json                      attack metrics: its presence means "complete"
             untracked.json                   the result is not (fully) in MLflow yet: `acadp sweep sync` logs it
@@ -92,6 +97,10 @@ class TrialLayout:
         return f"{self.root}/error.json"
 
     @property
+    def attempts(self) -> str:
+        return f"{self.root}/attempts.json"
+
+    @property
     def result(self) -> str:
         return f"{self.root}/result.json"
 
@@ -103,7 +112,24 @@ class TrialLayout:
 
 @dataclass(frozen=True)
 class AuditLayout:
-    """Paths of one LiRA audit, relative to the store root."""
+    """Paths of one LiRA audit, relative to the store root.
+
+    The folder holds everything needed to re-score the audit without acadp (``.npy`` files, ``np.load``-able
+    without pickle; all but the logits written before any shadow trains, and checked against the audit's settings
+    on resume):
+
+    * ``keep.npy`` — ``(n_shadows, n_pool)`` bool: ``keep[i, j]`` says pool example ``j`` was in shadow ``i``'s
+      training set (balanced: every example is IN for ``round(pkeep × n_shadows)`` shadows);
+    * ``labels.npy`` — ``(n_pool,)`` int64: the labels the shadows trained with (after the collective relabelled
+      its members); LiRA scores the confidence in these;
+    * ``collective.npy`` — ``(n_pool,)`` bool: the collective's members (the ``collective`` subset);
+    * ``placebo.npy`` — ``(n_pool,)`` bool, only in audits with a placebo subset (α = 0, ``lira.placebo_alpha``);
+    * ``shadows/<i>/logits.npy`` — ``(n_pool, n_queries, n_classes)`` float32: shadow ``i``'s raw outputs on every
+      pool example, queries in the order of ``lira.queries`` in ``config.json`` (``original`` first);
+    * ``shadows/<i>/meta.json`` — written last (shadow ``i`` is complete): its
+      :class:`~acadp.lira.results.ShadowStats` (``n_train``, train and test accuracy, σ, q, steps, ε spent), the
+      seconds it took and the Ray node that trained it.
+    """
 
     root: str
 
@@ -116,8 +142,16 @@ class AuditLayout:
         return f"{self.root}/keep.npy"
 
     @property
-    def pool(self) -> str:
-        return f"{self.root}/pool.npz"
+    def labels(self) -> str:
+        return f"{self.root}/labels.npy"
+
+    @property
+    def collective(self) -> str:
+        return f"{self.root}/collective.npy"
+
+    @property
+    def placebo(self) -> str:
+        return f"{self.root}/placebo.npy"
 
     @property
     def shadows(self) -> str:
@@ -134,8 +168,16 @@ class AuditLayout:
         return f"{self.root}/error.json"
 
     @property
+    def attempts(self) -> str:
+        return f"{self.root}/attempts.json"
+
+    @property
     def result(self) -> str:
         return f"{self.root}/result.json"
+
+    @property
+    def lost_shadows(self) -> str:
+        return f"{self.root}/lost_shadows.json"
 
     @property
     def roc(self) -> str:

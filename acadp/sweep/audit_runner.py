@@ -1,9 +1,15 @@
 """Running a LiRA audit on Ray: shadows train in parallel, each finished shadow is saved at once, a resumed audit
-never retrains a finished shadow, and the attacks run when all logits are in.
+never retrains a finished shadow, and the attacks run when all logits are in. The audit folder is portable: the keep
+matrix, the pool's labels and member masks are saved before any shadow trains, next to each shadow's logits, so that
+another tool can re-score it (layout: :class:`acadp.store.layout.AuditLayout`).
 
 Parallelism: the audit's process trains shadows itself (one thread) while ``concurrent_shadows - 1`` Ray actors
 train others; inside a Tune trial the actors go into the trial's placement group (bundle 1, 2, …; bundle 0 is the
 trial's own), so they never wait for resources other trials hold.
+
+Lost actors: an actor that dies (its node was lost or pre-empted) hands its shadow back; the remaining trainers, the
+audit's own thread at least, train it again from scratch. Shadows already saved are kept. Each shadow's ``meta.json``
+names the Ray node that trained it.
 """
 
 from __future__ import annotations
@@ -22,16 +28,19 @@ import ray
 import torch
 
 from acadp.errors import AuditStateError
-from acadp.lira.audit import score_audit
+from acadp.lira.audit import AuditReport, score_audit
 from acadp.lira.keep import balanced_keep_matrix, keep_matrix_problem
-from acadp.lira.results import AuditResult
+from acadp.lira.results import AuditResult, ShadowRegime, ShadowStats
 from acadp.lira.settings import AuditConfig
 from acadp.lira.shadow import prepare_pool, train_shadow
+from acadp.lira.subsets import placebo_members
 from acadp.runtime import pin_malloc_thresholds
 from acadp.store.layout import LAYOUT, AuditLayout
 from acadp.store.provenance import provenance
 from acadp.store.results import ResultsStore
+from acadp.sweep.failures import current_node_id
 from acadp.sweep.status import read_result
+from acadp.trial.data import TrialData
 
 AXES = ("fpr", "tpr")  # names of the two arrays of a ROC curve in roc.npz ("<attack>/fpr", "<attack>/tpr")
 
@@ -62,11 +71,17 @@ class ShadowTrainer:
         self.paths = LAYOUT.audit(self.audit.key())
 
     def train(self, index: int, keep_row: np.ndarray) -> int:
+        """Train shadow ``index`` on the pool rows ``keep_row`` marks; save its logits, then its ``meta.json`` (its
+        :class:`ShadowStats`, time and node; written last, so a shadow is complete only once all is saved)."""
         torch.set_num_threads(self.threads)
         started = time.perf_counter()
-        logits = train_shadow(self.audit, self.pool, index=index, keep_row=keep_row, device=torch.device(self.device))
-        self.store.write_bytes(self.paths.shadow_logits(index), _npy_bytes(logits))
-        meta = {"index": index, "seconds": time.perf_counter() - started, "n_train": int(keep_row.sum())}
+        shadow = train_shadow(self.audit, self.pool, index=index, keep_row=keep_row, device=torch.device(self.device))
+        self.store.write_bytes(self.paths.shadow_logits(index), _npy_bytes(shadow.logits))
+        # the ShadowStats fields (n_train among them) flat beside the record's own
+        meta = {
+            **shadow.stats.plain(), "index": index, "seconds": time.perf_counter() - started,
+            "node_id": current_node_id(),
+        }  # fmt: skip
         self.store.write_json(self.paths.shadow_meta(index), meta)  # written last: the shadow is complete
         return index
 
@@ -135,6 +150,55 @@ def load_or_draw_keep(audit: AuditConfig, store: ResultsStore, paths: AuditLayou
     return keep
 
 
+def pool_arrays(audit: AuditConfig, pool: TrialData) -> dict[str, np.ndarray]:
+    """File name in the audit folder → what the shadows trained on besides the keep matrix: ``labels.npy`` (n_pool,)
+    int64 the labels as trained (after the collective relabelled its members), ``collective.npy`` (n_pool,) bool the
+    collective's members, and, for an audit with a placebo subset, ``placebo.npy`` (n_pool,) bool."""
+    paths = LAYOUT.audit(audit.key())
+    arrays = {
+        paths.labels: np.asarray(pool.planted.y, dtype=np.int64),
+        paths.collective: np.asarray(pool.planted.members, dtype=bool),
+    }
+    placebo = placebo_members(audit, n_pool=int(pool.planted.y.shape[0]))
+    if placebo is not None:
+        arrays[paths.placebo] = placebo
+    return arrays
+
+
+def _array_problem(saved: np.ndarray, expected: np.ndarray) -> str | None:
+    """How ``saved`` differs from ``expected`` (dtype, shape or values); None when it does not."""
+    if saved.dtype != expected.dtype or saved.shape != expected.shape:
+        return f"it holds {saved.dtype} {saved.shape}, not {expected.dtype} {expected.shape}"
+    differ = np.flatnonzero(saved != expected)
+    if differ.size:
+        return f"{differ.size} entries (e.g. pool index {int(differ[0])}) differ from the audit's pool"
+    return None
+
+
+def save_or_check_pool(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, pool: TrialData) -> None:
+    """Save the pool's labels, collective (and placebo) masks before any shadow trains, so that the audit folder can
+    be re-scored without acadp; on resume, check the saved ones equal the pool the audit's settings give. Raises
+    :class:`AuditStateError` when they do not (the saved shadows trained on another pool)."""
+    for rel, expected in pool_arrays(audit, pool).items():
+        if not store.exists(rel):
+            store.write_bytes(rel, _npy_bytes(expected))
+            continue
+        try:
+            problem = _array_problem(_load_npy(store, rel), expected)
+        except (ValueError, OSError, EOFError) as error:  # not a .npy file, cut short, or holding objects
+            problem = f"it cannot be read ({error})"
+        if problem is not None:
+            raise inconsistent_audit(store, paths, f"{rel} does not fit the audit's pool: {problem}")
+
+
+def shadow_regime(audit: AuditConfig, store: ResultsStore, paths: AuditLayout) -> ShadowRegime | None:
+    """The regime every saved shadow trained in, from their ``meta.json``; None when a shadow saved before the
+    regime was recorded lacks it."""
+    stats = [ShadowStats.from_meta(store.read_json(paths.shadow_meta(i))) for i in range(audit.lira.shadows)]
+    complete = [s for s in stats if s is not None]
+    return ShadowRegime.of(complete) if len(complete) == len(stats) else None
+
+
 def _shadow_logits(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_pool: int) -> np.ndarray:
     """Every shadow's saved logits, stacked: (n_shadows, n_pool, n_queries, n_classes)."""
     logits = [_load_npy(store, paths.shadow_logits(i)) for i in range(audit.lira.shadows)]
@@ -171,6 +235,7 @@ class _Scheduler:
             self.jobs.put(index)
         self.keep, self.on_done = keep, on_done
         self.errors: list[BaseException] = []
+        self.lost: list[int] = []  # shadows whose actor died before saving them: trained again
 
     def next_job(self) -> int | None:
         if self.errors:
@@ -188,22 +253,28 @@ class _Scheduler:
             self.errors.append(error)
 
     def remote(self, actors: list[Any]) -> None:
-        running: dict[Any, Any] = {}
+        """Keep every actor busy until no shadow is left; a dead actor's shadow goes back to the queue and the
+        actor leaves the pool (the others, and the local thread, take its work)."""
+        running: dict[Any, tuple[Any, int]] = {}
         for actor in actors:
             self._submit(actor, running)
         while running:
             ready, _ = ray.wait(list(running), num_returns=1)
-            actor = running.pop(ready[0])
+            actor, index = running.pop(ready[0])
             try:
                 self._done(ray.get(ready[0]))
+            except ray.exceptions.RayActorError:
+                self.lost.append(index)
+                self.jobs.put(index)
+                continue
             except Exception as error:
                 self.errors.append(error)
             self._submit(actor, running)
 
-    def _submit(self, actor: Any, running: dict[Any, Any]) -> None:
+    def _submit(self, actor: Any, running: dict[Any, tuple[Any, int]]) -> None:
         index = self.next_job()
         if index is not None:
-            running[actor.train.remote(index, self.keep[index])] = actor
+            running[actor.train.remote(index, self.keep[index])] = (actor, index)
 
     def _done(self, index: int) -> None:
         if self.on_done is not None:
@@ -241,9 +312,42 @@ def train_shadows(
         worker.join()
         for actor in actors:
             ray.kill(actor)
+    scheduler.local(local)  # shadows handed back by actors that died after the local thread had finished
+    if scheduler.lost:
+        earlier = store.read_json(paths.lost_shadows) if store.exists(paths.lost_shadows) else []
+        store.write_json(paths.lost_shadows, [*earlier, *scheduler.lost])
     if scheduler.errors:
         raise scheduler.errors[0]
     return _shadow_logits(audit, store, paths, keep.shape[1])
+
+
+def _score_and_save_roc(
+    audit: AuditConfig,
+    store: ResultsStore,
+    paths: AuditLayout,
+    *,
+    logits: np.ndarray,
+    keep: np.ndarray,
+    arrays: dict[str, np.ndarray],
+) -> AuditReport:
+    """Score the shadows' ``logits`` against ``keep`` and the pool ``arrays`` (:func:`pool_arrays`: the very
+    arrays the audit folder holds) and save the pooled ROC curves in ``roc.npz``."""
+    report = score_audit(
+        logits=logits,
+        labels=arrays[paths.labels],
+        keep=keep,
+        collective=arrays[paths.collective],
+        attacks=audit.lira.attacks,
+        delta=audit.trial.delta,
+        confidence=audit.lira.confidence,
+        placebo=arrays.get(paths.placebo),
+        seed=audit.lira.seed,
+    )
+    roc = {f"{attack}/{axis}": curve[i] for attack, curve in report.roc_curves.items() for i, axis in enumerate(AXES)}
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **roc)
+    store.write_bytes(paths.roc, buffer.getvalue())
+    return report
 
 
 def run_audit(
@@ -256,36 +360,26 @@ def run_audit(
     on_shadow: ShadowDone | None = None,
 ) -> dict[str, Any]:
     """Run (or finish, or only rescore) one audit; returns its ``result.json`` record (an :class:`AuditResult` as
-    strict JSON). A saved result with other attacks, or an unreadable one, is replaced by rescoring the shadows.
-    Raises :class:`AuditStateError` when files saved by an earlier run do not fit the audit (see
-    :func:`load_or_draw_keep`)."""
+    strict JSON). A saved result scored otherwise (``LiraSettings.scoring``), or an unreadable one, is replaced by
+    rescoring the shadows. Raises :class:`AuditStateError` when files saved by an earlier run do not fit the audit
+    (see :func:`load_or_draw_keep` and :func:`save_or_check_pool`)."""
     paths = LAYOUT.audit(audit.key())
     existing = read_result(store, paths.result, AuditResult).value
-    if existing is not None and existing.audit.lira.attacks == audit.lira.attacks:
+    if existing is not None and existing.audit.lira.scoring() == audit.lira.scoring():
         return dict(existing.plain())
     started = time.perf_counter()
     store.write_json(paths.config, audit.plain())
+    pool = prepare_pool(audit, data_dir=data_dir)
+    save_or_check_pool(audit, store, paths, pool)
     logits = train_shadows(
         audit, store=store, data_dir=data_dir, device=device, placement_group=placement_group, on_shadow=on_shadow
     )
-    pool = prepare_pool(audit, data_dir=data_dir)
     keep = _load_npy(store, paths.keep)
-    report = score_audit(
-        logits=logits,
-        labels=pool.planted.y,
-        keep=keep,
-        collective=pool.planted.members,
-        attacks=audit.lira.attacks,
-        delta=audit.trial.delta,
-        confidence=audit.lira.confidence,
-    )
-    roc = {f"{attack}/{axis}": curve[i] for attack, curve in report.roc_curves.items() for i, axis in enumerate(AXES)}
-    buffer = io.BytesIO()
-    np.savez(buffer, allow_pickle=False, **roc)
-    store.write_bytes(paths.roc, buffer.getvalue())
+    report = _score_and_save_roc(audit, store, paths, logits=logits, keep=keep, arrays=pool_arrays(audit, pool))
     result = AuditResult.of(
         audit, report.rows, n_pool=int(keep.shape[1]), n_collective=int(pool.planted.members.sum()),
         seconds=time.perf_counter() - started, provenance=provenance(),
+        shadow_regime=shadow_regime(audit, store, paths),
     )  # fmt: skip
     record = dict(result.plain())
     store.write_json(paths.result, record)

@@ -64,7 +64,7 @@ class SweepOutcome:
         counts = self.counts
         if counts["failed"]:
             return 1
-        if counts["pending"] or counts["running"] or self.interrupted:
+        if counts["pending"] or counts["running"] or counts["retrying"] or self.interrupted:
             return 130
         return 0
 
@@ -124,6 +124,7 @@ def _context(
         "threads": max(1, int(plan.spec.resources.cpus)),
         "cpus": plan.spec.resources.cpus,
         "gpus": gpus,
+        "shadow_placement": plan.spec.resources.shadow_placement,
     }
 
 
@@ -152,7 +153,8 @@ def _resources(context: dict[str, Any]) -> Any:
         lira = context["audit"]["lira"]
         gpus = lira["gpus_per_shadow"] if context["gpus"] > 0 else 0.0
         shadow = {"CPU": float(lira["cpus_per_shadow"]), "GPU": float(gpus)}
-        return tune.PlacementGroupFactory([shadow] * int(lira["concurrent_shadows"]))
+        strategy = context.get("shadow_placement", "pack").upper()
+        return tune.PlacementGroupFactory([shadow] * int(lira["concurrent_shadows"]), strategy=strategy)
     return tune.PlacementGroupFactory([{"CPU": float(context["cpus"]), "GPU": float(context["gpus"])}])
 
 
@@ -192,6 +194,7 @@ def _run_tune(
 ) -> None:  # fmt: skip
     from ray import tune
 
+    from acadp.sweep.failures import FailureLog
     from acadp.sweep.progress import SweepCounts, SweepProgress
     from acadp.sweep.trainable import sweep_trainable
 
@@ -228,7 +231,7 @@ def _run_tune(
             storage_path=store.location_of(LAYOUT.tune),
             failure_config=tune.FailureConfig(max_failures=plan.spec.max_failures),
             verbose=0,
-            callbacks=[progress],
+            callbacks=[progress, FailureLog(store, shared["invocation"])],
         ),
     )
     with progress:
@@ -330,7 +333,8 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
             plan = replan(plan, store)  # the points the search ran
         records = collect_records(store, plan.configs, assume_idle=True)
         counts = count_states(records)
-        unfinished = counts["pending"] + counts["running"] + len(_pending_audits(plan, store, console))
+        unfinished = counts["pending"] + counts["running"] + counts["retrying"]
+        unfinished += len(_pending_audits(plan, store, console))
         status = "FINISHED" if not unfinished and not counts["failed"] else ("KILLED" if unfinished else "FAILED")
         _close_tracking(plan, store, tracking, status=status, counts=counts, console=console)
         return SweepOutcome(

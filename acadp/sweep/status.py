@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import ValidationError
 
@@ -19,7 +19,8 @@ from acadp.store.results import ResultsStore
 from acadp.sweep.lease import driver_is_live, read_driver
 from acadp.trial.result import TrialResult
 
-TrialStatus = Literal["completed", "running", "pending", "failed"]
+TrialStatus = Literal["completed", "running", "retrying", "pending", "failed"]
+STATES: tuple[str, ...] = get_args(TrialStatus)
 Result = TypeVar("Result", bound=FrozenModel)
 
 
@@ -52,9 +53,11 @@ def read_result(store: ResultsStore, rel: str, model: type[Result]) -> StoredRes
 class TrialRecord:
     """One grid point as the sweep sees it now: its config, state, and result once completed.
 
-    ``status``: ``completed`` (a valid result.json exists), ``running`` (a live driver is training it), ``pending``
-    (not started, or interrupted after ``epochs_done`` checkpointed epochs, or its result.json is unreadable: then
-    ``error`` says why and that it will be re-run), ``failed`` (its last attempt raised ``error``).
+    ``status``: ``completed`` (a valid result.json exists), ``running`` (a live driver is training it), ``retrying``
+    (an attempt failed, e.g. its node was lost, and the live driver will start it again from its last checkpoint;
+    ``error`` says why), ``pending`` (not started, or interrupted after ``epochs_done`` checkpointed epochs, or its
+    result.json is unreadable: then ``error`` says why and that it will be re-run), ``failed`` (its last attempt
+    raised ``error``, with no retry left).
     """
 
     key: str
@@ -89,8 +92,24 @@ def trial_record(store: ResultsStore, config: TrialConfig, *, live_invocation: s
     running = live_invocation is not None and progress.get("invocation") == live_invocation
     if error is not None and not (running and progress.get("updated_at", "") > error.get("at", "")):
         return TrialRecord(key=key, config=config, status="failed", error=error.get("error"), epochs_done=epochs_done)
+    retry = _retry_of(_read(store, paths.attempts), live_invocation)
+    if retry is not None:
+        restarted = running and progress.get("updated_at", "") > retry["at"]
+        note = f"attempt {retry['number'] + 1} after {retry['reason']}"
+        retrying: TrialStatus = "running" if restarted else "retrying"
+        return TrialRecord(key=key, config=config, status=retrying, error=note, epochs_done=epochs_done)
     status: TrialStatus = "running" if running else "pending"
     return TrialRecord(key=key, config=config, status=status, error=stored.problem, epochs_done=epochs_done)
+
+
+def _retry_of(attempts: dict[str, Any] | None, live_invocation: str | None) -> dict[str, Any] | None:
+    """The last failed attempt of the live invocation that the driver will retry (with its number), else None."""
+    if attempts is None or live_invocation is None:
+        return None
+    mine = [a for a in attempts.get("attempts", []) if a.get("invocation") == live_invocation]
+    if not mine or mine[-1].get("final"):
+        return None
+    return {**mine[-1], "number": len(mine)}
 
 
 def collect_records(
@@ -104,8 +123,8 @@ def collect_records(
 
 
 def count_states(records: Sequence[TrialRecord]) -> dict[str, int]:
-    counts = Counter(record.status for record in records)
-    return {state: counts.get(state, 0) for state in ("completed", "running", "pending", "failed")}
+    counts = Counter(str(record.status) for record in records)
+    return {state: counts.get(state, 0) for state in STATES}
 
 
 def _number(value: float | None) -> float | str | None:

@@ -29,6 +29,7 @@ from acadp.learners import TrainingRun
 from acadp.learners.noise import NoiseTable
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
+from acadp.sweep.failures import current_node_id
 from acadp.sweep.outage import PROCESS_HEALTH, GuardedRun, apply_http_budget
 from acadp.sweep.tracking import AuditTracker, TrackingTarget, TrialTracker
 from acadp.trial.result import EpochRecord, TrialResult
@@ -56,6 +57,7 @@ class TrialContext(FrozenModel):
     threads: int = 1
     cpus: float = 1.0
     gpus: float = 0.0
+    shadow_placement: Literal["pack", "spread"] = "pack"
     # σ of every DP setting of the sweep, computed once by the driver's preflight
     noise: NoiseTable = NoiseTable()
 
@@ -180,9 +182,10 @@ def run_trial_job(context: TrialContext) -> None:
     tracking = context.guarded_run(store, paths.untracked, lambda target: TrialTracker(target, config))
     guard = _Guard(store, context.invocation)
     progress = _Progress(store, paths.progress)
+    node = current_node_id()
     progress.update(
         started_at=_now(), invocation=context.invocation, job_started_at=job_started, pid=os.getpid(),
-        host=socket.gethostname(),
+        host=socket.gethostname(), node_id=node, nodes=[*progress.state.get("nodes", []), node],
     )  # fmt: skip
 
     def on_epoch(record: EpochRecord, run: TrainingRun) -> None:
@@ -210,6 +213,8 @@ def run_trial_job(context: TrialContext) -> None:
         if tracking is not None:
             tracking.call(partial(_fail, error=error))
         raise
+    # where it ran: the node that finished it (``progress.json`` lists every node an attempt started on)
+    result = result.model_copy(update={"provenance": {**result.provenance, "ray_node_id": str(node)}})
     # the result first: tracking comes after it and can only leave a marker for the backfill
     if tracking is not None:
         tracking.before_result()

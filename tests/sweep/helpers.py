@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from mlflow.tracking import MlflowClient
 
 ACADP = str(Path(sys.executable).with_name("acadp"))
 
@@ -133,3 +134,14 @@ def comparable(result: dict[str, Any]) -> dict[str, Any]:
     """A result without what legitimately differs between runs (timings, resume point, history timings)."""
     skip = {"seconds", "resumed_from_epoch", "history", "provenance"}
     return {key: value for key, value in result.items() if key not in skip}
+
+
+def child_runs(tracking_uri: str, experiment: str) -> tuple[list, list]:
+    """(parent runs, child runs) of a sweep's experiment."""
+    client = MlflowClient(tracking_uri=tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None, f"no MLflow experiment {experiment}"
+    runs = client.search_runs([found.experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags.get("acadp.role") == "sweep"]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children

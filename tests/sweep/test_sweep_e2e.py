@@ -16,6 +16,7 @@ from acadp.trial.run import run_trial
 
 from .helpers import (
     background_acadp,
+    child_runs,
     cli_env,
     comparable,
     results_by_key,
@@ -23,17 +24,6 @@ from .helpers import (
     status_json,
     write_sweep,
 )
-
-
-def child_runs(tracking_uri: str, experiment: str) -> tuple[list, list]:
-    """(parent runs, child runs) of a sweep's experiment."""
-    client = MlflowClient(tracking_uri=tracking_uri)
-    found = client.get_experiment_by_name(experiment)
-    assert found is not None, f"no MLflow experiment {experiment}"
-    runs = client.search_runs([found.experiment_id], max_results=1000)
-    parents = [r for r in runs if r.data.tags.get("acadp.role") == "sweep"]
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    return parents, children
 
 
 def test_a_sweep_runs_every_grid_point_with_one_mlflow_run_each(tmp_path: Path, data_dir: Path) -> None:

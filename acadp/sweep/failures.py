@@ -1,0 +1,128 @@
+"""Where trials run and why they failed: the Ray node of a process, and a Tune callback that records every failed
+attempt of a trial or audit in its directory, so that ``acadp sweep status`` can tell a trial Ray is retrying (after
+a lost node, say) from one that has failed for good.
+
+A trial whose process dies with its node cannot write its own ``error.json``; the driver's callback does it: each
+failed attempt Tune retries is appended to ``attempts.json`` (with the reason, e.g. ``node lost``), and the last one,
+once ``max_failures`` are spent, becomes the trial's ``error.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Callback
+
+from acadp.config.trial import TrialConfig
+from acadp.lira.settings import AuditConfig
+from acadp.store.layout import LAYOUT
+from acadp.store.results import ResultsStore
+
+# How Ray words a trial process that went away with its node (Ray 2.60): the node declared dead, or the actor
+# unreachable because its socket closed (what a killed raylet and its workers leave behind)
+NODE_LOST = re.compile(
+    r"NodeDiedError|node .{0,80}(died|dead|was lost|has been marked dead)|raylet .{0,40}(died|dead)|"
+    r"ActorUnavailableError|is unavailable|temporarily unavailable|Socket closed",
+    re.IGNORECASE,
+)
+# ... and a trial process that died on a node that lives on (killed, out of memory)
+PROCESS_LOST = re.compile(r"RayActorError|ActorDiedError|The actor died|actor is dead", re.IGNORECASE)
+MAX_REASON = 300  # characters of Ray's error kept in a record
+
+
+def current_node_id() -> str | None:
+    """The id of the Ray node this process runs on; None outside Ray (e.g. ``acadp lira`` without a cluster)."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+
+
+def failure_reason(error_text: str) -> str:
+    """One line for a failed attempt: ``node lost: …`` when Ray says the trial's node died or its process became
+    unreachable, ``process lost: …`` when only the process died, else the error's last non-empty line (the
+    exception); cut to :data:`MAX_REASON` characters."""
+    lines = [line.strip() for line in error_text.strip().splitlines() if line.strip()]
+    last = lines[-1] if lines else "unknown error"
+    text = last
+    for pattern, label in ((NODE_LOST, "node lost"), (PROCESS_LOST, "process lost")):
+        if pattern.search(error_text):
+            text = f"{label}: " + next(line for line in lines if pattern.search(line))
+            break
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def job_dir(context: dict[str, Any]) -> tuple[str, str]:
+    """(attempts.json path, error.json path) of the trial or audit a Tune context describes."""
+    if context.get("kind") == "audit":
+        paths = LAYOUT.audit(AuditConfig.model_validate(context["audit"]).key())
+        return paths.attempts, paths.error
+    trial = LAYOUT.trial(TrialConfig.model_validate(context["trial"]).key())
+    return trial.attempts, trial.error
+
+
+def record_attempt(
+    store: ResultsStore, context: dict[str, Any], *, error_text: str, invocation: str, final: bool
+) -> dict[str, Any]:
+    """Append one failed attempt to the job's ``attempts.json``; ``final`` (no retry left) also writes its
+    ``error.json`` unless the attempt's own process wrote a newer one. Returns the attempt's record."""
+    attempts_rel, error_rel = job_dir(context)
+    previous = store.read_json(attempts_rel) if store.exists(attempts_rel) else {"attempts": []}
+    entry = {"at": _now(), "invocation": invocation, "reason": failure_reason(error_text), "final": final}
+    store.write_json(attempts_rel, {"attempts": [*previous.get("attempts", []), entry]})
+    if final:
+        own = store.read_json(error_rel) if store.exists(error_rel) else None
+        if own is None or own.get("invocation") != invocation or own.get("at", "") < previous_start(previous):
+            store.write_json(error_rel, {"error": entry["reason"], "at": entry["at"], "invocation": invocation})
+    return entry
+
+
+def previous_start(attempts: dict[str, Any]) -> str:
+    """When the last recorded attempt before this one failed ('' when none): an ``error.json`` older than that
+    belongs to an earlier attempt, not to the one that just failed."""
+    earlier = attempts.get("attempts", [])
+    return str(earlier[-1]["at"]) if earlier else ""
+
+
+def last_error_text(trial: Any) -> str:
+    """The text of a Tune trial's latest failure (Tune appends every failure to one file, "Failure # n …" each).
+
+    Read from the driver's local copy, which Tune writes before it calls the callbacks; the copy in the experiment's
+    storage (``get_error``) may lag behind it."""
+    try:
+        local = trial.error_file
+        text = Path(local).read_text() if local and Path(local).exists() else (trial.get_error() or "")
+    except Exception as error:  # the error file is unreadable: say so rather than lose the attempt
+        text = f"{type(error).__name__}: {error}"
+    return text.rsplit("Failure # ", 1)[-1]
+
+
+class FailureLog(Callback):
+    """Records each failed attempt of a trial or audit in its directory (see the module docstring)."""
+
+    def __init__(self, store: ResultsStore, invocation: str) -> None:
+        self.store, self.invocation = store, invocation
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"store": self.store.uri, "invocation": self.invocation}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.store, self.invocation = ResultsStore(state["store"]), state["invocation"]
+
+    def _record(self, trial: Any, *, final: bool) -> None:
+        context = trial.config.get("acadp")
+        if not isinstance(context, dict):
+            return
+        record_attempt(self.store, context, error_text=last_error_text(trial), invocation=self.invocation, final=final)
+
+    def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._record(trial, final=False)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._record(trial, final=True)
