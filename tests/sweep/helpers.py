@@ -39,9 +39,12 @@ def session_members(session: int) -> list[int]:
     return members
 
 
-def kill_session(session: int, *, grace: float = 5.0) -> None:
-    """SIGTERM, then SIGKILL, every process of ``session`` (a session these tests created)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+def kill_session(
+    session: int, *, grace: float = 5.0, signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGKILL)
+) -> None:
+    """SIGTERM, then SIGKILL, every process of ``session`` (a session these tests created); ``signals=(SIGKILL,)``
+    kills at once, as a crash would."""
+    for sig in signals:
         for pid in session_members(session):
             with suppress(ProcessLookupError):
                 os.kill(pid, sig)

@@ -6,6 +6,7 @@ sync`` with the server back gives exactly one child run per point with its full 
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -68,7 +69,9 @@ def assert_one_complete_run_per_point(uri: str, experiment: str, sweep_dir: Path
 def test_killing_the_server_mid_sweep_loses_nothing_and_sync_backfills_once(tmp_path: Path, data_dir: Path) -> None:
     port, storage = free_port(), tmp_path / "store"
     uri = f"http://127.0.0.1:{port}"
-    spec = write_sweep(tmp_path / "outage.yaml", name="outage", tracking_uri=uri)
+    # epochs long enough that, when the first result is in, the other trials are still training
+    dataset = {"n_train": 300, "n_test": 150, "eval_every": 100, "training": {"epochs": 8, "batch_size": 75, "lr": 2.0}}
+    spec = write_sweep(tmp_path / "outage.yaml", name="outage", tracking_uri=uri, datasets={"mnist5k": dataset})
     env = cli_env(data_dir)
     with (
         mlflow_server(tmp_path, port) as server,
@@ -78,8 +81,10 @@ def test_killing_the_server_mid_sweep_loses_nothing_and_sync_backfills_once(tmp_
     ):
         deadline = time.monotonic() + 300
         while not results_by_key(storage / "outage") and driver.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.5)
-        kill_session(server.pid)  # the tracking server dies while trials run
+            time.sleep(0.1)
+        finished = len(results_by_key(storage / "outage"))
+        kill_session(server.pid, signals=(signal.SIGKILL,))  # the tracking server dies at once, while trials run
+        assert finished < 4, "every trial had finished before the server died"
         assert driver.wait(timeout=600) == 0, (tmp_path / "run.log").read_text()[-3000:]
     log = (tmp_path / "run.log").read_text()
     assert "FAILED" not in log and "Traceback" not in log, log[-3000:]
