@@ -235,10 +235,12 @@ def ui(
 
 def _register_subcommands() -> None:
     from acadp.cli.lira import lira
+    from acadp.cli.one_run import audit_one_run
     from acadp.cli.sweep import sweep_app
 
     app.add_typer(sweep_app, name="sweep")
     app.command()(lira)
+    app.command(name="audit-one-run")(audit_one_run)
 
 
 _register_subcommands()

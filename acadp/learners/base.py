@@ -59,6 +59,9 @@ class LearnerInputs:
     # Group-DRO: the group (n,) int64 in [0, n_groups) of every example, group = y · n_attributes + a; None: no groups
     groups: torch.Tensor | None = None
     n_groups: int = 0
+    # Poisson engines: the number of examples the sampling plan (q, steps per epoch, expected batch, hence σ) is
+    # computed for, fixed before the data are known (the one-run audit); None: the training set's own size
+    plan_examples: int | None = None
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,8 @@ class PoissonRun(TrainingRun):
             raise SpecError("DP-SGD needs a clipping norm C: noise is calibrated to it (set clip)")
         self.clip = inputs.clip
         self.plan = SamplingPlan.for_training(
-            n=inputs.y.shape[0], batch_size=inputs.training.batch_size, epochs=inputs.training.epochs
+            n=inputs.plan_examples or inputs.y.shape[0], batch_size=inputs.training.batch_size,
+            epochs=inputs.training.epochs,
         )
         self.sample_rate = self.plan.sample_rate
         self.expected_batch_size = self.plan.expected_batch_size
@@ -227,6 +228,8 @@ class OpacusRun(PoissonRun):
 
     def __init__(self, inputs: LearnerInputs) -> None:
         super().__init__(inputs)
+        if inputs.plan_examples not in (None, inputs.y.shape[0]):
+            raise SpecError("training.grad_sample_mode: a sampling plan fixed in advance needs 'bookkeeping'")
         mode = inputs.training.grad_sample_mode
         on_cpu = inputs.device.type == "cpu"
         # Opacus draws Poisson batches and noise from one generator; on a GPU its CPU sampler and device noise cannot

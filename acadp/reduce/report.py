@@ -9,6 +9,7 @@ names come from :class:`acadp.store.layout.ReducedLayout`)::
     accuracy.{csv,md,tex}               test accuracy and collapse flag per (setting, arm, alpha) over seeds
     verdict.{csv,md,tex}                "alpha* rises as epsilon falls: yes/no" per (setting, S*) (acadp.reduce.verdict)
     lira.{csv,md,tex}                   LiRA audit metrics (only when audit rows are given)
+    one_run.{csv,md,tex}                one-run audits' ε lower bounds (only when one-run rows are given)
     figures/<figure>_<setting>.{png,svg}
     dashboard.html                      the self-contained dashboard
 
@@ -33,6 +34,8 @@ from acadp.reduce.critical_mass import Interpolation, critical_mass_table
 from acadp.reduce.curves import COLLAPSE_MARGIN, accuracy_by_epsilon, seed_summary, setting_keys, success_curves
 from acadp.reduce.dashboard import DashboardTable, render_dashboard
 from acadp.reduce.lira_tables import lira_table
+from acadp.reduce.one_run_table import NOTE as ONE_RUN_NOTE
+from acadp.reduce.one_run_table import one_run_table
 from acadp.reduce.plots import FigureFile, RocCurves, figure_file, plot_accuracy, plot_critical_mass, plot_roc
 from acadp.reduce.plots import plot_success_curves as plot_success
 from acadp.reduce.search_table import SearchBounds, with_search_column
@@ -75,6 +78,7 @@ def table_notes(*, n_boot: int, interpolation: str, thresholds: Sequence[float])
         "bound: Clopper–Pearson at the audit's confidence on one member and one non-member decision per judged "
         "(odd-indexed) target, threshold chosen on the even-indexed targets (acadp.lira.target_bound). Placebo "
         "(α = 0 only): the examples the seed would have drawn as the collective at lira.placebo_alpha.",
+        "one_run": ONE_RUN_NOTE,
     }
 
 
@@ -109,6 +113,7 @@ def reduce_sweep(
     lift: bool = False,
     provenance: Mapping[str, str] | None = None,
     search: SearchBounds | None = None,
+    one_run_rows: pd.DataFrame | None = None,
 ) -> ReduceOutputs:
     """Reduce a sweep's records into ``out_dir`` (see the module docstring for the files).
 
@@ -124,6 +129,8 @@ def reduce_sweep(
         lift: also report α* on lift.
         provenance: key → value pairs shown in the dashboard's footer.
         search: the alpha search of a searched sweep (adds the critical-mass table's ``search`` column).
+        one_run_rows: one row per stored one-run audit (:func:`acadp.sweep.one_run_audits.collect_one_run_rows`)
+            or None.
     """
     return reduce_frame(
         trials=trials_frame(records),
@@ -137,6 +144,7 @@ def reduce_sweep(
         lift=lift,
         provenance=provenance,
         search=search,
+        one_run_rows=one_run_rows,
     )
 
 
@@ -149,9 +157,10 @@ def compute_tables(
     interpolation: Interpolation = "auto",
     lift: bool = False,
     search: SearchBounds | None = None,
+    one_run_rows: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The reducer's tables by :data:`acadp.reduce.tables.TABLES` name (``lira`` only when rows are given); a searched
-    sweep (``search``) gets a ``search`` column in the critical-mass table."""
+    """The reducer's tables by :data:`acadp.reduce.tables.TABLES` name (``lira`` and ``one_run`` only when rows are
+    given); a searched sweep (``search``) gets a ``search`` column in the critical-mass table."""
     critical_mass = critical_mass_table(
         trials, thresholds=thresholds, n_boot=n_boot, interpolation=interpolation, lift=lift
     )
@@ -167,6 +176,8 @@ def compute_tables(
         tables["worst_group"] = seed_summary(trials, "worst_group_accuracy")  # datasets with groups only
     if lira_rows is not None and not lira_rows.empty:
         tables["lira"] = lira_table(lira_rows)
+    if one_run_rows is not None and not one_run_rows.empty:
+        tables["one_run"] = one_run_table(one_run_rows)
     return tables
 
 
@@ -184,13 +195,14 @@ def reduce_frame(
     provenance: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
     search: SearchBounds | None = None,
+    one_run_rows: pd.DataFrame | None = None,
 ) -> ReduceOutputs:
     """:func:`reduce_sweep` from an already collected trials table (:func:`acadp.reduce.collect.trials_frame`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_trials_parquet(trials, out_dir / REDUCED.trials)]
     tables = compute_tables(
         trials, lira_rows=lira_rows, thresholds=thresholds, n_boot=n_boot, interpolation=interpolation, lift=lift,
-        search=search,
+        search=search, one_run_rows=one_run_rows,
     )  # fmt: skip
     notes = table_notes(n_boot=n_boot, interpolation=interpolation, thresholds=thresholds)
     for name, frame in tables.items():

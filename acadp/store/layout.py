@@ -33,6 +33,12 @@
             roc.npz                          ROC curve per attack: arrays "<attack>/fpr", "<attack>/tpr"
             result.json                      attack metrics: its presence means "complete"
             untracked.json                   the result is not (fully) in MLflow yet: `acadp sweep sync` logs it
+        one_run/<one-run key>/               a one-run audit (:class:`OneRunLayout`; `acadp audit-one-run`)
+            config.json                      the audited trial config and the one-run settings
+            canaries.npy                     (m,) int64 the canaries' indices in the trial's training set
+            included.npy                     (m,) bool whether each canary was in the training run
+            scores.npy                       (m,) float64 each canary's membership score
+            result.json                      the guesses and the ε lower bound: its presence means "complete"
         reduced/                             the reducer's output (:class:`ReducedLayout`)
             trials.parquet                   one row per grid point
             <table>.{csv,md,tex}             success_curves, critical_mass, accuracy, lira
@@ -190,6 +196,36 @@ class AuditLayout:
 
 
 @dataclass(frozen=True)
+class OneRunLayout:
+    """Paths of one one-run audit (Steinke et al. 2023), relative to the store root: ``config.json``, the canaries'
+    indices in the audited trial's training set (``canaries.npy``, (m,) int64, ascending), whether each was trained on
+    (``included.npy``, (m,) bool), their scores (``scores.npy``, (m,) float64: the logit-scaled confidence of each
+    canary's label as trained) and ``result.json`` (written last)."""
+
+    root: str
+
+    @property
+    def config(self) -> str:
+        return f"{self.root}/config.json"
+
+    @property
+    def canaries(self) -> str:
+        return f"{self.root}/canaries.npy"
+
+    @property
+    def included(self) -> str:
+        return f"{self.root}/included.npy"
+
+    @property
+    def scores(self) -> str:
+        return f"{self.root}/scores.npy"
+
+    @property
+    def result(self) -> str:
+        return f"{self.root}/result.json"
+
+
+@dataclass(frozen=True)
 class ReducedLayout:
     """Paths of the reducer's output, relative to its folder (``reduced/`` of a sweep, or any folder it is given)."""
 
@@ -223,6 +259,7 @@ class SweepLayout:
     tune: str = "tune"
     trials: str = "trials"
     audits: str = "audits"
+    one_runs: str = "one_run"
     reduced: str = "reduced"
 
     def trial(self, key: str) -> TrialLayout:
@@ -230,6 +267,9 @@ class SweepLayout:
 
     def audit(self, key: str) -> AuditLayout:
         return AuditLayout(f"{self.audits}/{key}")
+
+    def one_run(self, key: str) -> OneRunLayout:
+        return OneRunLayout(f"{self.one_runs}/{key}")
 
     def reduced_file(self, rel: str) -> str:
         """A file of the reducer's output (``rel`` relative to ``reduced/``, e.g. ``REDUCED.dashboard``)."""

@@ -19,6 +19,7 @@ from acadp.store.provenance import provenance
 from acadp.store.results import ResultsStore
 from acadp.sweep.audits import collect_audit_rows
 from acadp.sweep.backfill import mark_parent, sync_tracking
+from acadp.sweep.one_run_audits import collect_one_run_rows
 from acadp.sweep.outage import PROCESS_HEALTH, apply_http_budget
 from acadp.sweep.plan import SweepPlan, require_existing
 from acadp.sweep.status import TrialRecord, collect_records
@@ -39,6 +40,7 @@ def _reduce_into(plan: SweepPlan, store: ResultsStore, records: list[TrialRecord
         lift=plan.spec.reduce.lift,
         provenance=provenance(),
         search=_search_bounds(plan),
+        one_run_rows=collect_one_run_rows(store),
     )
 
 

@@ -52,10 +52,13 @@ def build_training_run(
     *,
     seed: int | None = None,
     noise: NoiseTable | None = None,
+    plan_examples: int | None = None,
 ) -> TrainingRun:
     """The model and its learner, ready to train on the planted data. Initialisation, batches and noise come from
     ``seed`` (default: the trial seed; LiRA shadows train the same planted data with seeds of their own). σ is taken
-    from ``noise`` when it holds this trial's setting (a sweep's driver computes each setting once)."""
+    from ``noise`` when it holds this trial's setting (a sweep's driver computes each setting once).
+    ``plan_examples`` fixes the Poisson sampling plan (q, steps, expected batch, σ) to that many examples whatever
+    the planted data's size (the one-run audit; :class:`acadp.learners.base.LearnerInputs`)."""
     seed = config.seed if seed is None else seed
     torch.manual_seed(derive_seed(seed, "torch-global"))
     dataset = data.dataset
@@ -88,9 +91,12 @@ def build_training_run(
             device=device,
             clip=config.clip,
             privacy=privacy,
-            noise_multiplier=_known_noise_multiplier(config, noise, n_train=int(data.planted.y.shape[0])),
+            noise_multiplier=_known_noise_multiplier(
+                config, noise, n_train=plan_examples or int(data.planted.y.shape[0])
+            ),
             groups=None if groups is None else torch.from_numpy(groups.train).to(device),
             n_groups=0 if groups is None else groups.n_groups,
+            plan_examples=plan_examples,
         )
     )
 
