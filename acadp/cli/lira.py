@@ -30,7 +30,17 @@ def lira(
     shadows: Annotated[int, typer.Option(help="Number of shadow models")] = 16,
     pkeep: Annotated[float, typer.Option(help="Fraction of the pool each shadow trains on")] = 0.5,
     pool: Annotated[int | None, typer.Option(help="Audit pool size (default: the whole training set)")] = None,
-    queries: Annotated[str, typer.Option(help="Comma-separated: original,mirror")] = "original,mirror",
+    queries: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated, e.g. original,mirror (mirror needs flip; shift_up, shift_down, shift_left, "
+            "shift_right need shift); default: follow training, the original plus the views of its augmentations"
+        ),
+    ] = None,
+    augment: Annotated[
+        str | None, typer.Option(help="Training augmentation of the audited learner: flip,shift or none [preset]")
+    ] = None,
+    augment_shift: Annotated[int | None, typer.Option(help="Largest shift in pixels of 'shift' augmentation")] = None,
     attacks: Annotated[str | None, typer.Option(help="Comma-separated attack names (default: all four)")] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs of every shadow [preset]")] = None,
     lira_seed: Annotated[int, typer.Option(help="Seed of the keep matrix and the shadows' training")] = 0,
@@ -59,13 +69,14 @@ def lira(
         TrialOptions(
             dataset=dataset, alpha=alpha, epsilon=parsed_epsilon, seed=seed, n_train=pool,
             clip=parse_clip(clip, epsilon=parsed_epsilon),
-            training={"epochs": epochs} if epochs else {},
+            training=_training_overrides(epochs=epochs, augment=augment, augment_shift=augment_shift),
         )
     )  # fmt: skip
     try:
         settings = LiraSettings(
             shadows=shadows, pkeep=pkeep, pool=pool, seed=lira_seed, concurrent_shadows=concurrent_shadows,
-            cpus_per_shadow=cpus_per_shadow, queries=tuple(q.strip() for q in queries.split(",")),
+            cpus_per_shadow=cpus_per_shadow,
+            queries=tuple(q.strip() for q in queries.split(",")) if queries else None,
             attacks=tuple(a.strip() for a in attacks.split(",")) if attacks else DEFAULT_ATTACKS,
             placebo_alpha=placebo_alpha,
         )  # fmt: skip
@@ -80,6 +91,11 @@ def lira(
         print(json.dumps(summary, sort_keys=True))
         return
     _print(summary)
+
+
+def _training_overrides(**values: Any) -> dict[str, Any]:
+    """The training fields given on the command line (unset ones keep the preset's)."""
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _init_local_ray() -> None:

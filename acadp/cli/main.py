@@ -72,6 +72,10 @@ def trial(
     ] = None,
     gdro_eta: Annotated[float | None, typer.Option(help="Group-DRO step size of the group weights η_q")] = None,
     gdro_adjustment: Annotated[float | None, typer.Option(help="Group-DRO group adjustment C (C/√n_g)")] = None,
+    augment: Annotated[
+        str | None, typer.Option(help="Image augmentation: comma-separated flip,shift, or none [preset: none]")
+    ] = None,
+    augment_shift: Annotated[int | None, typer.Option(help="Largest shift in pixels of 'shift' augmentation")] = None,
     accountant: Annotated[str, typer.Option(help="prv or rdp")] = "prv",
     n_train: Annotated[int | None, typer.Option(help="Use only this many training examples")] = None,
     n_test: Annotated[int | None, typer.Option(help="Use only this many test examples")] = None,
@@ -120,6 +124,8 @@ def trial(
             objective=objective,
             gdro_eta=gdro_eta,
             gdro_adjustment=gdro_adjustment,
+            augment=augment,
+            augment_shift=augment_shift,
         ),
         accountant=accountant,
         n_train=n_train,

@@ -24,7 +24,7 @@ from pydantic import Discriminator, Field, Tag, ValidationError, field_validator
 from acadp.config.base import FrozenModel
 from acadp.config.describe import describe
 from acadp.config.presets import PRESETS
-from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, trial_payload, validate_trial
+from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, recipe_training, trial_payload, validate_trial
 from acadp.config.search import AlphaSearch, AlphaSearchSpec, alpha_kind
 from acadp.config.trial import (
     DEFAULT_DELTA,
@@ -36,6 +36,7 @@ from acadp.config.trial import (
     Objective,
     Seed,
     TestSize,
+    TrainingConfig,
     TrainSize,
     TrialConfig,
 )
@@ -233,11 +234,19 @@ class SweepSpec(FrozenModel):
         return self
 
     @model_validator(mode="after")
-    def _lira_queries_fit_the_audited_datasets(self) -> SweepSpec:
+    def _lira_queries_follow_the_audited_training(self) -> SweepSpec:
         if self.lira is None:
             return self
         for name in self.lira.points.datasets or list(self.datasets):
-            problem = query_problem(self.lira.queries, dataset=name)
+            if name not in self.datasets:
+                continue  # reported by _audited_points_are_in_the_grid
+            try:  # the audited points train with the dataset's shared recipe
+                training = TrainingConfig.model_validate(recipe_training(name, self.datasets[name], None))
+            except (SpecError, ValidationError):
+                continue  # a bad recipe is reported where the grid is expanded
+            problem = query_problem(
+                self.lira.queries, training=training, augment_field=f"datasets.{name}.training.augment"
+            )
             if problem is not None:
                 raise ValueError(problem)
         return self

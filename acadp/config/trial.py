@@ -19,12 +19,13 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from acadp.collective import SignalParams
 from acadp.config.base import FrozenModel, jsonable
 from acadp.config.models import ModelParams
 from acadp.config.pretrain import PretrainConfig
+from acadp.data import DATASETS
 
 GradSampleMode = Literal["bookkeeping", "hooks", "functorch", "ew", "ghost"]
 Accountant = Literal["prv", "rdp"]
@@ -35,6 +36,11 @@ Sampling = Literal["poisson", "shuffle"]
 # fixed: the step is lr · (clipped gradient mean); normalised: lr / C instead, so lr·C-scaled steps stay comparable
 # across clipping norms (normalised DP-SGD, e.g. Bu et al. 2023 "automatic clipping"; De et al. 2022 scale lr with C).
 LrScaling = Literal["fixed", "normalised"]
+# flip: a random horizontal flip of each example with probability ½; shift: a random translation of each example by an
+# integer offset in [-s, s] on each axis, zero fill (s = augment_shift); drawn per example per step
+# (acadp.learners.augment)
+Augmentation = Literal["flip", "shift"]
+AUGMENTATIONS: tuple[Augmentation, ...] = ("flip", "shift")
 # erm: minimise the mean loss; gdro: online Group-DRO (Sagawa et al. 2020, Algorithm 1) — minimise Σ_g q_g ℓ_g with
 # group weights q updated by exponentiated gradient ascent on the group losses (needs a dataset with groups).
 Objective = Literal["erm", "gdro"]
@@ -60,6 +66,7 @@ RecipeName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")]
 GroupStepSize = Annotated[float, Field(gt=0)]
 GroupAdjustment = Annotated[float, Field(ge=0)]
 ImageSize = Annotated[int, Field(ge=8, le=512)]
+AugmentShift = Annotated[int, Field(ge=1, le=8)]
 
 
 def _clip_choice(value: Any) -> Any:
@@ -73,6 +80,27 @@ def _clip_choice(value: Any) -> Any:
 
 ClipChoice = Annotated[ClipNorm | None, BeforeValidator(_clip_choice)]
 
+
+def _augment_choice(value: Any) -> Any:
+    """``none`` (or null, or an empty list) means no augmentation; a string may list several: ``flip,shift``."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple) and [str(v).lower() for v in value] == ["none"]:
+        return ()
+    return value
+
+
+def _augment_set(value: tuple[Augmentation, ...]) -> tuple[Augmentation, ...]:
+    """Each augmentation once, in the canonical order (so ``[shift, flip]`` and ``[flip, shift]`` are one recipe)."""
+    if len(set(value)) != len(value):
+        raise ValueError(f"each augmentation once, got {', '.join(value)}")
+    return tuple(name for name in AUGMENTATIONS if name in value)
+
+
+Augment = Annotated[tuple[Augmentation, ...], BeforeValidator(_augment_choice), AfterValidator(_augment_set)]
+
 # Fields added after results were first stored: left out of the key while they hold these values, so a result whose
 # configuration did not change keeps its key (``training.sampling`` etc. are dotted paths into the config).
 _KEY_OMITTED_DEFAULTS: dict[str, Any] = {
@@ -81,6 +109,8 @@ _KEY_OMITTED_DEFAULTS: dict[str, Any] = {
     "training.objective": "erm",
     "training.gdro_eta": 0.01,
     "training.gdro_adjustment": 0.0,
+    "training.augment": [],
+    "training.augment_shift": 2,
 }
 
 
@@ -105,6 +135,11 @@ class TrainingConfig(FrozenModel):
     objective: Objective = "erm"
     gdro_eta: GroupStepSize = 0.01
     gdro_adjustment: GroupAdjustment = 0.0
+    # Training augmentation of image batches (``flip``, ``shift``; none by default), applied per example per step to a
+    # batch's inputs before the forward pass; ``augment_shift`` is the largest translation s in pixels of ``shift``.
+    # LiRA's default queries are the original plus one view per augmentation used (acadp.lira.settings).
+    augment: Augment = ()
+    augment_shift: AugmentShift = 2
 
 
 def arm_label(*, epsilon: float, clip: float | None, recipe: str | None = None, objective: Objective = "erm") -> str:
@@ -176,6 +211,16 @@ class TrialConfig(FrozenModel):
             )
         if self.training.objective == "gdro" and self.training.sampling != "poisson":
             raise ValueError("training.objective: gdro runs on the shared recipe's Poisson sampling ('poisson')")
+        return self
+
+    @model_validator(mode="after")
+    def _augment_images_only(self) -> TrialConfig:
+        augment = self.training.augment
+        if augment and self.dataset in DATASETS and DATASETS.get(self.dataset).modality != "image":
+            raise ValueError(
+                f"training.augment: [{', '.join(augment)}] augments images only, but {self.dataset} is "
+                f"{DATASETS.get(self.dataset).modality} data; use none (no augmentation)"
+            )
         return self
 
     @property

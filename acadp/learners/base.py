@@ -16,6 +16,7 @@ from torch import nn
 
 from acadp.config.base import FrozenModel
 from acadp.config.trial import Accountant, TrainingConfig
+from acadp.learners.augment import make_augmenter
 from acadp.registry import Registry
 
 
@@ -81,6 +82,12 @@ class TrainingRun(ABC):
         self.inputs = inputs
         self.model = inputs.model
         self.epochs_done = 0
+        # training.augment: random flips/shifts of every batch from the run's own (checkpointed) stream; None: none
+        self.augmenter = make_augmenter(inputs.training, x=inputs.x, seed=inputs.seed)
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """The batch ``x`` as the model trains on it: augmented per example when ``training.augment`` asks for it."""
+        return x if self.augmenter is None else self.augmenter(x)
 
     @abstractmethod
     def train_epoch(self) -> EpochStats:
@@ -105,17 +112,22 @@ class TrainingRun(ABC):
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue bit-identically: tensors, numbers, strings, lists and dicts only (so it
         loads with ``torch.load(weights_only=True)``)."""
-        return {
+        state = {
             "epochs_done": self.epochs_done,
             "model": self.model.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "extra": self._extra_state(),
         }
+        if self.augmenter is not None:
+            state["augment_rng"] = self.augmenter.get_state()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         torch.set_rng_state(state["torch_rng"])
         self._load_extra_state(state["extra"])
+        if self.augmenter is not None:
+            self.augmenter.set_state(state["augment_rng"])
         self.epochs_done = int(state["epochs_done"])
 
 

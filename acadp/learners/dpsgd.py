@@ -168,9 +168,13 @@ class BookkeepingRun(PoissonRun):
             clipped_fraction=None if self.clip is None else clipped / max(examples, 1),
         )
 
+    def _batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Poisson batch ``indices`` as trained on: (inputs, augmented when asked for; labels)."""
+        return self.augment(self.inputs.x[indices]), self.inputs.y[indices]
+
     def _gradient_sums(self, indices: torch.Tensor) -> tuple[dict[torch.Tensor, torch.Tensor], float, int]:
         """Σ over the batch of (clipped) per-example gradients, Σ loss, and how many gradients were clipped."""
-        x, y = self.inputs.x[indices], self.inputs.y[indices]
+        x, y = self._batch(indices)
         if self.clipper is not None:
             batch = self.clipper.clipped_sum(x, y)
             assert self.clip is not None
@@ -264,7 +268,7 @@ class OpacusRun(PoissonRun):
         total_loss, examples = 0.0, 0
         for x, y in self.loader:
             self.optimizer.zero_grad(set_to_none=True)
-            loss = self.criterion(self.private_model(x), y)
+            loss = self.criterion(self.private_model(self.augment(x)), y)
             loss.backward()
             self.optimizer.step()
             total_loss += float(loss.detach()) * len(y)

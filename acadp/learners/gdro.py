@@ -67,7 +67,7 @@ class GroupDRORun(BookkeepingRun):
     def _gradient_sums(self, indices: torch.Tensor) -> tuple[dict[torch.Tensor, torch.Tensor], float, int]:
         """The gradient of B̄ · Σ_g q_g ℓ_g (B̄ = expected batch size, which the step divides by) after the weight
         update, and Σ loss of the batch (for the epoch's mean training loss)."""
-        x, y, groups = self.inputs.x[indices], self.inputs.y[indices], self.groups[indices]
+        (x, y), groups = self._batch(indices), self.groups[indices]
         losses = F.cross_entropy(self.model(x), y, reduction="none")
         group_loss, present = group_mean_losses(losses, groups, self.n_groups)
         training = self.inputs.training

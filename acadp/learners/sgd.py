@@ -31,7 +31,7 @@ class SGDRun(TrainingRun):
         for start in range(0, y.shape[0], batch_size):
             batch = order[start : start + batch_size]
             self.optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(self.model(x[batch]), y[batch])
+            loss = F.cross_entropy(self.model(self.augment(x[batch])), y[batch])
             loss.backward()
             self.optimizer.step()
             total_loss += float(loss.detach()) * batch.shape[0]

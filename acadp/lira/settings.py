@@ -4,19 +4,39 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from acadp.config.base import FrozenModel
-from acadp.config.trial import ClipChoice, TrialConfig
-from acadp.data import DATASETS
-from acadp.data.base import Modality
+from acadp.config.trial import Augmentation, ClipChoice, TrainingConfig, TrialConfig
 from acadp.lira.attacks import ATTACKS
 
-Query = Literal["original", "mirror"]
-# the data each query can be asked of: the mirror flips an image's width axis (a training augmentation of images)
-QUERY_MODALITIES: dict[str, tuple[Modality, ...]] = {"original": ("image", "tabular"), "mirror": ("image",)}
+Query = Literal["original", "mirror", "shift_up", "shift_down", "shift_left", "shift_right"]
+
+
+@dataclass(frozen=True)
+class QueryView:
+    """One view a model is queried with: one fixed draw of a training augmentation (None: the example itself).
+    ``flip`` mirrors the width axis; ``direction`` (rows, columns) is the translation in units of
+    ``training.augment_shift`` pixels (rows down, columns right; zero fill)."""
+
+    augmentation: Augmentation | None
+    flip: bool = False
+    direction: tuple[int, int] = (0, 0)
+
+
+# Queries follow training augmentation (Carlini et al. 2022 query the augmentations training used): the original,
+# the mirror of ``flip``, and the four one-axis translations by ±s of ``shift``; one name per view, in this order.
+QUERY_VIEWS: dict[Query, QueryView] = {
+    "original": QueryView(None),
+    "mirror": QueryView("flip", flip=True),
+    "shift_up": QueryView("shift", direction=(-1, 0)),
+    "shift_down": QueryView("shift", direction=(1, 0)),
+    "shift_left": QueryView("shift", direction=(0, -1)),
+    "shift_right": QueryView("shift", direction=(0, 1)),
+}
 DEFAULT_ATTACKS = ("online", "online_fixed_variance", "offline", "global_threshold")
 
 
@@ -25,8 +45,9 @@ class LiraSettings(FrozenModel):
 
     shadows: Annotated[int, Field(ge=4, le=1024)] = 16  # ≥ 4: leave-one-out conventions (acadp.lira.conventions)
     pkeep: Annotated[float, Field(gt=0, lt=1)] = 0.5
-    # what each model is queried with: the example, and its horizontal mirror (images only)
-    queries: Annotated[tuple[Query, ...], Field(min_length=1)] = ("original", "mirror")
+    # what each model is queried with (QUERY_VIEWS): None follows the audited trial's training, the original plus one
+    # view per augmentation it used (training_queries); a query whose augmentation training did not use is refused
+    queries: Annotated[tuple[Query, ...], Field(min_length=1)] | None = None
     attacks: Annotated[tuple[str, ...], Field(min_length=1)] = DEFAULT_ATTACKS
     seed: Annotated[int, Field(ge=0)] = 0
     # audit pool size (None: the audited trial's training set); each shadow trains on pkeep of it
@@ -56,32 +77,36 @@ class LiraSettings(FrozenModel):
 
     @field_validator("queries")
     @classmethod
-    def _distinct_queries(cls, queries: tuple[str, ...]) -> tuple[str, ...]:
-        if len(set(queries)) != len(queries) or queries[0] != "original":
+    def _distinct_queries(cls, queries: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if queries is not None and (len(set(queries)) != len(queries) or queries[0] != "original"):
             raise ValueError("queries must start with 'original' and not repeat")
         return queries
 
 
-def valid_queries(dataset: str) -> tuple[str, ...]:
-    """The queries the data of ``dataset`` allows (all of them for a dataset not registered)."""
-    if dataset not in DATASETS:
-        return tuple(QUERY_MODALITIES)
-    modality = DATASETS.get(dataset).modality
-    return tuple(query for query, modalities in QUERY_MODALITIES.items() if modality in modalities)
-
-
-def query_problem(queries: tuple[str, ...], *, dataset: str) -> str | None:
-    """Why ``queries`` cannot be asked of the models trained on ``dataset`` (naming the field ``lira.queries`` and the
-    valid queries); None when they can."""
-    valid = valid_queries(dataset)
-    refused = [query for query in queries if query not in valid]
-    if not refused:
-        return None
-    modality = DATASETS.get(dataset).modality
-    return (
-        f"lira.queries: {refused[0]!r} cannot be asked of dataset {dataset!r} ({modality} data; the mirror flips "
-        f"images); valid queries for {dataset}: {', '.join(valid)}"
+def training_queries(training: TrainingConfig) -> tuple[Query, ...]:
+    """The default queries of a model trained with ``training``: the original, then every view of an augmentation
+    ``training.augment`` uses (``flip``: mirror; ``shift``: shift_up, shift_down, shift_left, shift_right)."""
+    return tuple(
+        name for name, view in QUERY_VIEWS.items() if view.augmentation is None or view.augmentation in training.augment
     )
+
+
+def query_problem(
+    queries: tuple[Query, ...] | None, *, training: TrainingConfig, augment_field: str = "training.augment"
+) -> str | None:
+    """Why ``queries`` cannot be asked of models trained with ``training`` — a query whose augmentation training did
+    not use — naming the field ``lira.queries``, the query and the training's augment (``augment_field``, e.g.
+    ``datasets.mnist5k.training.augment`` in a sweep file); None when they can (or when ``queries`` is None: the
+    queries follow training)."""
+    for query in queries or ():
+        needed = QUERY_VIEWS[query].augmentation
+        if needed is not None and needed not in training.augment:
+            used = ", ".join(training.augment) or "none"
+            return (
+                f"lira.queries: {query!r} is a query training did not use ({augment_field}: {used}); add {needed} "
+                f"to {augment_field} or use [{', '.join(training_queries(training))}]"
+            )
+    return None
 
 
 class AuditConfig(FrozenModel):
@@ -91,11 +116,32 @@ class AuditConfig(FrozenModel):
     lira: LiraSettings
 
     @model_validator(mode="after")
-    def _queries_fit_the_dataset(self) -> AuditConfig:
-        problem = query_problem(self.lira.queries, dataset=self.trial.dataset)
+    def _queries_training_used(self) -> AuditConfig:
+        problem = query_problem(self.lira.queries, training=self.trial.training)
         if problem is not None:
             raise ValueError(problem)
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _queries_follow_training(cls, data: Any) -> Any:
+        """Unset queries become the audited trial's (:func:`training_queries`), so the audit's key, its stored
+        config and its logits' query axis all name the views actually asked."""
+        if not isinstance(data, dict) or "trial" not in data or "lira" not in data:
+            return data
+        try:
+            trial, lira = TrialConfig.model_validate(data["trial"]), LiraSettings.model_validate(data["lira"])
+        except ValidationError:
+            return data  # reported with its place by the fields' own validation
+        if lira.queries is None:
+            lira = lira.model_copy(update={"queries": training_queries(trial.training)})
+        return {**data, "trial": trial, "lira": lira}
+
+    @property
+    def queries(self) -> tuple[Query, ...]:
+        """The queries every model of the audit is asked, in the order of the logits' query axis."""
+        assert self.lira.queries is not None  # set by _queries_follow_training
+        return self.lira.queries
 
     def key(self) -> str:
         """Content hash of what determines the shadows' logits (not attacks, concurrency or resources)."""
@@ -119,7 +165,7 @@ class LiraPoints(FrozenModel):
 
 
 class LiraSmoke(FrozenModel):
-    """How ``--smoke`` shrinks audits."""
+    """How ``--smoke`` shrinks audits (``pool`` applies unless the audit's pool is ``matched``)."""
 
     shadows: Annotated[int, Field(ge=4)] = 4
     pool: Annotated[int, Field(ge=4)] = 256
@@ -141,6 +187,6 @@ class LiraSection(LiraSettings):
     def settings(self, *, smoke: bool) -> LiraSettings:
         """The audit settings, shrunk for smoke runs."""
         data = self.model_dump(exclude={"points", "smoke"})
-        if smoke:
-            data.update(shadows=self.smoke.shadows, pool=self.smoke.pool)
+        if smoke:  # a matched pool stays matched: twice the smoke run's n_train at pkeep ½
+            data.update(shadows=self.smoke.shadows, pool="matched" if self.pool == "matched" else self.smoke.pool)
         return LiraSettings.model_validate(data)

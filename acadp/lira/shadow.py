@@ -1,10 +1,11 @@
 """Shadow models of a LiRA audit: the audit pool, one shadow's training, and its logits on every query.
 
 The pool is the audited trial's training set with the collective already planted (same seed, strategy and signal);
-shadow ``i`` trains on the pool rows its keep row marks, with the audited trial's learner settings and a seed of its
-own, and is then queried on every pool example (the original and, for images, the horizontal mirror). Its
-:class:`~acadp.lira.results.ShadowStats` record the regime it trained in (accuracy; σ, q, steps and ε spent as the
-learner reports them, as for a trial).
+shadow ``i`` trains on the pool rows its keep row marks, with the audited trial's learner settings (its augmentation
+included) and a seed of its own, and is then queried on every pool example: the original and the views of the
+augmentations its training used (the horizontal mirror of ``flip``, the four translations by ±s of ``shift``;
+:data:`acadp.lira.settings.QUERY_VIEWS`). Its :class:`~acadp.lira.results.ShadowStats` record the regime it trained
+in (accuracy; σ, q, steps and ε spent as the learner reports them, as for a trial).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 from acadp.collective import PlantedData
 from acadp.errors import SpecError
 from acadp.lira.results import ShadowStats
-from acadp.lira.settings import AuditConfig
+from acadp.lira.settings import QUERY_VIEWS, AuditConfig, Query
 from acadp.seeding import derive_seed
 from acadp.trial.data import TrialData, prepare_trial_data
 from acadp.trial.metrics import EVAL_BATCH, evaluate
@@ -28,15 +29,33 @@ from acadp.trial.run import build_training_run
 def prepare_pool(audit: AuditConfig, *, data_dir: Path | None = None) -> TrialData:
     """The audited trial's data: ``planted`` is the pool every shadow draws its half from."""
     data = prepare_trial_data(audit.trial, data_dir=data_dir)
-    if "mirror" in audit.lira.queries and data.dataset.modality != "image":
-        raise SpecError(f"lira.queries: 'mirror' needs images, but {audit.trial.dataset} is tabular; use [original]")
     return data
 
 
-def query_views(x: np.ndarray, queries: tuple[str, ...]) -> list[np.ndarray]:
-    """The inputs each model is queried with: ``x`` itself and its horizontal mirror (flip of the width axis)."""
-    views = {"original": x, "mirror": np.ascontiguousarray(x[..., ::-1]) if x.ndim == 4 else x}
-    return [views[name] for name in queries]
+def shifted(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``x`` (n, channels, height, width) moved ``rows`` pixels down and ``cols`` right (negative: up, left), zero
+    fill: the fixed-offset case of :func:`acadp.learners.augment.translate`."""
+    height, width = x.shape[-2:]
+    out = np.zeros_like(x)
+    out[..., max(rows, 0) : height + min(rows, 0), max(cols, 0) : width + min(cols, 0)] = x[
+        ..., max(-rows, 0) : height + min(-rows, 0), max(-cols, 0) : width + min(-cols, 0)
+    ]
+    return out
+
+
+def query_views(x: np.ndarray, queries: tuple[Query, ...], *, shift: int) -> list[np.ndarray]:
+    """The inputs each model is queried with (:data:`~acadp.lira.settings.QUERY_VIEWS`), one (n, ...) array per query:
+    ``x`` itself, its horizontal mirror (flip of the width axis), its translations by ``shift`` pixels (the training's
+    ``augment_shift``). Views other than the original need images (n, channels, height, width)."""
+    views = []
+    for name in queries:
+        view = QUERY_VIEWS[name]
+        if view.augmentation is not None and x.ndim != 4:
+            raise SpecError(f"lira.queries: {name!r} needs images (n, channels, height, width), got {x.shape}")
+        out = np.ascontiguousarray(x[..., ::-1]) if view.flip else x
+        rows, cols = view.direction
+        views.append(shifted(out, rows * shift, cols * shift) if (rows, cols) != (0, 0) else out)
+    return views
 
 
 @torch.no_grad()
@@ -90,7 +109,8 @@ def train_shadow(
     )
     while run.epochs_done < audit.trial.training.epochs:
         run.train_epoch()
-    logits = query_logits(run.model, query_views(planted.x, audit.lira.queries), device)
+    views = query_views(planted.x, audit.queries, shift=audit.trial.training.augment_shift)
+    logits = query_logits(run.model, views, device)
     evaluation = evaluate(run.model, pool, target_class=audit.trial.target_class, device=device)
     privacy = run.privacy_report()
     stats = ShadowStats(

@@ -202,12 +202,12 @@ def shadow_regime(audit: AuditConfig, store: ResultsStore, paths: AuditLayout) -
 def _shadow_logits(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_pool: int) -> np.ndarray:
     """Every shadow's saved logits, stacked: (n_shadows, n_pool, n_queries, n_classes)."""
     logits = [_load_npy(store, paths.shadow_logits(i)) for i in range(audit.lira.shadows)]
-    expected = (n_pool, len(audit.lira.queries))
+    expected = (n_pool, len(audit.queries))
     for index, array in enumerate(logits):
         if array.ndim != 3 or array.shape[:2] != expected or array.shape != logits[0].shape:
             raise inconsistent_audit(
                 store, paths, f"{paths.shadow_logits(index)} has shape {array.shape}, but the audit expects "
-                f"(pool {n_pool}, queries {len(audit.lira.queries)}, classes) like shadow 0's {logits[0].shape}",
+                f"(pool {n_pool}, queries {len(audit.queries)}, classes) like shadow 0's {logits[0].shape}",
             )  # fmt: skip
     return np.stack(logits)
 

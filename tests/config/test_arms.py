@@ -94,5 +94,7 @@ def test_dp_keys_do_not_change_with_the_new_recipe_fields() -> None:
     del without["training"]["sampling"], without["training"]["lr_scaling"]
     for name in ("objective", "gdro_eta", "gdro_adjustment"):  # Group-DRO fields at their defaults: not keyed
         del without["training"][name]
+    for name in ("augment", "augment_shift"):  # no augmentation (the default): not keyed
+        del without["training"][name]
     text = json.dumps(jsonable(without), sort_keys=True, separators=(",", ":"))
     assert config.key() == hashlib.sha256(text.encode()).hexdigest()[:16]
