@@ -41,7 +41,7 @@ from acadp.config.trial import (
     TrialConfig,
 )
 from acadp.errors import SpecError
-from acadp.lira.settings import AuditConfig, LiraSection, query_problem
+from acadp.lira.settings import AuditConfig, LiraSection, LiraSettings, query_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 ArmKind = Literal["sgd", "clip", "dpsgd"]
@@ -354,6 +354,20 @@ def _audited_clips(wanted: list[float | None] | None, grid: list[float | None], 
     return norms[:1]
 
 
+def _audit_pool(spec: SweepSpec, name: str, point: GridPoint, settings: LiraSettings, *, smoke: bool) -> int | None:
+    """The audit pool size of ``settings.pool`` at ``point``: ``matched`` resolves to the audited trial's training
+    size / pkeep, so that each shadow trains on as many examples as the trial (its q, and σ for its ε)."""
+    if settings.pool != "matched":
+        return settings.pool
+    n_train = _point_config(spec, name, point, smoke=smoke).n_train
+    if n_train is None:
+        raise SpecError(
+            f"lira.pool: 'matched' sizes the pool from the audited trial's training set, but datasets.{name} sets no "
+            f"n_train (the trial trains on all of it, leaving no examples outside); set datasets.{name}.n_train"
+        )
+    return round(n_train / settings.pkeep)
+
+
 def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
     """Audit configs of the ``lira`` section: each audited point's trial config, with ``n_train`` = the pool size."""
     if spec.lira is None:
@@ -366,8 +380,10 @@ def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
                 for alpha in points.alpha[:1] if smoke else points.alpha:
                     for seed in points.seed or spec.grid.seed[:1]:
                         point = GridPoint(alpha=alpha, epsilon=epsilon, clip=clip, seed=seed)
-                        trial = _point_config(spec, name, point, smoke=smoke, pool=settings.pool)
-                        audit = AuditConfig(trial=trial, lira=settings)
+                        pool = _audit_pool(spec, name, point, settings, smoke=smoke)
+                        trial = _point_config(spec, name, point, smoke=smoke, pool=pool)
+                        grid_trial = _point_config(spec, name, point, smoke=smoke)
+                        audit = AuditConfig(trial=trial, lira=settings, grid_trial_key=grid_trial.key())
                         audits.setdefault(audit.key(), audit)
     return list(audits.values())
 

@@ -150,6 +150,19 @@ class ShadowStats(FrozenModel):
         return cls.model_validate({name: meta[name] for name in cls.model_fields})
 
 
+# the training regime compared between an audit's shadows (means over shadows) and its audited grid trial: the
+# columns ``shadow_<name>`` and ``trial_<name>`` of a sweep's audit rows (acadp.sweep.audits.regime_columns)
+REGIME_FIELDS: tuple[str, ...] = (
+    "n_train", "sample_rate", "noise_multiplier", "steps", "epsilon_spent", "train_accuracy", "test_accuracy",
+)  # fmt: skip
+REGIME_WHO: tuple[str, ...] = ("trial", "shadow")
+
+
+def regime_column_names() -> list[str]:
+    """``trial_<field>`` then ``shadow_<field>`` for every field of :data:`REGIME_FIELDS`."""
+    return [f"{who}_{name}" for who in REGIME_WHO for name in REGIME_FIELDS]
+
+
 class ShadowRegime(FrozenModel):
     """The regime an audit's shadows trained in, over its ``n_shadows`` shadows: means of :class:`ShadowStats` (the
     balanced keep matrix fixes each example's IN count, not each shadow's training-set size, so q, σ and ε can differ

@@ -50,8 +50,10 @@ class LiraSettings(FrozenModel):
     queries: Annotated[tuple[Query, ...], Field(min_length=1)] | None = None
     attacks: Annotated[tuple[str, ...], Field(min_length=1)] = DEFAULT_ATTACKS
     seed: Annotated[int, Field(ge=0)] = 0
-    # audit pool size (None: the audited trial's training set); each shadow trains on pkeep of it
-    pool: Annotated[int, Field(ge=4)] | None = None
+    # audit pool size; each shadow trains on pkeep of it. None: the audited trial's training set (shadows train on
+    # fewer examples than the trial, at another sampling rate); "matched": the trial's training size / pkeep (twice
+    # it at pkeep ½), so every shadow trains on as many examples as the audited trial, at its q and σ
+    pool: Annotated[int, Field(ge=4)] | Literal["matched"] | None = None
     # how many shadows train at once (one placement-group bundle each), and the resources of each
     concurrent_shadows: Annotated[int, Field(ge=1, le=256)] = 2
     cpus_per_shadow: Annotated[float, Field(gt=0)] = 1.0
@@ -114,6 +116,9 @@ class AuditConfig(FrozenModel):
 
     trial: TrialConfig
     lira: LiraSettings
+    # the key of the grid trial this audit audits (a sweep's audits; None for a stand-alone `acadp lira`): its
+    # trial config differs from ``trial`` in n_train when the pool is not the trial's own training set
+    grid_trial_key: str | None = None
 
     @model_validator(mode="after")
     def _queries_training_used(self) -> AuditConfig:

@@ -29,6 +29,13 @@ from acadp.trial.run import build_training_run
 def prepare_pool(audit: AuditConfig, *, data_dir: Path | None = None) -> TrialData:
     """The audited trial's data: ``planted`` is the pool every shadow draws its half from."""
     data = prepare_trial_data(audit.trial, data_dir=data_dir)
+    available = int(data.dataset.y_train.shape[0])
+    if audit.trial.n_train is not None and audit.trial.n_train > available:
+        raise SpecError(
+            f"lira.pool: the audit needs a pool of {audit.trial.n_train} training examples, but "
+            f"{audit.trial.dataset} has {available}; use a smaller pool, or a smaller n_train for the audited trial "
+            f"('matched' pools hold its training size / pkeep)"
+        )
     return data
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from acadp.errors import SpecError
 from acadp.lira.conventions import REPORTED_CONVENTIONS
-from acadp.lira.results import HEADLINE_ATTACK, SUBSETS, LiraRow
+from acadp.lira.results import HEADLINE_ATTACK, REGIME_FIELDS, REGIME_WHO, SUBSETS, LiraRow, regime_column_names
 from acadp.reduce.collect import as_column_dtype
 
 # columns only completed audits have (a pending audit's placeholder rows leave them out): added as missing if absent
@@ -76,3 +76,60 @@ def lira_table(rows: pd.DataFrame) -> pd.DataFrame:
     keys = [*SORT_KEYS[:3], ranks[0], "attack", *ranks[1:], "clip"]
     table = _ranks(table).sort_values(keys, na_position="last", kind="stable").drop(columns=ranks)
     return table.reset_index(drop=True)
+
+
+# who trained in the regime of a row of the regime table: the audited grid trial, or the audit's shadows (their mean)
+REGIME_LABELS = {"trial": "grid trial", "shadow": "shadows (mean)"}
+
+
+def split_regime(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``rows`` without their regime columns (``trial_<field>``, ``shadow_<field>``), and the regime table built from
+    them (:func:`lira_regime_table`; None when the rows have none)."""
+    names = [name for name in regime_column_names() if name in rows.columns]
+    if not names:
+        return rows, None
+    return rows.drop(columns=names), lira_regime_table(rows)
+
+
+def lira_regime_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The regime each audit's models trained in, two rows per audited point: its grid trial (from that trial's
+    result) and its shadows (means over shadows), with training-set size, sampling rate q, noise multiplier σ,
+    steps, ε spent, train and test accuracy; sorted like :func:`lira_table`'s points."""
+    point = ["audit_key", "dataset", "alpha", "epsilon", "clip", "n_shadows"]
+    audits = rows.drop_duplicates("audit_key")
+    long = []
+    for who in REGIME_WHO:
+        part = audits[point].copy()
+        part["models"] = REGIME_LABELS[who]
+        for name in REGIME_FIELDS:
+            column = f"{who}_{name}"
+            part[name] = audits[column].astype("float64") if column in audits.columns else math.nan
+        long.append(part)
+    table = pd.concat(long, ignore_index=True)
+    table["_who"] = table["models"].map({label: rank for rank, label in enumerate(REGIME_LABELS.values())})
+    table = table.sort_values([*SORT_KEYS[:3], "clip", "_who"], na_position="last", kind="stable")
+    return table.drop(columns="_who").reset_index(drop=True)
+
+
+CLAIM_POINT: tuple[str, ...] = ("dataset", "epsilon", "clip", "alpha", "convention")
+CLAIM_VALUES: tuple[str, ...] = ("auc_mean", "auc_ci_low", "auc_ci_high", "n_members_min", "n_non_members_min")
+
+
+def lira_claim_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The claim table of :func:`lira_table`'s completed rows: one row per audited point and convention, the headline
+    attack's AUC (mean and 95% CI over targets) and the fewest members / non-members per target for every subset, as
+    columns ``<subset>_<value>`` (NaN where the audit has no such subset: the collective at α = 0, the placebo at
+    α > 0). Answers "does a collective lower LiRA's AUC, over all members or over its own?" at a glance."""
+    headline = table[(table["attack"] == HEADLINE_ATTACK) & (table["status"] == "completed")]
+    columns = [f"{subset}_{value}" for subset in SUBSETS for value in CLAIM_VALUES]
+    if headline.empty:
+        return pd.DataFrame({name: pd.Series([], dtype="float64") for name in [*CLAIM_POINT, *columns]})
+    wide = headline.pivot_table(
+        index=list(CLAIM_POINT), columns="subset", values=list(CLAIM_VALUES), dropna=False, aggfunc="first"
+    )
+    wide.columns = [f"{subset}_{value}" for value, subset in wide.columns]
+    wide = wide.reindex(columns=columns).reset_index()
+    wide = wide.dropna(subset=[f"all_{value}" for value in ("auc_mean",)], how="all")
+    rank = wide["convention"].map({name: rank for rank, name in enumerate(REPORTED_CONVENTIONS)})
+    order = wide.assign(_rank=rank).sort_values(["dataset", "epsilon", "clip", "_rank", "alpha"], kind="stable")
+    return order.drop(columns="_rank").reset_index(drop=True)

@@ -407,3 +407,53 @@ def plot_roc(curves: RocCurves, *, title: str = "LiRA ROC curves") -> Figure:
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize="small", frameon=False)
     return figure
+
+
+SUBSET_LABELS = {"all": "all members", "collective": "the collective", "non_collective": "non-collective",
+                 "placebo": "placebo (α = 0)"}  # fmt: skip
+
+
+def _arm_name(epsilon: float, clip: float) -> str:
+    if math.isinf(epsilon):
+        return "no noise" + ("" if math.isnan(clip) else f", C={clip:g}")
+    return f"ε={epsilon:g}, C={clip:g}"
+
+
+def plot_lira_auc(claim: pd.DataFrame, *, title: str = "LiRA AUC by collective size") -> Figure:
+    """The claim figure: the headline attack's AUC (mean over target models, 95% CI bars) per member subset against
+    α, one panel per (dataset, ε, C); solid = balanced convention, dashed = reference. α values are evenly spaced
+    categories (α = 0 included); the dotted line is a random guess (0.5).
+
+    Args:
+        claim: :func:`acadp.reduce.lira_tables.lira_claim_table`.
+        title: figure title.
+    """
+    panels = list(claim.groupby(["dataset", "epsilon", "clip"], dropna=False, sort=True))
+    figure, axes = _new_figure(max(1, len(panels)), title)
+    conventions = list(dict.fromkeys(claim["convention"]))
+    for axis, ((dataset, epsilon, clip), rows) in zip(axes, panels, strict=False):
+        alphas = sorted(set(rows["alpha"]))
+        for s_index, subset in enumerate(SUBSET_LABELS):
+            for c_index, convention in enumerate(conventions):
+                part = rows[rows["convention"] == convention].sort_values("alpha")
+                mean = part[f"{subset}_auc_mean"].to_numpy(dtype=float)
+                keep = ~np.isnan(mean)
+                if not keep.any():
+                    continue
+                x = np.array([alphas.index(a) for a in part["alpha"]], dtype=float)[keep] + 0.06 * (s_index - 1.5)
+                low = part[f"{subset}_auc_ci_low"].to_numpy(dtype=float)[keep]
+                high = part[f"{subset}_auc_ci_high"].to_numpy(dtype=float)[keep]
+                errors = np.vstack([mean[keep] - low, high - mean[keep]])
+                axis.errorbar(
+                    x, mean[keep], yerr=np.nan_to_num(errors), color=PALETTE[s_index % len(PALETTE)],
+                    marker=MARKERS[s_index % len(MARKERS)], linestyle=LINESTYLES[c_index % len(LINESTYLES)],
+                    capsize=3, label=f"{SUBSET_LABELS[subset]} ({convention})",
+                )  # fmt: skip
+        axis.axhline(0.5, color="0.5", linestyle=":", linewidth=1)
+        axis.set_xticks(range(len(alphas)), [_format_number(a) for a in alphas])
+        axis.set_xlabel(ALPHA_LABEL)
+        axis.set_title(f"{dataset}, {_arm_name(float(epsilon), float(clip))}", fontsize="medium")
+        axis.grid(True, alpha=0.3)
+    axes[0].set_ylabel("LiRA AUC (mean over targets, 95% CI)")
+    axes[-1].legend(fontsize="x-small", frameon=False, loc="best")
+    return figure

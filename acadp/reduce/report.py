@@ -10,6 +10,8 @@ names come from :class:`acadp.store.layout.ReducedLayout`)::
     verdict.{csv,md,tex}                "alpha* rises as epsilon falls: yes/no" per (setting, S*) (acadp.reduce.verdict)
     lira.{csv,md,tex}                   LiRA audit metrics (only when audit rows are given)
     one_run.{csv,md,tex}                one-run audits' ε lower bounds (only when one-run rows are given)
+    lira_claim.{csv,md,tex}             the headline attack's AUC [95% CI] per audited point, convention and subset
+    lira_regime.{csv,md,tex}            per audit, the regime of its grid trial and of its shadows (q, σ, steps, ...)
     figures/<figure>_<setting>.{png,svg}
     dashboard.html                      the self-contained dashboard
 
@@ -33,10 +35,12 @@ from acadp.reduce.collect import trials_frame, write_trials_parquet
 from acadp.reduce.critical_mass import Interpolation, critical_mass_table
 from acadp.reduce.curves import COLLAPSE_MARGIN, accuracy_by_epsilon, seed_summary, setting_keys, success_curves
 from acadp.reduce.dashboard import DashboardTable, render_dashboard
-from acadp.reduce.lira_tables import lira_table
+from acadp.reduce.lira_tables import lira_claim_table, lira_table, split_regime
 from acadp.reduce.one_run_table import NOTE as ONE_RUN_NOTE
 from acadp.reduce.one_run_table import one_run_table
-from acadp.reduce.plots import FigureFile, RocCurves, figure_file, plot_accuracy, plot_critical_mass, plot_roc
+from acadp.reduce.plots import (
+    FigureFile, RocCurves, figure_file, plot_accuracy, plot_critical_mass, plot_lira_auc, plot_roc,
+)  # fmt: skip
 from acadp.reduce.plots import plot_success_curves as plot_success
 from acadp.reduce.search_table import SearchBounds, with_search_column
 from acadp.reduce.tables import write_table
@@ -79,6 +83,13 @@ def table_notes(*, n_boot: int, interpolation: str, thresholds: Sequence[float])
         "(odd-indexed) target, threshold chosen on the even-indexed targets (acadp.lira.target_bound). Placebo "
         "(α = 0 only): the examples the seed would have drawn as the collective at lira.placebo_alpha.",
         "one_run": ONE_RUN_NOTE,
+        "lira_claim": "The headline attack (online, fixed variance) of every completed audit: AUC mean over target "
+        "models [95% Student-t CI over targets] (fewest members / non-members of the subset per target), per "
+        "leave-one-out convention and member subset. Collective: the collective's own members (α > 0); placebo: at "
+        "α = 0, the examples the seed would have drawn as the collective at lira.placebo_alpha, unmodified.",
+        "lira_regime": "What each audited point's models trained on: its grid trial (from the trial's result; train "
+        "accuracy not recorded) and its shadows (mean over shadows). With lira.pool: matched, each shadow trains on as "
+        "many examples as the grid trial, so q, σ, steps and ε spent agree up to the keep matrix's per-shadow sizes.",
     }
 
 
@@ -175,7 +186,13 @@ def compute_tables(
     if "worst_group_accuracy" in trials.columns and trials["worst_group_accuracy"].notna().any():
         tables["worst_group"] = seed_summary(trials, "worst_group_accuracy")  # datasets with groups only
     if lira_rows is not None and not lira_rows.empty:
+        lira_rows, regime = split_regime(lira_rows)
         tables["lira"] = lira_table(lira_rows)
+        claim = lira_claim_table(tables["lira"])
+        if not claim.empty:
+            tables["lira_claim"] = claim
+        if regime is not None:
+            tables["lira_regime"] = regime
     if one_run_rows is not None and not one_run_rows.empty:
         tables["one_run"] = one_run_table(one_run_rows)
     return tables
@@ -261,6 +278,9 @@ def sweep_figures(
             label = ", ".join(f"{value}" if key == "dataset" else f"{key}={value}" for key, value in setting.items())
             title = f"{caption} — {label}"
             figures.append(figure_file(plot(rows, title=title), name=f"{stem}_{_slug(label)}", title=title))
+    if "lira_claim" in tables:
+        title = "LiRA AUC by collective size and member subset (headline attack)"
+        figures.append(figure_file(plot_lira_auc(tables["lira_claim"]), name="lira_auc", title=title))
     if roc_curves:
         figures.append(figure_file(plot_roc(roc_curves), name="lira_roc", title="LiRA ROC curves (log-log)"))
     return figures

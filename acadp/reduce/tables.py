@@ -68,6 +68,15 @@ def _num(values: tuple[Any, ...], style: Style) -> str:
     return _number(values[0], ".3g", style)
 
 
+@FORMATTERS.register("mean_count")
+def _mean_count(values: tuple[Any, ...], style: Style) -> str:
+    """A count, or a mean of counts (one decimal when not whole)."""
+    value = values[0]
+    if _missing(value):
+        return _dash(style)
+    return str(int(value)) if float(value).is_integer() else format(float(value), ".1f")
+
+
 @FORMATTERS.register("prob")
 def _prob(values: tuple[Any, ...], style: Style) -> str:
     return _number(values[0], ".3f", style)
@@ -335,6 +344,58 @@ TABLES.add(
             Column(("epsilon_lower_bound", "epsilon_n_targets"), "ε lower bound (per target)",
                    r"$\varepsilon$ lower bound (per target)", "lira_epsilon_bound"),
             Column(("status",), "Status", "Status", "text", numeric=False),
+        ),
+    ),
+)  # fmt: skip
+
+
+@FORMATTERS.register("auc_with_ci")
+def _auc_with_ci(values: tuple[Any, ...], style: Style) -> str:
+    """An AUC with its 95% CI and the fewest members / non-members per target behind it."""
+    mean, low, high, members, non_members = values
+    if _missing(mean):
+        return _dash(style)
+    ci = "" if _missing(low) or _missing(high) else f" [{float(low):.3f}, {float(high):.3f}]"
+    counts = "" if _missing(members) else f" ({int(members)}/{int(non_members)})"
+    return f"{float(mean):.3f}{ci}{counts}"
+
+
+def _claim_column(subset: str, header: str) -> Column:
+    sources = tuple(f"{subset}_{value}" for value in ("auc_mean", "auc_ci_low", "auc_ci_high", "n_members_min",
+                                                      "n_non_members_min"))  # fmt: skip
+    return Column(sources, header, latex_escape(header), "auc_with_ci")
+
+
+TABLES.add(
+    "lira_claim",
+    TableSpec(
+        name="lira_claim",
+        title="Does a collective lower LiRA's AUC? Headline attack, per subset",
+        columns=(
+            _DATASET, _EPSILON, _CLIP, _ALPHA,
+            Column(("convention",), "Convention", "Convention", "text", numeric=False),
+            _claim_column("all", "All members"), _claim_column("collective", "Collective"),
+            _claim_column("non_collective", "Non-collective"), _claim_column("placebo", "Placebo (α = 0)"),
+        ),
+    ),
+)  # fmt: skip
+
+
+TABLES.add(
+    "lira_regime",
+    TableSpec(
+        name="lira_regime",
+        title="LiRA audits: the regime of the grid trial and of its shadows",
+        columns=(
+            _DATASET, _EPSILON, _CLIP, _ALPHA,
+            Column(("models",), "Models", "Models", "text", numeric=False),
+            Column(("n_train",), "Training examples", "Training examples", "mean_count"),
+            Column(("sample_rate",), "q", "$q$", "num"),
+            Column(("noise_multiplier",), "σ", r"$\sigma$", "num"),
+            Column(("steps",), "Steps", "Steps", "mean_count"),
+            Column(("epsilon_spent",), "ε spent", r"$\varepsilon$ spent", "epsilon"),
+            Column(("train_accuracy",), "Train acc.", "Train acc.", "prob"),
+            Column(("test_accuracy",), "Test acc.", "Test acc.", "prob"),
         ),
     ),
 )  # fmt: skip

@@ -368,8 +368,8 @@ def run_audit(
     if existing is not None and existing.audit.lira.scoring() == audit.lira.scoring():
         return dict(existing.plain())
     started = time.perf_counter()
+    pool = prepare_pool(audit, data_dir=data_dir)  # refuses a pool the dataset cannot fill before writing anything
     store.write_json(paths.config, audit.plain())
-    pool = prepare_pool(audit, data_dir=data_dir)
     save_or_check_pool(audit, store, paths, pool)
     logits = train_shadows(
         audit, store=store, data_dir=data_dir, device=device, placement_group=placement_group, on_shadow=on_shadow

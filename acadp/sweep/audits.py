@@ -10,20 +10,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from acadp.lira.results import AuditResult, LiraRow
+from acadp.lira.results import REGIME_FIELDS, AuditResult, LiraRow, regime_column_names
 from acadp.lira.settings import AuditConfig
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.plan import SweepPlan
 from acadp.sweep.status import StoredResult, read_result
+from acadp.trial.result import TrialResult
 
 RocCurves = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
 class AuditRows:
-    """Rows in the reducer's LiRA schema (``acadp.reduce.lira_tables.LIRA_COLUMNS``, then each row's counts
-    ``n_targets``, ``n_examples``) and pooled ROC curves."""
+    """Rows in the reducer's LiRA schema (``acadp.reduce.lira_tables.LIRA_COLUMNS``, then each audit's regime
+    columns, :func:`regime_columns`) and pooled ROC curves."""
 
     rows: pd.DataFrame
     roc_curves: RocCurves = field(default_factory=dict)
@@ -42,6 +43,28 @@ def audit_state(store: ResultsStore, audit: AuditConfig) -> tuple[str, int]:
     paths = LAYOUT.audit(audit.key())
     done = sum(store.exists(paths.shadow_meta(i)) for i in range(audit.lira.shadows))
     return "pending", done
+
+
+def regime_columns(store: ResultsStore, audit: AuditConfig, result: AuditResult | None) -> dict[str, float]:
+    """``shadow_<field>`` from the result's :class:`~acadp.lira.results.ShadowRegime` and ``trial_<field>`` from the
+    audited grid trial's stored result, for every field of :data:`REGIME_FIELDS` (NaN when absent: a pending audit,
+    a trial not yet complete, an audit stored before the regime was, or the trial's train accuracy, not recorded)."""
+    columns = dict.fromkeys(regime_column_names(), math.nan)
+    regime = result.shadow_regime if result is not None else None
+    if regime is not None:
+        for name in REGIME_FIELDS:
+            columns[f"shadow_{name}"] = float(getattr(regime, f"{name}_mean"))
+    trial = _grid_trial_result(store, audit)
+    if trial is not None:
+        for name in REGIME_FIELDS:
+            columns[f"trial_{name}"] = float(getattr(trial, name, math.nan))
+    return columns
+
+
+def _grid_trial_result(store: ResultsStore, audit: AuditConfig) -> TrialResult | None:
+    if audit.grid_trial_key is None:
+        return None
+    return read_result(store, LAYOUT.trial(audit.grid_trial_key).result, TrialResult).value
 
 
 def _completed_rows(audit: AuditConfig, result: AuditResult) -> list[dict[str, Any]]:
@@ -85,9 +108,10 @@ def collect_audit_rows(plan: SweepPlan, store: ResultsStore) -> AuditRows:
     curves: RocCurves = {}
     for audit in plan.spec.audit_configs(smoke=plan.smoke):
         result = stored_audit_result(store, audit).value
+        regime = regime_columns(store, audit, result)
         if result is not None:
-            rows.extend(_completed_rows(audit, result))
+            rows.extend({**row, **regime} for row in _completed_rows(audit, result))
             curves.update(_roc(store, audit))
         else:
-            rows.extend(_pending_rows(audit))
+            rows.extend({**row, **regime} for row in _pending_rows(audit))
     return AuditRows(rows=pd.DataFrame(rows), roc_curves=curves)

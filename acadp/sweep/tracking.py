@@ -276,11 +276,19 @@ ROC_FIGURE = "roc.png"
 def audit_metrics(record: dict[str, Any]) -> list[Metric]:
     """Every attack × convention × subset metric of an audit's ``result.json`` record, at step 0, named by
     :func:`acadp.lira.results.row_metrics` (``<attack>.<subset>.<field>`` under the headline convention, with
-    ``.<convention>`` after the subset under the others, and ``headline.<field>`` for the headline row)."""
-    from acadp.lira.results import row_metrics
+    ``.<convention>`` after the subset under the others, and ``headline.<field>`` for the headline row), and the
+    shadows' regime as ``shadow_regime.<field>`` (its finite numbers: training size, q, σ, steps, ε, accuracies)."""
+    from acadp.lira.results import json_number, row_metrics
 
     stamp = _now_ms()
-    return [Metric(name, value, stamp, 0) for row in record["rows"] for name, value in row_metrics(row).items()]
+    metrics = [Metric(name, value, stamp, 0) for row in record["rows"] for name, value in row_metrics(row).items()]
+    regime = {name: json_number(value) for name, value in (record.get("shadow_regime") or {}).items()}
+    metrics += [
+        Metric(f"shadow_regime.{name}", float(value), stamp, 0)
+        for name, value in regime.items()
+        if isinstance(value, int | float) and math.isfinite(value)
+    ]
+    return metrics
 
 
 def _roc_figure(roc_path: Path, out: Path, *, title: str) -> Path:

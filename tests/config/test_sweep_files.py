@@ -35,10 +35,18 @@ def stated_sizes(path: Path) -> tuple[int, int, int, int]:
 
 
 def expected_trials(spec: SweepSpec) -> int:
-    """Arms × alpha × seed per dataset: every (epsilon, clip) pair but (finite epsilon, no clipping), plus one arm per
-    named recipe."""
+    """Arms × alpha × seed per dataset: every (epsilon, clip) pair of a kind in ``grid.arms`` but (finite epsilon, no
+    clipping), the Group-DRO arm when asked for, plus one arm per named recipe."""
     grid = spec.grid
-    arms = sum(clip is not None or not math.isfinite(epsilon) for epsilon in grid.epsilon for clip in grid.clip)
+
+    def kind(epsilon: float, clip: float | None) -> str | None:
+        if math.isfinite(epsilon):
+            return "dpsgd" if clip is not None else None
+        return "sgd" if clip is None else "clip"
+
+    kinds = [kind(epsilon, clip) for epsilon in grid.epsilon for clip in grid.clip]
+    arms = sum(k is not None and k in grid.arms for k in kinds) if "erm" in grid.objective else 0
+    arms += int("gdro" in grid.objective and "sgd" in grid.arms and "sgd" in kinds)  # Group-DRO on the SGD arm
     recipes = sum(len(section.recipes) for section in spec.datasets.values())
     return (arms * len(spec.datasets) + recipes) * len(grid.alphas()) * len(grid.seed)
 
