@@ -93,6 +93,26 @@ def _explain(address: str, error: Exception) -> str:
     return f"cannot reach the Ray job server at {address} ({type(error).__name__}: {text.splitlines()[0][:300]})"
 
 
+# A head that has just started (or is busy) answers 500 "No available agent to submit job, please try again later"
+# until its job agent is up; the submission is retried for this long before the error is reported.
+AGENT_WAIT_SECONDS = 60.0
+
+
+def submit_when_an_agent_is_up(
+    client: Any, *, wait: float = AGENT_WAIT_SECONDS, poll_seconds: float = 2.0, **job: Any
+) -> str:
+    """``client.submit_job(**job)``, retried while the head reports no job agent available (for at most ``wait``
+    seconds); any other error, or that one past the wait, is raised as it came."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return str(client.submit_job(**job))
+        except Exception as error:
+            if "No available agent" not in str(error) or time.monotonic() + poll_seconds > deadline:
+                raise
+        time.sleep(poll_seconds)
+
+
 def submit_sweep(plan: SweepPlan, *, address: str, working_dir: Path, storage: str | None) -> SubmittedJob:
     """Submit ``acadp sweep run`` for ``plan`` with ``working_dir`` (the checkout) shipped to the cluster."""
     chosen = storage or plan.spec.storage
@@ -111,7 +131,8 @@ def submit_sweep(plan: SweepPlan, *, address: str, working_dir: Path, storage: s
         "env_vars": {"ACADP_CODE_REVISION": provenance()["code_revision"]},
     }
     try:
-        job_id = client.submit_job(
+        job_id = submit_when_an_agent_is_up(
+            client,
             entrypoint=entrypoint,
             runtime_env=runtime_env,
             submission_id=f"acadp-{plan.name}-{stamp}",
