@@ -79,7 +79,8 @@ class PoissonRun(TrainingRun):
             raise SpecError("DP-SGD needs a clipping norm C: noise is calibrated to it (set clip)")
         self.clip = inputs.clip
         self.plan = SamplingPlan.for_training(
-            n=inputs.plan_examples or inputs.y.shape[0], batch_size=inputs.training.batch_size,
+            n=inputs.plan_examples or inputs.y.shape[0],
+            batch_size=inputs.training.batch_size,
             epochs=inputs.training.epochs,
         )
         self.sample_rate = self.plan.sample_rate

@@ -39,8 +39,14 @@ from acadp.reduce.lira_tables import lira_claim_table, lira_table, split_regime
 from acadp.reduce.one_run_table import NOTE as ONE_RUN_NOTE
 from acadp.reduce.one_run_table import one_run_table
 from acadp.reduce.plots import (
-    FigureFile, RocCurves, figure_file, plot_accuracy, plot_critical_mass, plot_lira_auc, plot_roc,
-)  # fmt: skip
+    FigureFile,
+    RocCurves,
+    figure_file,
+    plot_accuracy,
+    plot_critical_mass,
+    plot_lira_auc,
+    plot_roc,
+)
 from acadp.reduce.plots import plot_success_curves as plot_success
 from acadp.reduce.search_table import SearchBounds, with_search_column
 from acadp.reduce.tables import write_table
