@@ -31,15 +31,18 @@ ReduceOption = Annotated[bool, typer.Option("--reduce/--no-reduce", help="Reduce
 def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
     from acadp.sweep.audits import audit_state
     from acadp.sweep.driver import run_sweep
+    from acadp.sweep.one_run_audits import one_run_state
 
     outcome = run_sweep(plan, console=console, address=address)
     counts = outcome.counts
     store = plan.open_store()
     audits = [audit_state(store, audit)[0] for audit in plan.spec.audit_configs(smoke=plan.smoke)]
+    one_runs = [one_run_state(store, config)["status"] for config in plan.spec.one_run_configs(smoke=plan.smoke)]
+    one_run_text = f", {one_runs.count('completed')}/{len(one_runs)} one-run audits completed" if one_runs else ""
     console.print(
         f"sweep {plan.name}: {counts['completed']} trials completed, {counts['failed']} failed, "
         f"{counts['pending'] + counts['running'] + counts['retrying']} not finished; "
-        f"{audits.count('completed')}/{len(audits)} LiRA audits completed",
+        f"{audits.count('completed')}/{len(audits)} LiRA audits completed{one_run_text}",
         highlight=False,
     )
     if reduce and counts["completed"]:
@@ -91,6 +94,7 @@ def status(
     from acadp.store.layout import LAYOUT
     from acadp.sweep.audits import audit_state
     from acadp.sweep.backfill import untracked_audits, untracked_trials
+    from acadp.sweep.one_run_audits import one_run_state
     from acadp.sweep.status import collect_records, status_payload
 
     plan = plan_sweep(spec, smoke=smoke, storage=storage)
@@ -107,6 +111,7 @@ def status(
         for a in audits
         for state, done in [audit_state(store, a)]
     ]  # fmt: skip
+    payload["one_runs"] = [one_run_state(store, config) for config in plan.spec.one_run_configs(smoke=smoke)]
     payload["awaiting_tracking"] = len(untracked)
     payload["parent_run_untracked"] = store.exists(LAYOUT.untracked)
     payload["sweep"] = plan.name
@@ -141,6 +146,10 @@ def _print_status(payload: dict) -> None:
     Console().print(table)
     for audit in payload["audits"]:
         Console().print(f"{audit['label']}: {audit['status']} ({audit['shadows_done']}/{audit['shadows']} shadows)")
+    for one_run in payload.get("one_runs", []):
+        detail = {"completed": f" (ε lower bound {one_run.get('epsilon_lower_bound', 0):.3g})", "pending": ""}
+        text = detail.get(one_run["status"], f": {one_run.get('error')}")
+        Console().print(f"{one_run['label']}: {one_run['status']}{text}", highlight=False)
     if payload["awaiting_tracking"]:
         Console().print(
             f"{payload['awaiting_tracking']} results await tracking (MLflow was unreachable): "

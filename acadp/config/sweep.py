@@ -41,7 +41,8 @@ from acadp.config.trial import (
     TrialConfig,
 )
 from acadp.errors import SpecError
-from acadp.lira.settings import AuditConfig, LiraSection, LiraSettings, query_problem
+from acadp.lira.one_run_settings import OneRunConfig, OneRunSection, one_run_problem
+from acadp.lira.settings import AuditConfig, LiraPoints, LiraSection, LiraSettings, query_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 ArmKind = Literal["sgd", "clip", "dpsgd"]
@@ -205,6 +206,8 @@ class SweepSpec(FrozenModel):
     reduce: ReduceSection = ReduceSection()
     smoke: SmokeSection = SmokeSection()
     lira: LiraSection | None = None
+    # one-run audits (Steinke et al. 2023) of chosen grid points: one training run each, no shadows
+    one_run: OneRunSection | None = None
 
     @field_validator("datasets")
     @classmethod
@@ -216,21 +219,22 @@ class SweepSpec(FrozenModel):
 
     @model_validator(mode="after")
     def _audited_points_are_in_the_grid(self) -> SweepSpec:
-        if self.lira is None:
-            return self
-        points = self.lira.points
-        checks: list[tuple[str, list[Any], list[Any]]] = [
-            # a searched alpha has no fixed values: any audited alpha is run as its own point
-            ("alpha", points.alpha, self.grid.alphas() if self.grid.search is None else points.alpha),
-            ("epsilon", points.epsilon, self.grid.epsilon),
-            ("clip", points.clip or [], self.grid.clip),
-            ("seed", points.seed or [], self.grid.seed),
-            ("datasets", points.datasets or [], list(self.datasets)),
-        ]
-        for name, wanted, grid in checks:
-            missing = [value for value in wanted if value not in grid]
-            if missing:
-                raise ValueError(f"lira.points.{name}: {missing} not in the sweep's grid {grid}")
+        for section, audited in (("lira", self.lira), ("one_run", self.one_run)):
+            if audited is None:
+                continue
+            points = audited.points
+            checks: list[tuple[str, list[Any], list[Any]]] = [
+                # a searched alpha has no fixed values: any audited alpha is run as its own point
+                ("alpha", points.alpha, self.grid.alphas() if self.grid.search is None else points.alpha),
+                ("epsilon", points.epsilon, self.grid.epsilon),
+                ("clip", points.clip or [], self.grid.clip),
+                ("seed", points.seed or [], self.grid.seed),
+                ("datasets", points.datasets or [], list(self.datasets)),
+            ]
+            for name, wanted, grid in checks:
+                missing = [value for value in wanted if value not in grid]
+                if missing:
+                    raise ValueError(f"{section}.points.{name}: {missing} not in the sweep's grid {grid}")
         return self
 
     @model_validator(mode="after")
@@ -271,6 +275,10 @@ class SweepSpec(FrozenModel):
     def audit_configs(self, *, smoke: bool = False) -> list[AuditConfig]:
         """One audit per audited point (a smoke run audits only the first point of each dataset)."""
         return expand_audits(self, smoke=smoke)
+
+    def one_run_configs(self, *, smoke: bool = False) -> list[OneRunConfig]:
+        """One one-run audit per point of ``one_run.points`` (a smoke run audits only the first of each dataset)."""
+        return expand_one_runs(self, smoke=smoke)
 
 
 def _smoke_grid(spec: SweepSpec) -> GridSection:
@@ -388,6 +396,34 @@ def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
     return list(audits.values())
 
 
+def _audited_points(spec: SweepSpec, points: LiraPoints, *, smoke: bool) -> list[tuple[str, GridPoint]]:
+    """(dataset, grid point) of every audited point of ``points``; a smoke run keeps the first ε and α."""
+    chosen = []
+    for name in points.datasets or list(spec.datasets):
+        for epsilon in points.epsilon[:1] if smoke else points.epsilon:
+            for clip in _audited_clips(points.clip, spec.grid.clip, epsilon):
+                for alpha in points.alpha[:1] if smoke else points.alpha:
+                    for seed in points.seed or spec.grid.seed[:1]:
+                        chosen.append((name, GridPoint(alpha=alpha, epsilon=epsilon, clip=clip, seed=seed)))
+    return chosen
+
+
+def expand_one_runs(spec: SweepSpec, *, smoke: bool = False) -> list[OneRunConfig]:
+    """One-run audit configs of the ``one_run`` section: each audited point's own trial config (the grid trial's
+    training set holds the canaries). Settings that can give no bound are refused with the field named."""
+    if spec.one_run is None:
+        return []
+    settings = spec.one_run.settings(smoke=smoke)
+    configs: dict[str, OneRunConfig] = {}
+    for name, point in _audited_points(spec, spec.one_run.points, smoke=smoke):
+        config = OneRunConfig(trial=_point_config(spec, name, point, smoke=smoke), one_run=settings)
+        problem = one_run_problem(config)
+        if problem is not None:
+            raise SpecError(problem + (" (in the smoke run: one_run.smoke)" if smoke else ""))
+        configs.setdefault(config.key(), config)
+    return list(configs.values())
+
+
 def _yaml_error(path: Path, error: yaml.YAMLError) -> SpecError:
     mark = getattr(error, "problem_mark", None)
     where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -420,6 +456,8 @@ def load_spec(path: Path | str, *, overrides: dict[str, Any] | None = None) -> S
         expand_grid(spec, smoke=True)
         expand_audits(spec)
         expand_audits(spec, smoke=True)
+        expand_one_runs(spec)
+        expand_one_runs(spec, smoke=True)
     except SpecError as error:
         raise SpecError(f"{path}: {error}") from None
     except ValidationError as error:

@@ -35,100 +35,27 @@ For a non-private arm (ε = inf) nothing is claimed; the bound is still computed
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
-from typing import Annotated
 
 import numpy as np
 import torch
-from pydantic import Field, model_validator
 
 from acadp.collective import PlantedData
-from acadp.config.base import FrozenModel
-from acadp.config.trial import TrialConfig
 from acadp.learners.base import TrainingRun
 from acadp.lira.bounds import minimum_guesses, one_run_epsilon_lower_bound, one_run_guesses
-from acadp.lira.results import JsonFloat
+from acadp.lira.one_run_settings import (
+    OneRunConfig,
+    OneRunRegime,
+    OneRunResult,
+    canary_problem,
+    settings_problem,
+)
 from acadp.lira.scores import logit_scaled_confidence
 from acadp.lira.shadow import query_logits
 from acadp.seeding import derive_seed, numpy_rng
 from acadp.trial.data import TrialData
 from acadp.trial.metrics import evaluate
 from acadp.trial.run import build_training_run
-
-
-class OneRunSettings(FrozenModel):
-    """How to audit one grid point with one training run. Without ``k_plus``/``k_minus``, each is m // 10."""
-
-    canaries: Annotated[int, Field(ge=1)] = 1000  # m
-    # guesses "included" on the k₊ highest scores and "excluded" on the k₋ lowest (filled in when not given)
-    k_plus: Annotated[int, Field(ge=0)]
-    k_minus: Annotated[int, Field(ge=0)]
-    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95  # the bound holds with this probability
-    seed: Annotated[int, Field(ge=0)] = 0  # canaries, inclusion, and the run's initialisation, batches and noise
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_guesses(cls, data: object) -> object:
-        if isinstance(data, dict):
-            canaries = data.get("canaries", 1000)
-            default = canaries // 10 if isinstance(canaries, int) else None
-            data = {**data, **{k: default for k in ("k_plus", "k_minus") if data.get(k) is None}}
-        return data
-
-    @property
-    def guesses(self) -> int:
-        """r = k₊ + k₋, the number of guesses."""
-        return self.k_plus + self.k_minus
-
-
-class OneRunConfig(FrozenModel):
-    """One one-run audit: the audited trial config and the settings."""
-
-    trial: TrialConfig
-    one_run: OneRunSettings
-
-    def key(self) -> str:
-        """Content hash of the audited trial and every setting (its folder ``one_run/<key>/``)."""
-        text = json.dumps({"trial": self.trial.key(), "one_run": self.one_run.model_dump()}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-    def label(self) -> str:
-        return f"one-run audit {self.trial.label()} ({self.one_run.canaries} canaries)"
-
-
-def settings_problem(config: OneRunConfig) -> str | None:
-    """Why ``config`` cannot give an ε bound, found before any data is read (one line naming the field), or None:
-    more guesses than canaries; a canary count or guess count with which even all-correct guesses show no ε > 0 at
-    the confidence and the trial's δ; a clipped arm on an engine that cannot fix its sampling plan."""
-    settings, delta = config.one_run, config.trial.delta
-    m, r = settings.canaries, settings.guesses
-    if r > m:
-        return f"one_run.k_plus: k_plus + k_minus = {r} guesses exceed one_run.canaries = {m} (one guess per canary)"
-    try:
-        least = minimum_guesses(canaries=m, delta=delta, confidence=settings.confidence)
-    except ValueError as error:
-        return f"one_run.canaries: {error}"
-    if r < least:
-        return (
-            f"one_run.k_plus: k_plus + k_minus = {r} guesses cannot show ε > 0 at confidence {settings.confidence:g} "
-            f"with {m} canaries and delta {delta:g}, even all correct; make at least {least}"
-        )
-    if config.trial.clip is not None and config.trial.training.grad_sample_mode != "bookkeeping":
-        return (
-            f"training.grad_sample_mode: the one-run audit fixes the sampling plan in advance, which only "
-            f"'bookkeeping' supports (the audited arm uses {config.trial.training.grad_sample_mode!r})"
-        )
-    return None
-
-
-def canary_problem(config: OneRunConfig, *, n_train: int) -> str | None:
-    """Why the trial's ``n_train`` training examples cannot hold the canaries (naming ``one_run.canaries``), or None."""
-    m = config.one_run.canaries
-    if m > n_train:
-        return f"one_run.canaries: {m} canaries exceed the {n_train} training examples of {config.trial.label()}"
-    return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,47 +81,6 @@ def draw_canaries(*, n_train: int, canaries: int, seed: int) -> CanaryDraw:
     indices = np.sort(numpy_rng(seed, "one-run-canaries").choice(n_train, size=canaries, replace=False))
     included = numpy_rng(seed, "one-run-inclusion").integers(0, 2, size=canaries).astype(bool)
     return CanaryDraw(indices=indices.astype(np.int64), included=included)
-
-
-class OneRunRegime(FrozenModel):
-    """What the run did: examples trained on, the plan's size, q, σ, steps, ε spent at the trial's δ (inf:
-    non-private), and accuracy on its own training examples and on the trial's clean test set."""
-
-    n_train: Annotated[int, Field(ge=0)]
-    n_plan: Annotated[int, Field(ge=1)]  # the examples q, steps and σ were computed for (the trial's n_train)
-    sample_rate: float  # q
-    noise_multiplier: float  # σ
-    steps: Annotated[int, Field(ge=0)]
-    epsilon_spent: JsonFloat
-    train_accuracy: JsonFloat
-    test_accuracy: JsonFloat
-
-
-class OneRunResult(FrozenModel):
-    """A finished one-run audit (``one_run/<key>/result.json``): the audited point, the guesses and the bound."""
-
-    one_run_key: str
-    label: str
-    config: OneRunConfig
-    dataset: str
-    alpha: float
-    epsilon: JsonFloat  # the claimed ε (the grid point's); inf: non-private
-    delta: float  # the claimed δ, in the bound's 2·m·δ term
-    clip: float | None
-    seed: int
-    canaries: Annotated[int, Field(ge=1)]
-    canaries_included: Annotated[int, Field(ge=0)]
-    canaries_in_collective: Annotated[int, Field(ge=0)]
-    k_plus: Annotated[int, Field(ge=0)]
-    k_minus: Annotated[int, Field(ge=0)]
-    guesses: Annotated[int, Field(ge=0)]  # r = k₊ + k₋
-    correct: Annotated[int, Field(ge=0)]  # v
-    minimum_guesses: Annotated[int, Field(ge=1)]  # the fewest guesses that could show ε > 0 here
-    confidence: float
-    epsilon_lower_bound: float
-    regime: OneRunRegime
-    seconds: float
-    provenance: dict[str, str] = Field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

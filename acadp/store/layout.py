@@ -224,6 +224,16 @@ class OneRunLayout:
     def result(self) -> str:
         return f"{self.root}/result.json"
 
+    @property
+    def error(self) -> str:
+        """Written when the audit failed as a job of a sweep (its last error)."""
+        return f"{self.root}/error.json"
+
+    @property
+    def attempts(self) -> str:
+        """Each failed attempt of the audit as a job of a sweep, with its reason."""
+        return f"{self.root}/attempts.json"
+
 
 @dataclass(frozen=True)
 class ReducedLayout:

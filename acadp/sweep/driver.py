@@ -22,6 +22,7 @@ from rich.console import Console
 from acadp.config.base import FrozenModel
 from acadp.config.trial import TrialConfig
 from acadp.learners.noise import NoiseTable
+from acadp.lira.one_run_settings import OneRunConfig, OneRunResult
 from acadp.lira.results import AuditResult
 from acadp.lira.settings import AuditConfig
 from acadp.store.layout import LAYOUT
@@ -128,16 +129,41 @@ def _context(
     }
 
 
-def _pending_audits(plan: SweepPlan, store: ResultsStore, console: Console) -> list[AuditConfig]:
+def _pending_audits(plan: SweepPlan, store: ResultsStore, console: Console) -> list[AuditConfig | OneRunConfig]:
+    """The LiRA audits, then the one-run audits, without a valid result."""
     audits = plan.spec.audit_configs(smoke=plan.smoke)
-    return [a for a in audits if _needs_run(store, LAYOUT.audit(a.key()).result, AuditResult, console)]
+    one_runs = plan.spec.one_run_configs(smoke=plan.smoke)
+    pending: list[AuditConfig | OneRunConfig] = [
+        a for a in audits if _needs_run(store, LAYOUT.audit(a.key()).result, AuditResult, console)
+    ]
+    return pending + [o for o in one_runs if _needs_run(store, LAYOUT.one_run(o.key()).result, OneRunResult, console)]
+
+
+def _audit_count(plan: SweepPlan) -> int:
+    """LiRA and one-run audits the sweep plans."""
+    return len(plan.spec.audit_configs(smoke=plan.smoke)) + len(plan.spec.one_run_configs(smoke=plan.smoke))
+
+
+def _audits_text(audits: Sequence[AuditConfig | OneRunConfig]) -> str:
+    one_runs = sum(isinstance(audit, OneRunConfig) for audit in audits)
+    text = f"{len(audits) - one_runs} LiRA audits"
+    return text + (f" and {one_runs} one-run audits" if one_runs else "")
+
+
+def _audit_job(audit: AuditConfig | OneRunConfig) -> dict[str, Any]:
+    if isinstance(audit, OneRunConfig):
+        return {"kind": "one_run", "trial": audit.trial.canonical(), "one_run": audit.plain()}
+    return {"kind": "audit", "trial": audit.trial.canonical(), "audit": audit.plain()}
 
 
 def _job_contexts(
-    shared: dict[str, Any], trials: Sequence[TrialConfig], audits: Sequence[AuditConfig], noise: NoiseTable
+    shared: dict[str, Any],
+    trials: Sequence[TrialConfig],
+    audits: Sequence[AuditConfig | OneRunConfig],
+    noise: NoiseTable,
 ) -> list[dict[str, Any]]:
     """One Tune config per job: audits first (the longest jobs start first), then private trials, then the rest."""
-    jobs = [{**shared, "kind": "audit", "trial": audit.trial.canonical(), "audit": audit.plain()} for audit in audits]
+    jobs = [{**shared, **_audit_job(audit)} for audit in audits]
     jobs += [{**shared, "kind": "trial", "trial": config.canonical()} for config in trials]
     for job in jobs:
         job["noise"] = noise.plain()
@@ -171,7 +197,7 @@ def _searcher(plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any
     return CriticalMassSearcher(
         arms=arms,
         store=store,
-        jobs=[c for c in contexts if c["kind"] == "audit"],
+        jobs=[c for c in contexts if c["kind"] != "trial"],
         context_of=lambda config: {**shared, "kind": "trial", "trial": config.canonical()},
     )
 
@@ -204,7 +230,7 @@ def _run_tune(
     # On a cluster the autoscaler adds nodes for pending trials: today's resources are no cap there.
     concurrency = plan.spec.max_concurrent_trials or (None if cluster else _slots(resources.cpus, gpus))
     searcher = _searcher(plan, store, contexts, shared)
-    audits = len(plan.spec.audit_configs(smoke=plan.smoke))
+    audits = _audit_count(plan)
     total, already_done = len(plan.configs) + audits, len(plan.configs) + audits - len(contexts)
     if searcher is not None:  # a search runs at most its budget per arm; what it has completed is in the store
         audits_done = audits - len(searcher.jobs)
@@ -312,7 +338,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
         trials, audits = _pending(store, plan.configs, console), _pending_audits(plan, store, console)
         console.print(
             f"sweep {plan.name}: {len(plan.configs)} grid points ({len(plan.configs) - len(trials)} complete, "
-            f"{len(trials)} to run), {len(audits)} LiRA audits to run · results in {plan.location}",
+            f"{len(trials)} to run), {_audits_text(audits)} to run · results in {plan.location}",
             highlight=False,
         )
         timings.update(invocation=lease.invocation, trials=len(trials), audits=len(audits))

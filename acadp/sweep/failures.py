@@ -17,6 +17,7 @@ from typing import Any
 from ray.tune import Callback
 
 from acadp.config.trial import TrialConfig
+from acadp.lira.one_run_settings import OneRunConfig
 from acadp.lira.settings import AuditConfig
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
@@ -59,10 +60,13 @@ def _now() -> str:
 
 
 def job_dir(context: dict[str, Any]) -> tuple[str, str]:
-    """(attempts.json path, error.json path) of the trial or audit a Tune context describes."""
+    """(attempts.json path, error.json path) of the trial, LiRA audit or one-run audit a Tune context describes."""
     if context.get("kind") == "audit":
         paths = LAYOUT.audit(AuditConfig.model_validate(context["audit"]).key())
         return paths.attempts, paths.error
+    if context.get("kind") == "one_run":
+        one_run = LAYOUT.one_run(OneRunConfig.model_validate(context["one_run"]).key())
+        return one_run.attempts, one_run.error
     trial = LAYOUT.trial(TrialConfig.model_validate(context["trial"]).key())
     return trial.attempts, trial.error
 

@@ -17,7 +17,8 @@ import torch
 
 from acadp.config.trial import TrialConfig
 from acadp.errors import SpecError
-from acadp.lira.one_run import OneRunConfig, OneRunResult, canary_problem, run_one_run_audit, settings_problem
+from acadp.lira.one_run import run_one_run_audit
+from acadp.lira.one_run_settings import OneRunConfig, OneRunResult, canary_problem, one_run_problem
 from acadp.store.layout import LAYOUT
 from acadp.store.provenance import provenance
 from acadp.store.results import ResultsStore
@@ -70,17 +71,6 @@ def resolve_point(configs: Sequence[TrialConfig], request: PointRequest, *, data
     seed = request.seed if request.seed is not None else min(c.seed for c in pool)
     pool = _pick(pool, option="--seed", name="seed", wanted=seed, what=" at this point")
     return pool[0]
-
-
-def one_run_problem(config: OneRunConfig) -> str | None:
-    """Why ``config`` is refused before anything is created (settings, then the canaries against the trial's
-    training set, which needs the dataset read), or None."""
-    problem = settings_problem(config)
-    if problem is not None:
-        return problem
-    if config.trial.n_train is not None:
-        return canary_problem(config, n_train=config.trial.n_train)
-    return None
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
@@ -139,3 +129,17 @@ def collect_one_run_rows(store: ResultsStore) -> pd.DataFrame:
         if result is not None:
             rows.append(one_run_row(result))
     return pd.DataFrame(rows, columns=list(ONE_RUN_COLUMNS))
+
+
+def one_run_state(store: ResultsStore, config: OneRunConfig) -> dict[str, Any]:
+    """What ``sweep status`` shows of one planned one-run audit: its label and key, ``status`` (``completed`` with
+    a valid result, ``failed`` with an ``error.json`` and no result, else ``pending``), the ε lower bound of a
+    completed one, the error of a failed one."""
+    paths = LAYOUT.one_run(config.key())
+    result = read_result(store, paths.result, OneRunResult).value
+    state: dict[str, Any] = {"label": config.label(), "one_run_key": config.key(), "status": "pending"}
+    if result is not None:
+        state.update(status="completed", epsilon_lower_bound=result.epsilon_lower_bound)
+    elif store.exists(paths.error):
+        state.update(status="failed", error=store.read_json(paths.error).get("error"))
+    return state

@@ -39,13 +39,15 @@ from acadp.trial.run import TrialCheckpoint, run_trial
 class TrialContext(FrozenModel):
     """What the driver sends to a trial besides its config (plain data, safe to serialise).
 
-    ``kind`` is ``trial`` (``trial`` holds a :class:`TrialConfig`) or ``audit`` (``audit`` holds an
-    :class:`AuditConfig`; ``trial`` its audited trial, for progress display).
+    ``kind`` is ``trial`` (``trial`` holds a :class:`TrialConfig`), ``audit`` (``audit`` holds an
+    :class:`AuditConfig`; ``trial`` its audited trial, for progress display) or ``one_run`` (``one_run`` holds a
+    :class:`~acadp.lira.one_run_settings.OneRunConfig`).
     """
 
-    kind: Literal["trial", "audit"] = "trial"
+    kind: Literal["trial", "audit", "one_run"] = "trial"
     trial: dict[str, Any]
     audit: dict[str, Any] | None = None
+    one_run: dict[str, Any] | None = None  # kind one_run: a OneRunConfig
     store: str
     invocation: str
     tracking_uri: str | None = None
@@ -126,8 +128,29 @@ def sweep_trainable(space: dict[str, Any]) -> None:
     context = TrialContext.model_validate(space["acadp"])
     if context.kind == "audit":
         run_audit_job(context)
+    elif context.kind == "one_run":
+        run_one_run_job(context)
     else:
         run_trial_job(context)
+
+
+def run_one_run_job(context: TrialContext) -> None:
+    """One one-run audit as a Tune trial: one training run in the trial's slot, its result stored under the sweep
+    (a stored result is reused). Not logged to MLflow: the reducer's ``one_run`` table reports it."""
+    from acadp.lira.one_run_settings import OneRunConfig
+    from acadp.sweep.one_run_audits import run_stored_one_run
+
+    config = OneRunConfig.model_validate(context.one_run)
+    store = ResultsStore(context.store)
+    torch.set_num_threads(max(1, context.threads))
+    device = "cuda" if context.gpus > 0 and torch.cuda.is_available() else "cpu"
+    data_dir = Path(context.data_dir) if context.data_dir else None
+    try:
+        run_stored_one_run(config, store=store, data_dir=data_dir, device=device)
+    except Exception as error:
+        _record_failure(store, LAYOUT.one_run(config.key()).error, error, context.invocation)
+        raise
+    tune.report({"done": 1})
 
 
 def run_audit_job(context: TrialContext) -> None:

@@ -5,6 +5,7 @@ slow test (the non-private α = 0 model is vulnerable: reference online fixed-va
 from __future__ import annotations
 
 import io
+import json
 import math
 from pathlib import Path
 
@@ -46,6 +47,17 @@ def test_the_smoke_run_audits_in_the_grid_trials_regime_and_writes_the_claim_tab
     assert shadows["sample_rate"] == pytest.approx(trial["sample_rate"], rel=0.05)
     assert shadows["steps"] == pytest.approx(trial["steps"], rel=0.2)
     assert "grid trial" in (reduced / "lira_regime.md").read_text()
+    # the one-run audit (smoke: 200 canaries of the 200 training examples, 20 + 20 guesses) ran as a job of the sweep
+    one_run = _csv(reduced / "one_run.csv")
+    assert len(one_run) == 1 and one_run["canaries"].item() == 200 and one_run["guesses"].item() == 40
+    assert 0 <= one_run["epsilon_lower_bound"].item() < math.inf
+    status = run_acadp(
+        ["sweep", "status", str(SWEEP), "--smoke", "--storage", str(tmp_path / "store"), "--json"],
+        env=cli_env(data_dir),
+    )
+    assert status.returncode == 0, status.stderr
+    (entry,) = json.loads(status.stdout)["one_runs"]
+    assert entry["status"] == "completed" and entry["epsilon_lower_bound"] == one_run["epsilon_lower_bound"].item()
 
 
 @pytest.mark.slow
@@ -65,3 +77,6 @@ def test_the_claim_sweep(tmp_path: Path, data_dir: Path) -> None:
     assert "placebo" in set(sgd[sgd["alpha"] == 0]["subset"])
     regime = _csv(reduced / "lira_regime.csv")
     assert set(regime["n_train"]) == {500}  # every shadow trains on the grid trial's 500 examples
+    one_run = _csv(reduced / "one_run.csv")
+    print((reduced / "one_run.md").read_text())
+    assert len(one_run) == 4 and (one_run["epsilon_lower_bound"] <= one_run["epsilon"]).all()
