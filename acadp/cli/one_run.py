@@ -43,7 +43,13 @@ def audit_one_run(
     smoke: Annotated[bool, typer.Option("--smoke", help="Audit a point of the smoke sweep (its own results)")] = False,
     storage: Annotated[str | None, typer.Option("--storage", help="Results storage root override")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N")] = "cpu",
-    threads: Annotated[int | None, typer.Option(help="Torch CPU threads")] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="Torch CPU threads (default: the sweep's resources.cpus, as its jobs use; results are bit-identical "
+            "per count)"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored result as one JSON object")] = False,
 ) -> None:
     """Audit one grid point with one training run (Steinke, Nasr & Jagielski 2023): m canaries each trained on with
@@ -73,8 +79,9 @@ def audit_one_run(
     problem = one_run_problem(config)
     if problem is not None:
         raise SpecError(problem)
-    if threads is not None:
-        torch.set_num_threads(threads)
+    # the thread count a job of `acadp sweep run` uses, so that a result stored here equals the one the sweep would
+    # compute under the same key (floating-point sums, hence trained weights, depend on the thread count)
+    torch.set_num_threads(threads if threads is not None else max(1, int(plan.spec.resources.cpus)))
     result, reused = run_stored_one_run(config, store=plan.open_store(), data_dir=plan.data_dir, device=device)
     record = result.plain()
     if as_json:

@@ -9,6 +9,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -58,6 +59,17 @@ def test_the_smoke_run_audits_in_the_grid_trials_regime_and_writes_the_claim_tab
     assert status.returncode == 0, status.stderr
     (entry,) = json.loads(status.stdout)["one_runs"]
     assert entry["status"] == "completed" and entry["epsilon_lower_bound"] == one_run["epsilon_lower_bound"].item()
+    # the same audit asked on the command line, in another store, computes the very same scores
+    other = tmp_path / "other"
+    args = ["--alpha", "0", "--epsilon", "inf", "--canaries", "200", "--k-plus", "20", "--k-minus", "20", "--json"]
+    again = run_acadp(["audit-one-run", str(SWEEP), "--smoke", "--storage", str(other), *args], env=cli_env(data_dir))
+    assert again.returncode == 0, again.stderr
+    key = json.loads(again.stdout)["one_run_key"]
+    assert key == entry["one_run_key"]
+    scores = [
+        np.load(root / "lira_collective-smoke" / "one_run" / key / "scores.npy") for root in (tmp_path / "store", other)
+    ]
+    assert np.array_equal(*scores)
 
 
 @pytest.mark.slow
