@@ -362,37 +362,32 @@ def _audited_clips(wanted: list[float | None] | None, grid: list[float | None], 
     return norms[:1]
 
 
-def _audit_pool(spec: SweepSpec, name: str, point: GridPoint, settings: LiraSettings, *, smoke: bool) -> int | None:
-    """The audit pool size of ``settings.pool`` at ``point``: ``matched`` resolves to the audited trial's training
-    size / pkeep, so that each shadow trains on as many examples as the trial (its q, and σ for its ε)."""
+def _audit_pool(name: str, grid_trial: TrialConfig, settings: LiraSettings) -> int | None:
+    """The audit pool size of ``settings.pool`` for the audited ``grid_trial`` of dataset ``name``: ``matched``
+    resolves to the trial's training size / pkeep, so that each shadow trains on as many examples as the trial (its
+    q, and σ for its ε)."""
     if settings.pool != "matched":
         return settings.pool
-    n_train = _point_config(spec, name, point, smoke=smoke).n_train
-    if n_train is None:
+    if grid_trial.n_train is None:
         raise SpecError(
             f"lira.pool: 'matched' sizes the pool from the audited trial's training set, but datasets.{name} sets no "
             f"n_train (the trial trains on all of it, leaving no examples outside); set datasets.{name}.n_train"
         )
-    return round(n_train / settings.pkeep)
+    return round(grid_trial.n_train / settings.pkeep)
 
 
 def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
     """Audit configs of the ``lira`` section: each audited point's trial config, with ``n_train`` = the pool size."""
     if spec.lira is None:
         return []
-    points, settings = spec.lira.points, spec.lira.settings(smoke=smoke)
+    settings = spec.lira.settings(smoke=smoke)
     audits: dict[str, AuditConfig] = {}
-    for name in points.datasets or list(spec.datasets):
-        for epsilon in points.epsilon[:1] if smoke else points.epsilon:
-            for clip in _audited_clips(points.clip, spec.grid.clip, epsilon):
-                for alpha in points.alpha[:1] if smoke else points.alpha:
-                    for seed in points.seed or spec.grid.seed[:1]:
-                        point = GridPoint(alpha=alpha, epsilon=epsilon, clip=clip, seed=seed)
-                        pool = _audit_pool(spec, name, point, settings, smoke=smoke)
-                        trial = _point_config(spec, name, point, smoke=smoke, pool=pool)
-                        grid_trial = _point_config(spec, name, point, smoke=smoke)
-                        audit = AuditConfig(trial=trial, lira=settings, grid_trial_key=grid_trial.key())
-                        audits.setdefault(audit.key(), audit)
+    for name, point in _audited_points(spec, spec.lira.points, smoke=smoke):
+        grid_trial = _point_config(spec, name, point, smoke=smoke)
+        pool = _audit_pool(name, grid_trial, settings)
+        trial = grid_trial if pool is None else _point_config(spec, name, point, smoke=smoke, pool=pool)
+        audit = AuditConfig(trial=trial, lira=settings, grid_trial_key=grid_trial.key())
+        audits.setdefault(audit.key(), audit)
     return list(audits.values())
 
 
