@@ -36,7 +36,7 @@ def _table(spec: Path, storage: str, *, search: SearchBounds | None) -> tuple[pd
     trials = trials_frame(records)
     table = critical_mass_table(
         trials, thresholds=tuple(plan.spec.reduce.thresholds), n_boot=plan.spec.reduce.n_boot,
-        interpolation=plan.spec.reduce.interpolation,
+        interpolation=plan.spec.interpolation(),  # type: ignore[arg-type]  # logistic for a dose-response search
     )  # fmt: skip
     if search is not None:
         table = with_search_column(table, trials, search)
@@ -63,7 +63,9 @@ def main() -> None:
         subprocess.run([*command, "--storage", search_storage, "--no-reduce"], check=False)
     search = plan_sweep(search_spec, storage=search_storage).spec.grid.search
     assert search is not None
-    bounds = SearchBounds(low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget)
+    bounds = SearchBounds(
+        low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget, design=search.design
+    )
     dense, dense_used = _table(grid_spec, args.storage, search=None)
     searched, search_used = _table(search_spec, search_storage, search=bounds)
     keys = ["arm", "metric", "threshold"]

@@ -120,7 +120,7 @@ def status(
     if search is not None:  # per arm and threshold: the current bracket and the trials used
         from acadp.sweep.search import search_lines
 
-        payload["search"] = search_lines(store, search, plan.configs)
+        payload["search"] = search_lines(store, search, plan.spec.trial_configs(smoke=False))
     if as_json:
         print(json.dumps(payload, sort_keys=True))
         return

@@ -5,26 +5,32 @@ The search itself is :mod:`acadp.reduce.search_core` (pure) driven by :mod:`acad
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from acadp.config.base import FrozenModel
 
-# the ends plus one bisection point: the least a search can use (acadp.reduce.search_core.ALPHAS_PER_STEP)
+# the ends plus one bisection point: the least a search can use (acadp.reduce.search_core.least_budget)
 ALPHAS_PER_STEP = 3
 
 
 class AlphaSearch(FrozenModel):
     """Per arm: bracket [low, high] (0 < low < high < 1, searched in log alpha), the thresholds S* whose alpha* is
     searched (they share trials), the tolerance (stop when log(a_hi / a_lo) <= tolerance; 0.1 ≈ 10% relative) and the
-    budget (trials per arm, every seed of every alpha counted)."""
+    budget (trials per arm, every seed of every alpha counted).
+
+    ``design``: ``bisection`` (every seed at each chosen alpha; the bracket of seed means narrows) or
+    ``dose_response`` (one seed per probe, seeds in turn; each probe at the alpha* of a logistic fit in log alpha
+    over every trial so far, :mod:`acadp.reduce.dose_response`; the tolerance bounds the width of alpha*'s bootstrap
+    CI over seeds, in log alpha)."""
 
     low: float
     high: float
     thresholds: list[float] = Field(default_factory=lambda: [0.5, 0.9], min_length=1)
     tolerance: float = 0.1
     budget: Annotated[int, Field(ge=1)]
+    design: Literal["bisection", "dose_response"] = "bisection"
 
     @field_validator("low", "high")
     @classmethod
@@ -55,8 +61,14 @@ class AlphaSearch(FrozenModel):
         return self
 
     def least_budget(self, n_seeds: int) -> int:
-        """Trials one bisection step needs: the two ends and one point between them, every seed."""
-        return ALPHAS_PER_STEP * n_seeds
+        """Trials one step needs: the two ends and one point between them, every seed of each (bisection) or one
+        seed of each (dose response)."""
+        return ALPHAS_PER_STEP * (n_seeds if self.design == "bisection" else 1)
+
+    def step_text(self, n_seeds: int) -> str:
+        """How :meth:`least_budget` is counted, e.g. ``3 alphas × 5 seeds = 15``."""
+        seeds = n_seeds if self.design == "bisection" else 1
+        return f"{ALPHAS_PER_STEP} alphas × {seeds} seed{'s' if seeds != 1 else ''} = {self.least_budget(n_seeds)}"
 
 
 class AlphaSearchSpec(FrozenModel):

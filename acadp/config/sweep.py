@@ -104,8 +104,8 @@ class GridSection(FrozenModel):
         search, seeds = self.search, len(self.seed)
         if search is not None and search.budget < search.least_budget(seeds):
             raise ValueError(
-                f"alpha.search.budget: {search.budget} trials per arm is below one bisection step "
-                f"(3 alphas × {seeds} seeds = {search.least_budget(seeds)})"
+                f"alpha.search.budget: {search.budget} trials per arm is below one "
+                f"{search.design.replace('_', '-')} step ({search.step_text(seeds)})"
             )
         return self
 
@@ -182,8 +182,9 @@ class ReduceSection(FrozenModel):
         default_factory=lambda: [0.5, 0.9]
     )
     n_boot: Annotated[int, Field(ge=10, le=100_000)] = 1000
-    # interpolate α* in log α ("auto": when the positive α values are log-spaced) or linearly
-    interpolation: Literal["auto", "log", "linear"] = "auto"
+    # interpolate α* in log α ("auto": when the positive α values are log-spaced) or linearly, or read it off a
+    # logistic fit in log α over every trial ("logistic"; "auto" for a dose-response search)
+    interpolation: Literal["auto", "log", "linear", "logistic"] = "auto"
     # also report α* on lift = S − base rate (success that is the signal's doing)
     lift: bool = True
 
@@ -267,6 +268,14 @@ class SweepSpec(FrozenModel):
     @property
     def shared(self) -> Shared:
         return Shared(delta=self.delta, accountant=self.accountant)
+
+    def interpolation(self, *, smoke: bool = False) -> str:
+        """How the reducer reads alpha*: ``reduce.interpolation``, where ``auto`` on a dose-response search (one seed
+        per probed alpha, no seed-mean curve) is ``logistic``."""
+        search = None if smoke else self.grid.search
+        if self.reduce.interpolation == "auto" and search is not None and search.design == "dose_response":
+            return "logistic"
+        return self.reduce.interpolation
 
     def trial_configs(self, *, smoke: bool = False) -> list[TrialConfig]:
         """One validated config per grid point."""

@@ -10,6 +10,10 @@ always interpolated linearly. ``auto`` (the default) is ``log`` when the positiv
 (:func:`is_log_spaced`: at least three positive alphas whose consecutive log-ratios log(a_{i+1}/a_i) differ by at most
 a factor :data:`LOG_SPACING_SPREAD`, largest over smallest — true of 1-2-5 and doubling grids, false of evenly spaced
 ones such as 0.1, 0.2, 0.3, 0.4) and ``linear`` otherwise. The table's ``interpolation`` column says which was used.
+``logistic`` reads alpha* off a dose-response fit instead (:mod:`acadp.reduce.dose_response`: a logistic curve in
+log alpha fitted to every completed (alpha > 0, seed) trial, no extrapolation beyond the alphas run), with the same
+bootstrap over seeds refitting on each resample's trials; it is what a dose-response search, which runs one seed per
+probed alpha, is read with.
 
 Metric: alpha* is defined on success S (as in the papers; ``metric = "success"``); with ``lift`` on, a second alpha* is
 read the same way off the lift curve S − base rate (``metric = "lift"``), the part of the success that is the signal's
@@ -43,12 +47,13 @@ import pandas as pd
 
 from acadp.reduce.collect import with_arm_columns
 from acadp.reduce.curves import group_keys
+from acadp.reduce.dose_response import bootstrap_dose_response, dose_response_stars, fit_logistic
 
 REACH_TOLERANCE = 1e-12
 CONFIDENCE = 0.95
 # auto interpolation is log when max/min of the consecutive log-ratios of the positive alphas is at most this
 LOG_SPACING_SPREAD = 1.5
-Interpolation = Literal["auto", "log", "linear"]
+Interpolation = Literal["auto", "log", "linear", "logistic"]
 METRICS: tuple[str, ...] = ("success", "lift")
 CRITICAL_MASS_COLUMNS: tuple[str, ...] = (
     "metric", "threshold", "alpha_star", "reached", "ci_low", "ci_high", "frac_reached", "n_seeds", "n_boot",
@@ -88,13 +93,21 @@ def is_log_spaced(alphas: np.ndarray) -> bool:
     return bool(log_ratios.max() <= LOG_SPACING_SPREAD * log_ratios.min())
 
 
-def resolve_interpolation(interpolation: Interpolation, alphas: np.ndarray) -> Literal["log", "linear"]:
-    """``log`` or ``linear``: ``auto`` becomes ``log`` exactly when :func:`is_log_spaced` holds for ``alphas``."""
+def resolve_interpolation(interpolation: Interpolation, alphas: np.ndarray) -> Literal["log", "linear", "logistic"]:
+    """``log``, ``linear`` or ``logistic``: ``auto`` becomes ``log`` exactly when :func:`is_log_spaced` holds for
+    ``alphas``."""
     if interpolation == "auto":
         return "log" if is_log_spaced(alphas) else "linear"
-    if interpolation not in ("log", "linear"):
-        raise ValueError(f"interpolation must be one of 'auto', 'log', 'linear', got {interpolation!r}")
+    if interpolation not in ("log", "linear", "logistic"):
+        raise ValueError(f"interpolation must be one of 'auto', 'log', 'linear', 'logistic', got {interpolation!r}")
     return interpolation
+
+
+def _curve_interpolation(interpolation: Interpolation, alphas: np.ndarray) -> Literal["log", "linear"]:
+    resolved = resolve_interpolation(interpolation, alphas)
+    if resolved == "logistic":
+        raise ValueError("interpolation 'logistic' fits every trial, not a mean curve: use critical_mass_table")
+    return resolved
 
 
 def first_crossing(alphas: np.ndarray, curves: np.ndarray, threshold: float, *, log: bool = False) -> np.ndarray:
@@ -151,7 +164,7 @@ def interpolate_critical_mass(
     grid = _check_grid(alphas, values.shape[0])
     if not np.all(np.isfinite(values)):
         raise ValueError("mean_success must be finite; drop alphas without a completed seed first")
-    log = resolve_interpolation(interpolation, grid) == "log"
+    log = _curve_interpolation(interpolation, grid) == "log"
     return float(first_crossing(grid, values[None, :], threshold, log=log)[0])
 
 
@@ -227,7 +240,7 @@ def bootstrap_critical_mass(
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
     grid = _check_grid(alphas, matrix.shape[1])
     means = bootstrap_means(matrix, n_boot=n_boot, rng=np.random.default_rng(seed))
-    log = resolve_interpolation(interpolation, grid) == "log"
+    log = _curve_interpolation(interpolation, grid) == "log"
     return _interval_from_means(grid, means, threshold, confidence, log=log)
 
 
@@ -350,7 +363,10 @@ def critical_mass_table(
     _check_thresholds(thresholds, n_boot)
     frame = with_arm_columns(frame)
     keys = group_keys(frame)
-    log = resolve_interpolation(interpolation, frame["alpha"].to_numpy(dtype=float)) == "log"
+    resolved = resolve_interpolation(interpolation, frame["alpha"].to_numpy(dtype=float))
+    if resolved == "logistic":
+        return _logistic_table(frame, keys, thresholds=thresholds, n_boot=n_boot, seed=seed, lift=lift)
+    log = resolved == "log"
     rows: list[dict] = []
     for metric in METRICS if lift else METRICS[:1]:
         matrices = _seed_matrices(frame, keys, metric)
@@ -363,9 +379,64 @@ def critical_mass_table(
                 alphas_total=int(grid.nunique()),
                 log=log,
             )
-            salt = hashable if metric == "success" else (*hashable, metric)
-            rng = np.random.default_rng([seed, zlib.crc32(repr(salt).encode())])
-            for row in _group_rows(data, thresholds, n_boot, rng):
+            for row in _group_rows(data, thresholds, n_boot, _group_rng(seed, hashable, metric)):
+                rows.append(dict(zip(keys, hashable, strict=True)) | {"metric": metric} | row)
+    return _table(rows, keys, frame.dtypes)
+
+
+def _group_rng(seed: int, hashable: tuple[Hashable, ...], metric: str) -> np.random.Generator:
+    salt = hashable if metric == "success" else (*hashable, metric)
+    return np.random.default_rng([seed, zlib.crc32(repr(salt).encode())])
+
+
+def _logistic_rows(
+    block: pd.DataFrame, metric: str, thresholds: Sequence[float], n_boot: int, rng: np.random.Generator
+) -> list[dict]:
+    """One group's rows read off the dose-response fit (:mod:`acadp.reduce.dose_response`)."""
+    done = block[(block["status"] == "completed") & block[metric].notna()]
+    fitted = done[done["alpha"] > 0]
+    alphas, values, seeds = (fitted[c].to_numpy() for c in ("alpha", metric, "seed"))
+    stars = dose_response_stars(alphas, values, thresholds)
+    boot = bootstrap_dose_response(alphas, values, seeds, thresholds, n_boot=n_boot, rng=rng) if len(fitted) else None
+    notes = []
+    if fitted.empty:
+        notes.append("no completed trials at alpha > 0")
+    elif fit_logistic(alphas, values) is None:
+        notes.append("fewer than two alphas, or S at one extreme everywhere: nothing to fit")
+    if len(done) > len(fitted):
+        notes.append(f"{len(done) - len(fitted)} trials at alpha = 0 not in the fit (log 0)")
+    base = {
+        "n_seeds": int(done["seed"].nunique()),
+        "n_boot": n_boot if boot is not None else 0,
+        "alphas_total": int(block["alpha"].nunique()),
+        "alphas_available": int(done["alpha"].nunique()),
+        "alphas_bootstrap": int(fitted["alpha"].nunique()),
+        "interpolation": "logistic",
+        "note": "; ".join(notes),
+    }
+    rows = []
+    for index, threshold in enumerate(thresholds):
+        star = stars[index] if not fitted.empty else np.nan
+        row = {"threshold": float(threshold), "alpha_star": float(star), "reached": bool(np.isfinite(star))}
+        if boot is None:
+            row |= {"ci_low": np.nan, "ci_high": np.nan, "frac_reached": np.nan}
+        else:
+            low, high = percentile_interval(boot[:, index], CONFIDENCE)
+            row |= {"ci_low": low, "ci_high": high, "frac_reached": float(np.mean(np.isfinite(boot[:, index])))}
+        rows.append(base | row)
+    return rows
+
+
+def _logistic_table(
+    frame: pd.DataFrame, keys: list[str], *, thresholds: Sequence[float], n_boot: int, seed: int, lift: bool
+) -> pd.DataFrame:
+    rows: list[dict] = []
+    for metric in METRICS if lift else METRICS[:1]:
+        if metric not in frame.columns:
+            continue
+        for key, block in frame.groupby(keys, dropna=False, sort=True):
+            hashable = _hashable(key)
+            for row in _logistic_rows(block, metric, thresholds, n_boot, _group_rng(seed, hashable, metric)):
                 rows.append(dict(zip(keys, hashable, strict=True)) | {"metric": metric} | row)
     return _table(rows, keys, frame.dtypes)
 

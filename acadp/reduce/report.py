@@ -69,8 +69,13 @@ def table_notes(*, n_boot: int, interpolation: str, thresholds: Sequence[float])
         "success_curves": "Seed mean ± sample std of S(α), of the base rate Pr[f(x) = y*] (clean non-target test "
         "points, no signal) and of the lift S − base rate; 95% CI = Student-t interval over seeds (n/a with one "
         "seed). " + _COLLAPSE_NOTE,
-        "critical_mass": "α* = first crossing of S* on the seed-mean curve, interpolated "
-        f"{_interpolation_text(interpolation)}; metric 'lift' = the same on S − base rate. 95% CI = percentile "
+        "critical_mass": (
+            "α* = where a logistic fit in log α over every trial at α > 0 reaches S* (dose response; no extrapolation "
+            "beyond the α values run, the bootstrap refits on each resample's trials)"
+            if interpolation == "logistic"
+            else f"α* = first crossing of S* on the seed-mean curve, interpolated {_interpolation_text(interpolation)}"
+        )
+        + "; metric 'lift' = the same on S − base rate. 95% CI = percentile "
         f"bootstrap over seeds ({n_boot} resamples of the seeds with replacement, 2.5th and 97.5th percentiles); "
         "'Reached' = fraction of resamples that reached S*.",
         "accuracy": "Test accuracy: seed mean ± sample std; 95% CI = Student-t interval over seeds. " + _COLLAPSE_NOTE,

@@ -29,6 +29,8 @@ INTERPOLATION_RANGE = (0.25, 0.75)  # an interpolated point stays within the bra
 ALPHAS_PER_STEP = 3  # the ends plus one bisection point: the least budget (in alphas) a search can use
 
 BracketState = Literal["searching", "found", "budget spent", "not reached by high", "reached already at low"]
+Design = Literal["bisection", "dose_response"]
+LEAST_DOSE_TRIALS = 3  # a dose-response search: the two ends and one probe, one seed each
 
 
 @dataclass(frozen=True)
@@ -42,18 +44,32 @@ class SearchSettings:
     tolerance: float
     budget: int
     n_seeds: int
+    design: Design = "bisection"
 
     def __post_init__(self) -> None:
         problem = settings_problem(
             low=self.low, high=self.high, thresholds=self.thresholds, tolerance=self.tolerance,
-            budget=self.budget, n_seeds=self.n_seeds,
+            budget=self.budget, n_seeds=self.n_seeds, design=self.design,
         )  # fmt: skip
         if problem is not None:
             raise ValueError(problem)
 
 
+def least_budget(design: Design, n_seeds: int) -> int:
+    """Trials one step of the search needs: the two ends and one point between them (every seed of each for a
+    bisection, one seed each for a dose-response search)."""
+    return ALPHAS_PER_STEP * n_seeds if design == "bisection" else LEAST_DOSE_TRIALS
+
+
 def settings_problem(
-    *, low: float, high: float, thresholds: Sequence[float], tolerance: float, budget: int, n_seeds: int
+    *,
+    low: float,
+    high: float,
+    thresholds: Sequence[float],
+    tolerance: float,
+    budget: int,
+    n_seeds: int,
+    design: Design = "bisection",
 ) -> str | None:
     """What is wrong with a search's settings, as one line starting with the field's name; None when nothing is."""
     if not 0 < low < high < 1:
@@ -63,12 +79,12 @@ def settings_problem(
         return f"thresholds: every S* must lie in (0, 1], got {list(thresholds)}"
     if not tolerance > 0:
         return f"tolerance: the bracket width in log alpha must be > 0, got {tolerance:g}"
-    least = ALPHAS_PER_STEP * n_seeds
+    if design not in ("bisection", "dose_response"):
+        return f"design: must be bisection or dose_response, got {design!r}"
+    least = least_budget(design, n_seeds)
     if budget < least:
-        return (
-            f"budget: {budget} trials per arm is below one bisection step "
-            f"({ALPHAS_PER_STEP} alphas × {n_seeds} seeds = {least})"
-        )
+        step = f"{ALPHAS_PER_STEP} alphas × {n_seeds} seeds" if design == "bisection" else "3 alphas × 1 seed"
+        return f"budget: {budget} trials per arm is below one {design.replace('_', '-')} step ({step} = {least})"
     return None
 
 
@@ -82,6 +98,7 @@ class ThresholdBracket:
     high: float
     state: BracketState
     non_monotone: bool = False
+    estimate: float | None = None  # a dose-response search: the fit's alpha*; low, high: its bootstrap CI
 
     @property
     def width(self) -> float:
@@ -94,6 +111,8 @@ class ThresholdBracket:
             text = f"not reached by high ({self.high:.4g})"
         elif self.state == "reached already at low":
             text = f"reached already at low ({self.low:.4g})"
+        elif self.estimate is not None:
+            text = f"{self.state}: α* ≈ {self.estimate:.4g} [{self.low:.4g}, {self.high:.4g}]"
         else:
             text = f"{self.state}: α* in [{self.low:.4g}, {self.high:.4g}]"
         return text + ("; non-monotone (S falls below S* again)" if self.non_monotone else "")

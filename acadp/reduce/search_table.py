@@ -10,7 +10,8 @@ import pandas as pd
 
 from acadp.reduce.collect import with_arm_columns
 from acadp.reduce.curves import group_keys
-from acadp.reduce.search_core import SearchSettings, assess
+from acadp.reduce.search_core import Design, SearchReport, SearchSettings, assess, least_budget
+from acadp.reduce.search_dose import assess_points
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class SearchBounds:
     high: float
     tolerance: float
     budget: int
+    design: Design = "bisection"
 
 
 def _same(value: object, wanted: object) -> bool:
@@ -28,16 +30,25 @@ def _same(value: object, wanted: object) -> bool:
     return both_missing or value == wanted
 
 
-def _search_text(group: pd.DataFrame, threshold: float, bounds: SearchBounds) -> str:
+def _report(group: pd.DataFrame, threshold: float, bounds: SearchBounds) -> SearchReport:
     done = group[(group["status"] == "completed") & group["success"].notna()]
     n_seeds = int(group["seed"].nunique())
-    results = {float(a): block["success"].astype(float).tolist() for a, block in done.groupby("alpha")}
-    pending = {float(a) for a in group["alpha"]} - set(results)
     settings = SearchSettings(
         low=bounds.low, high=bounds.high, thresholds=(threshold,), tolerance=bounds.tolerance,
-        budget=max(bounds.budget, 3 * n_seeds), n_seeds=n_seeds,
+        budget=max(bounds.budget, least_budget(bounds.design, n_seeds)), n_seeds=n_seeds, design=bounds.design,
     )  # fmt: skip
-    report = assess(settings, results, pending=pending)
+    if bounds.design == "dose_response":
+        rows = zip(done["alpha"], done["seed"], done["success"], strict=True)
+        points = {(float(a), int(s)): float(v) for a, s, v in rows}
+        started = {(float(a), int(s)) for a, s in zip(group["alpha"], group["seed"], strict=True)}
+        return assess_points(settings, points, pending=started - set(points))
+    results = {float(a): block["success"].astype(float).tolist() for a, block in done.groupby("alpha")}
+    pending = {float(a) for a in group["alpha"]} - set(results)
+    return assess(settings, results, pending=pending)
+
+
+def _search_text(group: pd.DataFrame, threshold: float, bounds: SearchBounds) -> str:
+    report = _report(group, threshold, bounds)
     return f"{report.trials_used} trials · {report.brackets[0].describe()}"
 
 

@@ -189,11 +189,10 @@ def _searcher(plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any
     search = None if plan.smoke else plan.spec.grid.search
     if search is None:
         return None
-    from acadp.sweep.search import load_from_store, search_arms
+    from acadp.sweep.search import stored_arms
     from acadp.sweep.searcher import CriticalMassSearcher
 
-    arms = search_arms(search, plan.configs)
-    load_from_store(store, arms)
+    arms = stored_arms(store, search, plan.spec.trial_configs(smoke=False))
     return CriticalMassSearcher(
         arms=arms,
         store=store,
@@ -204,14 +203,12 @@ def _searcher(plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any
 
 def _search_over(plan: SweepPlan, store: ResultsStore) -> bool:
     """Whether every arm's search has ended (then a resumed search starts no Ray at all)."""
-    from acadp.sweep.search import load_from_store, search_arms
+    from acadp.sweep.search import stored_arms
 
     search = plan.spec.grid.search
     if search is None:
         return True
-    arms = search_arms(search, plan.configs)
-    load_from_store(store, arms)
-    return all(arm.report().done for arm in arms)
+    return all(arm.report().done for arm in stored_arms(store, search, plan.spec.trial_configs(smoke=False)))
 
 
 def _run_tune(

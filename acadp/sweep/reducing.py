@@ -36,7 +36,7 @@ def _reduce_into(plan: SweepPlan, store: ResultsStore, records: list[TrialRecord
         sweep_name=plan.name,
         thresholds=tuple(plan.spec.reduce.thresholds),
         n_boot=plan.spec.reduce.n_boot,
-        interpolation=plan.spec.reduce.interpolation,
+        interpolation=plan.spec.interpolation(smoke=plan.smoke),  # type: ignore[arg-type]
         lift=plan.spec.reduce.lift,
         provenance=provenance(),
         search=_search_bounds(plan),
@@ -48,7 +48,9 @@ def _search_bounds(plan: SweepPlan) -> SearchBounds | None:
     search = None if plan.smoke else plan.spec.grid.search
     if search is None:
         return None
-    return SearchBounds(low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget)
+    return SearchBounds(
+        low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget, design=search.design
+    )
 
 
 def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) -> ReduceOutputs:

@@ -19,6 +19,7 @@ from acadp.config.search import AlphaSearch
 from acadp.config.trial import TrialConfig
 from acadp.errors import StoreError
 from acadp.reduce.search_core import SearchReport, SearchSettings, assess
+from acadp.reduce.search_dose import Point, assess_points, propose_points
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.status import read_result
@@ -39,6 +40,12 @@ class ArmSearch:
     settings: SearchSettings
     success: dict[float, dict[int, float]] = field(default_factory=dict)  # alpha → seed → S of completed trials
     started: set[float] = field(default_factory=set)  # alphas with any trial config stored
+    started_points: set[Point] = field(default_factory=set)  # (alpha, seed) of every trial config stored
+
+    @property
+    def dose_response(self) -> bool:
+        """Whether this arm runs one seed per probe (design dose_response) rather than every seed per alpha."""
+        return self.settings.design == "dose_response"
 
     def config_at(self, alpha: float, seed: int) -> TrialConfig:
         """The trial config of this arm at (alpha, seed), validated."""
@@ -52,11 +59,31 @@ class ArmSearch:
         """Alphas started whose seeds are not all complete."""
         return {a for a in self.started if len(self.success.get(a, {})) < len(self.templates)}
 
+    def completed_points(self) -> dict[Point, float]:
+        """(alpha, seed) → success of every completed trial (a dose-response search's input)."""
+        return {(alpha, seed): value for alpha, by_seed in self.success.items() for seed, value in by_seed.items()}
+
+    def pending_points(self) -> set[Point]:
+        """(alpha, seed) started and not complete."""
+        return {(a, s) for a, s in self.started_points if s not in self.success.get(a, {})}
+
+    def propose_points(self) -> list[Point]:
+        """The next point of a dose-response search ([] when nothing is worth running now)."""
+        return propose_points(
+            self.settings, self.completed_points(), self.templates, pending=self.pending_points(), slots=1
+        )
+
     def report(self) -> SearchReport:
+        if self.dose_response:
+            return assess_points(self.settings, self.completed_points(), pending=self.pending_points())
         return assess(self.settings, self.results(), pending=self.pending())
 
     def configs(self) -> list[TrialConfig]:
-        """Every point of this arm known so far (started alphas and the bracket's ends), all seeds."""
+        """Every point of this arm known so far: the started alphas and the bracket's ends with all seeds; for a
+        dose-response search, the started points and the ends' first probes."""
+        if self.dose_response:
+            ends = propose_points(self.settings, {}, self.templates, slots=2)
+            return [self.config_at(alpha, seed) for alpha, seed in sorted({*self.started_points, *ends})]
         alphas = sorted({*self.started, self.settings.low, self.settings.high})
         return [self.config_at(alpha, seed) for alpha in alphas for seed in sorted(self.templates)]
 
@@ -81,6 +108,7 @@ def search_arms(search: AlphaSearch, configs: Sequence[TrialConfig]) -> list[Arm
                 tolerance=search.tolerance,
                 budget=search.budget,
                 n_seeds=len(templates),
+                design=search.design,
             ),
         )
         for identity, templates in by_arm.items()
@@ -110,6 +138,7 @@ def load_from_store(store: ResultsStore, arms: Sequence[ArmSearch]) -> None:
         if not arm.settings.low <= config.alpha <= arm.settings.high:
             continue
         arm.started.add(config.alpha)
+        arm.started_points.add((config.alpha, config.seed))
         record(arm, config, store)
 
 
@@ -122,17 +151,22 @@ def record(arm: ArmSearch, config: TrialConfig, store: ResultsStore) -> bool:
     return True
 
 
-def searched_configs(store: ResultsStore, search: AlphaSearch, configs: Sequence[TrialConfig]) -> list[TrialConfig]:
-    """Every point of a searched sweep known so far: the bracket's ends and every alpha the store has started."""
-    arms = search_arms(search, configs)
+def stored_arms(store: ResultsStore, search: AlphaSearch, ends: Sequence[TrialConfig]) -> list[ArmSearch]:
+    """Every arm's search as the store has it; ``ends``: the sweep's grid at the bracket's ends, every seed
+    (``spec.trial_configs()``), where each arm's seeds and templates come from."""
+    arms = search_arms(search, ends)
     load_from_store(store, arms)
-    return [config for arm in arms for config in arm.configs()]
+    return arms
 
 
-def search_lines(store: ResultsStore, search: AlphaSearch, configs: Sequence[TrialConfig]) -> list[str]:
+def searched_configs(store: ResultsStore, search: AlphaSearch, ends: Sequence[TrialConfig]) -> list[TrialConfig]:
+    """Every point of a searched sweep known so far (:meth:`ArmSearch.configs`)."""
+    return [config for arm in stored_arms(store, search, ends) for config in arm.configs()]
+
+
+def search_lines(store: ResultsStore, search: AlphaSearch, ends: Sequence[TrialConfig]) -> list[str]:
     """Per arm and threshold: the current bracket, its state and the trials used (``acadp sweep status``)."""
-    arms = search_arms(search, configs)
-    load_from_store(store, arms)
+    arms = stored_arms(store, search, ends)
     lines = []
     for arm in arms:
         report = arm.report()

@@ -1,4 +1,5 @@
-"""The critical-mass search as a Ray Tune searcher: a thin wrapper around :mod:`acadp.reduce.search_core`.
+"""The critical-mass search as a Ray Tune searcher: a thin wrapper around :mod:`acadp.reduce.search_core` (and
+:mod:`acadp.reduce.search_dose` for a dose-response search, which proposes one (alpha, seed) at a time).
 
 :class:`CriticalMassSearcher` first hands out the sweep's fixed jobs (LiRA audits), then, per arm, the trials of the
 alphas the search core proposes (one Tune trial per (alpha, seed)). While trials run, every free slot asks the core for
@@ -41,7 +42,11 @@ class CriticalMassSearcher(Searcher):
         self.queue: deque[tuple[ArmSearch, TrialConfig]] = deque()
         self.running: dict[str, tuple[ArmSearch, TrialConfig] | None] = {}
         self.failed: set[str] = set()  # trial keys whose Tune trial errored in this invocation: not re-queued
-        for arm in self.arms:  # alphas an earlier invocation started but did not finish come first
+        for arm in self.arms:  # points an earlier invocation started but did not finish come first
+            if arm.dose_response:
+                for alpha, seed in sorted(arm.pending_points()):
+                    self._enqueue_point(arm, alpha, seed)
+                continue
             for alpha in sorted(arm.pending()):
                 self._enqueue(arm, alpha)
 
@@ -63,16 +68,36 @@ class CriticalMassSearcher(Searcher):
             if not record(arm, config, self.store):  # completed in the store (by a grid or an earlier search)
                 self.queue.append((arm, config))
 
+    def _enqueue_point(self, arm: ArmSearch, alpha: float, seed: int) -> None:
+        """Queue one (alpha, seed) of a dose-response search unless it is running, failed here or completed."""
+        arm.started_points.add((alpha, seed))
+        arm.started.add(alpha)
+        config = arm.config_at(alpha, seed)
+        if seed in arm.success.get(alpha, {}) or config.key() in self._queued_keys() | self.failed:
+            return
+        if not record(arm, config, self.store):  # completed in the store (by a grid or an earlier search)
+            self.queue.append((arm, config))
+
+    def _propose_one(self, arm: ArmSearch) -> bool:
+        """Queue the arm's next proposal (an alpha with every seed, or one point); False when it has none now."""
+        if arm.dose_response:
+            points = arm.propose_points()
+            for alpha, seed in points:
+                self._enqueue_point(arm, alpha, seed)
+            return bool(points)
+        alphas = propose(arm.settings, arm.results(), pending=arm.pending())
+        if alphas:
+            self._enqueue(arm, alphas[0])
+        return bool(alphas)
+
     def _propose(self) -> bool:
-        """Ask each arm's search for one more alpha (arms in turn); True when one was queued."""
+        """Ask each arm's search for one more proposal (arms in turn); True when a trial was queued."""
         progressed = True
-        while progressed:  # an alpha the store already completed leaves the queue empty: ask again
+        while progressed:  # a point the store already completed leaves the queue empty: ask again
             progressed = False
             for arm in self.arms:
-                alphas = propose(arm.settings, arm.results(), pending=arm.pending())
-                if alphas:
+                if self._propose_one(arm):
                     progressed = True
-                    self._enqueue(arm, alphas[0])
                     if self.queue:
                         return True
         return False

@@ -1,0 +1,103 @@
+"""alpha*(S*) read off a dose-response fit: a logistic curve in log alpha fitted to every (alpha, seed) trial.
+
+A dose-response search (``alpha: {search: {design: dose_response}}``) runs one seed per probed alpha, so there is no
+seed-mean curve to interpolate. Its alpha* comes instead from the classic dose-response model of bioassay (the ED50 of
+a logistic regression on log dose, as in the up-and-down and Robbins-Monro designs): S(alpha) = sigmoid(slope ·
+(log alpha) + intercept), fitted by scikit-learn's logistic regression to each trial's success S in [0, 1] as a
+fractional label (each trial is one observation: a row labelled 1 with weight S and a row labelled 0 with weight
+1 − S, the binomial quasi-likelihood), and alpha*(S*) = exp((logit S* − intercept) / slope).
+
+No extrapolation: an alpha* above the largest alpha run is "not reached" (``inf``), one below the smallest alpha run
+is that alpha (reached already there), as the first-crossing rule of :mod:`acadp.reduce.critical_mass` reads a grid.
+A fit whose slope is not positive (no increasing trend) has no alpha* (``inf``). alpha = 0 never enters the fit
+(log 0). The CI is the percentile bootstrap over seeds: resample the seeds with replacement and refit on all trials
+of the drawn seeds (a seed drawn twice counts twice).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+
+# inverse ridge strength: large enough to leave the fit unpenalised in practice, finite so that data separated at
+# S in {0, 1} still gives a (steep) finite slope instead of a solver that does not converge
+INVERSE_PENALTY = 1e4
+LOGIT_CLIP = 1e-6  # S* = 1 is read at 1 − 1e-6 (logit 1 is infinite)
+
+
+@dataclass(frozen=True)
+class LogisticFit:
+    """S(alpha) = sigmoid(slope · log alpha + intercept), fitted on alphas in [alpha_min, alpha_max]."""
+
+    slope: float
+    intercept: float
+    alpha_min: float
+    alpha_max: float
+
+    def alpha_star(self, threshold: float) -> float:
+        """alpha*(S*) without extrapolation (module docstring); ``inf`` when not reached or no increasing trend."""
+        if not self.slope > 0:
+            return math.inf
+        level = min(max(threshold, LOGIT_CLIP), 1 - LOGIT_CLIP)
+        star = math.exp((math.log(level / (1 - level)) - self.intercept) / self.slope)
+        if star > self.alpha_max * (1 + 1e-9):
+            return math.inf
+        return max(star, self.alpha_min)
+
+
+def fit_logistic(alphas: ArrayLike, success: ArrayLike) -> LogisticFit | None:
+    """The logistic fit of ``success`` on log ``alphas`` (alpha > 0 only); None with fewer than two distinct
+    positive alphas (nothing to fit a slope to)."""
+    x = np.asarray(alphas, dtype=float)
+    s = np.clip(np.asarray(success, dtype=float), 0.0, 1.0)
+    keep = (x > 0) & np.isfinite(s)
+    x, s = x[keep], s[keep]
+    if np.unique(x).size < 2:
+        return None
+    log_alpha = np.log(x)
+    features = np.concatenate([log_alpha, log_alpha])[:, None]
+    labels = np.concatenate([np.ones_like(s), np.zeros_like(s)])
+    weights = np.concatenate([s, 1.0 - s])
+    if weights[labels == 1].sum() <= 0 or weights[labels == 0].sum() <= 0:
+        return None  # every trial at S = 0 (or every one at 1): no crossing to place
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = LogisticRegression(C=INVERSE_PENALTY, max_iter=1000).fit(features, labels, sample_weight=weights)
+    return LogisticFit(
+        slope=float(model.coef_[0, 0]), intercept=float(model.intercept_[0]),
+        alpha_min=float(x.min()), alpha_max=float(x.max()),
+    )  # fmt: skip
+
+
+def dose_response_stars(alphas: ArrayLike, success: ArrayLike, thresholds: Sequence[float]) -> list[float]:
+    """alpha*(S*) of the fit for every threshold; ``inf`` for each when nothing can be fitted."""
+    fit = fit_logistic(alphas, success)
+    return [math.inf if fit is None else fit.alpha_star(t) for t in thresholds]
+
+
+def bootstrap_dose_response(
+    alphas: ArrayLike,
+    success: ArrayLike,
+    seeds: ArrayLike,
+    thresholds: Sequence[float],
+    *,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """(n_boot, n_thresholds) alpha* of ``n_boot`` seed resamples (module docstring); ``inf`` = not reached."""
+    x, s, by = np.asarray(alphas, float), np.asarray(success, float), np.asarray(seeds)
+    unique = np.unique(by)
+    rows = {seed: np.flatnonzero(by == seed) for seed in unique}
+    stars = np.empty((n_boot, len(thresholds)))
+    for b in range(n_boot):
+        drawn = rng.choice(unique, size=unique.size, replace=True)
+        index = np.concatenate([rows[seed] for seed in drawn])
+        stars[b] = dose_response_stars(x[index], s[index], thresholds)
+    return stars
