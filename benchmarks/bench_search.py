@@ -28,7 +28,7 @@ from acadp.sweep.status import collect_records
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _table(spec: Path, storage: str, *, search: SearchBounds | None) -> tuple[pd.DataFrame, pd.Series]:
+def _table(spec: Path, storage: str, *, search: SearchBounds | None) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     from acadp.reduce.collect import trials_frame
 
     plan = plan_sweep(spec, storage=storage)
@@ -42,7 +42,16 @@ def _table(spec: Path, storage: str, *, search: SearchBounds | None) -> tuple[pd
         table = with_search_column(table, trials, search)
     done = trials[trials["status"] == "completed"]
     used = done.groupby("arm").size() if "arm" in done.columns else pd.Series(dtype=int)
-    return table, used
+    largest = done.groupby("arm")["alpha"].max() if "arm" in done.columns else pd.Series(dtype=float)
+    return table, used, largest
+
+
+def _agrees(row: pd.Series, *, largest: float) -> str:
+    """Whether the search's alpha* lies in the grid's CI; where the grid never reached S* (alpha* = inf), whether the
+    search's alpha* lies beyond the grid's largest alpha (or is not reached either)."""
+    if math.isinf(row["alpha_star_grid"]):
+        return f"beyond the grid (> {largest:g}): {row['alpha_star_search'] > largest}"
+    return str(row["ci_low_grid"] <= row["alpha_star_search"] <= row["ci_high_grid"])
 
 
 def _width(row: pd.Series) -> float:
@@ -63,19 +72,17 @@ def main() -> None:
         subprocess.run([*command, "--storage", search_storage, "--no-reduce"], check=False)
     search = plan_sweep(search_spec, storage=search_storage).spec.grid.search
     assert search is not None
-    bounds = SearchBounds(
-        low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget, design=search.design
-    )
-    dense, dense_used = _table(grid_spec, args.storage, search=None)
-    searched, search_used = _table(search_spec, search_storage, search=bounds)
+    bounds = SearchBounds.of(search)
+    dense, dense_used, dense_alphas = _table(grid_spec, args.storage, search=None)
+    searched, search_used, _ = _table(search_spec, search_storage, search=bounds)
     keys = ["arm", "metric", "threshold"]
     both = dense.merge(searched, on=keys, suffixes=("_grid", "_search"))
     both = both[both["metric"] == "success"]
-    print("arm | S* | trials grid | trials search | α* grid [CI] | α* search [CI] | search inside grid CI | search")
+    print("arm | S* | trials grid | trials search | α* grid [CI] | α* search [CI] | search in grid CI | search")
     for _, row in both.iterrows():
         grid = pd.Series({"ci_low": row["ci_low_grid"], "ci_high": row["ci_high_grid"]})
         found = pd.Series({"ci_low": row["ci_low_search"], "ci_high": row["ci_high_search"]})
-        inside = row["ci_low_grid"] <= row["alpha_star_search"] <= row["ci_high_grid"]
+        inside = _agrees(row, largest=dense_alphas.get(row["arm"], math.nan))
         print(
             f"{row['arm']} | {row['threshold']:g} | {dense_used.get(row['arm'], 0)} | {search_used.get(row['arm'], 0)}"
             f" | {row['alpha_star_grid']:.4g} [{row['ci_low_grid']:.4g}, {row['ci_high_grid']:.4g}] (width "

@@ -11,11 +11,14 @@ No extrapolation: an alpha* above the largest alpha run is "not reached" (``inf`
 is that alpha (reached already there), as the first-crossing rule of :mod:`acadp.reduce.critical_mass` reads a grid.
 A fit whose slope is not positive (no increasing trend) has no alpha* (``inf``). alpha = 0 never enters the fit
 (log 0). The CI is the percentile bootstrap over seeds: resample the seeds with replacement and refit on all trials
-of the drawn seeds (a seed drawn twice counts twice).
+of the drawn seeds (a seed drawn twice counts twice). Each resample's alpha* is read within the range of alphas the
+whole design ran: a search runs each end with one seed, so a resample that misses that seed would otherwise call
+every alpha* beyond its own largest alpha "not reached".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
@@ -46,10 +49,10 @@ class LogisticFit:
         if not self.slope > 0:
             return math.inf
         level = min(max(threshold, LOGIT_CLIP), 1 - LOGIT_CLIP)
-        star = math.exp((math.log(level / (1 - level)) - self.intercept) / self.slope)
-        if star > self.alpha_max * (1 + 1e-9):
+        log_star = (math.log(level / (1 - level)) - self.intercept) / self.slope
+        if log_star > math.log(self.alpha_max) + 1e-9:
             return math.inf
-        return max(star, self.alpha_min)
+        return math.exp(max(log_star, math.log(self.alpha_min)))
 
 
 def fit_logistic(alphas: ArrayLike, success: ArrayLike) -> LogisticFit | None:
@@ -95,9 +98,13 @@ def bootstrap_dose_response(
     x, s, by = np.asarray(alphas, float), np.asarray(success, float), np.asarray(seeds)
     unique = np.unique(by)
     rows = {seed: np.flatnonzero(by == seed) for seed in unique}
-    stars = np.empty((n_boot, len(thresholds)))
+    run = x[x > 0]
+    stars = np.full((n_boot, len(thresholds)), math.inf)
     for b in range(n_boot):
         drawn = rng.choice(unique, size=unique.size, replace=True)
         index = np.concatenate([rows[seed] for seed in drawn])
-        stars[b] = dose_response_stars(x[index], s[index], thresholds)
+        fit = fit_logistic(x[index], s[index])
+        if fit is not None:  # read within the alphas the design ran, not only those the resample drew
+            fit = dataclasses.replace(fit, alpha_min=float(run.min()), alpha_max=float(run.max()))
+            stars[b] = [fit.alpha_star(t) for t in thresholds]
     return stars

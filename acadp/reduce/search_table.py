@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from acadp.config.search import AlphaSearch
 from acadp.reduce.collect import with_arm_columns
 from acadp.reduce.curves import group_keys
 from acadp.reduce.search_core import Design, SearchReport, SearchSettings, assess, least_budget
@@ -23,6 +24,13 @@ class SearchBounds:
     tolerance: float
     budget: int
     design: Design = "bisection"
+
+    @classmethod
+    def of(cls, search: AlphaSearch) -> SearchBounds:
+        """The bounds of a sweep file's ``grid.alpha.search``."""
+        return cls(
+            low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget, design=search.design
+        )
 
 
 def _same(value: object, wanted: object) -> bool:

@@ -48,9 +48,7 @@ def _search_bounds(plan: SweepPlan) -> SearchBounds | None:
     search = None if plan.smoke else plan.spec.grid.search
     if search is None:
         return None
-    return SearchBounds(
-        low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget, design=search.design
-    )
+    return SearchBounds.of(search)
 
 
 def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) -> ReduceOutputs:

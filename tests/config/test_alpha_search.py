@@ -49,3 +49,26 @@ def test_bad_search_input_is_refused_with_one_line_naming_the_field(tmp_path: Pa
         load_spec(write(tmp_path, alpha))
     message = str(error.value)
     assert "\n" not in message and field in message
+
+
+def test_a_dose_response_search_needs_only_three_trials_and_is_read_off_the_fit(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path, {"search": {**SEARCH, "design": "dose_response", "budget": 3}}))
+    assert spec.grid.search is not None and spec.grid.search.design == "dose_response"
+    assert spec.interpolation() == "logistic" and spec.interpolation(smoke=True) == "auto"
+    assert load_spec(write(tmp_path, {"search": SEARCH})).interpolation() == "auto"  # a bisection: seed means
+
+
+@pytest.mark.parametrize(
+    ("search", "field"),
+    [
+        ({**SEARCH, "design": "dose_response", "budget": 2}, "alpha.search.budget"),
+        ({**SEARCH, "design": "sobol"}, "grid.alpha.search.design"),
+    ],
+)
+def test_bad_dose_response_input_is_refused_in_one_line(tmp_path: Path, search: dict, field: str) -> None:
+    with pytest.raises(SpecError) as error:
+        load_spec(write(tmp_path, {"search": search}))
+    message = str(error.value)
+    assert "\n" not in message and field in message
+    if search.get("budget") == 2:
+        assert "dose-response step (3 alphas × 1 seed = 3)" in message
