@@ -26,8 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
 # inverse ridge strength: large enough to leave the fit unpenalised in practice, finite so that data separated at
 # S in {0, 1} still gives a (steep) finite slope instead of a solver that does not converge
@@ -70,6 +68,9 @@ def fit_logistic(alphas: ArrayLike, success: ArrayLike) -> LogisticFit | None:
     weights = np.concatenate([s, 1.0 - s])
     if weights[labels == 1].sum() <= 0 or weights[labels == 0].sum() <= 0:
         return None  # every trial at S = 0 (or every one at 1): no crossing to place
+    from sklearn.exceptions import ConvergenceWarning  # deferred: most reductions never fit a curve
+    from sklearn.linear_model import LogisticRegression
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = LogisticRegression(C=INVERSE_PENALTY, max_iter=1000).fit(features, labels, sample_weight=weights)

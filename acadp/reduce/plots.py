@@ -28,6 +28,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from acadp.reduce.dose_response import LogisticFit
+
 # Okabe & Ito (2008), "Color Universal Design", ordered for contrast on white (yellow last)
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442")
 REFERENCE_COLOR = "#000000"
@@ -148,12 +150,24 @@ def _draw_collapsed(axis: Axes, curve: pd.DataFrame, color: str) -> bool:
     return True
 
 
-def plot_success_curves(curves: pd.DataFrame, *, title: str) -> Figure:
+def _draw_fit(axis: Axes, curve: pd.DataFrame, fit: LogisticFit, *, label: str, style: Mapping[str, Any]) -> None:
+    """The seed means as points and the fitted logistic as the arm's line, over the alphas it was fitted on."""
+    curve = curve.sort_values("alpha")
+    axis.plot(curve["alpha"].to_numpy(float), curve["mean"].to_numpy(float), linestyle="none", markersize=4,
+              label="_nolegend_", **{k: v for k, v in style.items() if k != "linestyle"})  # fmt: skip
+    alpha = np.geomspace(fit.alpha_min, fit.alpha_max, 200)
+    line = 1.0 / (1.0 + np.exp(-(fit.slope * np.log(alpha) + fit.intercept)))
+    axis.plot(alpha, line, color=style["color"], linewidth=1.5, label=label)
+
+
+def plot_success_curves(curves: pd.DataFrame, *, title: str, fits: Mapping[str, LogisticFit] | None = None) -> Figure:
     """S(alpha) of one setting (rows of :func:`acadp.reduce.curves.success_curves` for one dataset/setting).
 
     All arms on one panel, in the table's order (strongest privacy first): seed mean with its 95% t-interval band,
     SGD in black; each arm's base rate (Pr[f(x) = y*] without the signal) as a faint dashed line of the same colour;
     collapsed points (see :func:`acadp.reduce.curves.collapse_flags`) as hollow circles. The legend sits on the right.
+    An arm in ``fits`` (a dose-response search: one seed per alpha) is drawn as points with its fitted logistic
+    curve (:mod:`acadp.reduce.dose_response`) as the line instead.
     """
     if curves.empty:
         return _empty_figure(title, "no grid points")
@@ -164,7 +178,10 @@ def plot_success_curves(curves: pd.DataFrame, *, title: str) -> Figure:
     for index, arm in enumerate(_arms(curves)):
         curve = _arm_rows(curves, arm)
         style = _arm_style(index, arm)
-        any_missing |= _draw_curve(axis, curve, label=arm, style=style)
+        if fits is not None and arm in fits:
+            _draw_fit(axis, curve, fits[arm], label=f"{arm} (logistic fit)", style=style)
+        else:
+            any_missing |= _draw_curve(axis, curve, label=arm, style=style)
         any_base |= _draw_base_rate(axis, curve, style["color"])
         any_collapsed |= _draw_collapsed(axis, curve, style["color"])
     axis.set_title("all arms")

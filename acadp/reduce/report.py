@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from acadp.reduce.collect import trials_frame, write_trials_parquet
+from acadp.reduce.collect import trials_frame, with_arm_columns, write_trials_parquet
 from acadp.reduce.critical_mass import Interpolation, critical_mass_table
 from acadp.reduce.curves import COLLAPSE_MARGIN, accuracy_by_epsilon, seed_summary, setting_keys, success_curves
 from acadp.reduce.dashboard import DashboardTable, render_dashboard
+from acadp.reduce.dose_response import LogisticFit, fit_logistic
 from acadp.reduce.lira_tables import lira_claim_table, lira_table, split_regime
 from acadp.reduce.one_run_table import NOTE as ONE_RUN_NOTE
 from acadp.reduce.one_run_table import one_run_table
@@ -235,7 +236,7 @@ def reduce_frame(
     notes = table_notes(n_boot=n_boot, interpolation=interpolation, thresholds=thresholds)
     for name, frame in tables.items():
         written.extend(write_table(name, frame, out_dir, note=notes.get(name, "")))
-    figures = sweep_figures(trials, tables, roc_curves)
+    figures = sweep_figures(trials, tables, roc_curves, interpolation=interpolation)
     for figure in figures:
         written.append(write_atomic(out_dir / REDUCED.figure(figure.name, "png"), figure.png))
         written.append(write_atomic(out_dir / REDUCED.figure(figure.name, "svg"), figure.svg))
@@ -274,12 +275,32 @@ FIGURES: dict[str, tuple[str, Callable[..., Figure], str]] = {
 }
 
 
+def _fits(trials: pd.DataFrame, setting: Mapping[str, Any]) -> dict[str, LogisticFit]:
+    """Arm → the logistic fit of S on log alpha over the setting's completed trials at alpha > 0 (the curve a
+    dose-response sweep's alpha* is read off); arms with nothing to fit are left out."""
+    frame = with_arm_columns(trials)
+    mask = (frame["status"] == "completed") & frame["success"].notna() & (frame["alpha"] > 0)
+    for key, value in setting.items():
+        mask &= frame[key].isna() if pd.isna(value) else frame[key] == value
+    fits = {}
+    for arm, rows in frame[mask].groupby("arm", sort=False):
+        fit = fit_logistic(rows["alpha"].to_numpy(float), rows["success"].to_numpy(float))
+        if fit is not None:
+            fits[str(arm)] = fit
+    return fits
+
+
 def sweep_figures(
-    trials: pd.DataFrame, tables: Mapping[str, pd.DataFrame], roc_curves: RocCurves | None
+    trials: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    roc_curves: RocCurves | None,
+    *,
+    interpolation: Interpolation = "auto",
 ) -> list[FigureFile]:
     """All figures of a sweep: per setting S(alpha), alpha* vs epsilon and accuracy vs epsilon; then LiRA ROC curves.
 
-    Nothing is drawn for a sweep without a completed trial (the dashboard says so).
+    With ``interpolation`` logistic (a dose-response search) S(alpha) shows every trial as a point and each arm's
+    fitted curve as its line. Nothing is drawn for a sweep without a completed trial (the dashboard says so).
     """
     figures: list[FigureFile] = []
     keys = setting_keys(trials)
@@ -288,7 +309,9 @@ def sweep_figures(
         for setting, rows in _settings(tables[table_name], keys):
             label = ", ".join(f"{value}" if key == "dataset" else f"{key}={value}" for key, value in setting.items())
             title = f"{caption} — {label}"
-            figures.append(figure_file(plot(rows, title=title), name=f"{stem}_{_slug(label)}", title=title))
+            fitted = stem == "success_curves" and interpolation == "logistic"
+            figure = plot(rows, title=title, fits=_fits(trials, setting)) if fitted else plot(rows, title=title)
+            figures.append(figure_file(figure, name=f"{stem}_{_slug(label)}", title=title))
     if "lira_claim" in tables:
         title = "LiRA AUC by collective size and member subset (headline attack)"
         figures.append(figure_file(plot_lira_auc(tables["lira_claim"]), name="lira_auc", title=title))

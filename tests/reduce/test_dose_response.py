@@ -10,6 +10,8 @@ import pytest
 
 from acadp.reduce.critical_mass import critical_mass_table, interpolate_critical_mass
 from acadp.reduce.dose_response import bootstrap_dose_response, dose_response_stars, fit_logistic
+from acadp.reduce.plots import plot_success_curves
+from acadp.reduce.report import compute_tables, sweep_figures
 
 CENTRE, SLOPE = 0.04, 4.0  # S = sigmoid(SLOPE · (log alpha − log CENTRE))
 
@@ -105,3 +107,22 @@ def test_a_resample_missing_the_seed_that_ran_an_end_still_reads_alpha_star_with
     seeds = np.array([0, 1, 2, 3, 4])
     stars = bootstrap_dose_response(alphas, curve(alphas), seeds, [0.5], n_boot=200, rng=np.random.default_rng(0))
     assert np.all(np.isfinite(stars))  # resamples without seed 4 (about a third) still reach S* at 0.04 < 0.2
+
+
+def test_a_dose_response_sweep_draws_every_trial_and_each_arms_fitted_curve() -> None:
+    alphas = np.geomspace(0.005, 0.2, 10)
+    frame = trials([(float(a), i % 5, float(s)) for i, (a, s) in enumerate(zip(alphas, curve(alphas), strict=True))])
+    frame["test_accuracy"], frame["key"] = 0.9, [f"k{i}" for i in range(len(frame))]
+    tables = compute_tables(frame, lira_rows=None, thresholds=(0.5,), n_boot=10, interpolation="logistic")
+    names = [figure.name for figure in sweep_figures(frame, tables, None, interpolation="logistic")]
+    assert any(name.startswith("success_curves") for name in names)
+
+    fit = fit_logistic(alphas, curve(alphas))
+    assert fit is not None
+    figure = plot_success_curves(tables["success_curves"], title="t", fits={"SGD": fit})
+    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    x, y = (np.asarray(v, dtype=float) for v in lines["SGD (logistic fit)"].get_data())
+    assert x.min() == pytest.approx(0.005) and x.max() == pytest.approx(0.2)
+    assert np.allclose(y, curve(x), atol=1e-3)  # the line is the fitted curve, here the true one
+    points = [line for line in figure.axes[0].get_lines() if line.get_linestyle() == "None"]
+    assert points and len(points[0].get_xdata()) == 10  # every trial's alpha as a point
