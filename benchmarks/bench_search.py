@@ -70,9 +70,9 @@ def main() -> None:
         print(f"search storage: {search_storage}", flush=True)
         command = [str(Path(sys.executable).with_name("acadp")), "sweep", "run", str(search_spec)]
         subprocess.run([*command, "--storage", search_storage, "--no-reduce"], check=False)
-    search = plan_sweep(search_spec, storage=search_storage).spec.grid.search
-    assert search is not None
-    bounds = SearchBounds.of(search)
+    grid = plan_sweep(search_spec, storage=search_storage).spec.grid
+    assert grid.search is not None
+    bounds = SearchBounds.of(grid.search, grid.seed)
     dense, dense_used, dense_alphas = _table(grid_spec, args.storage, search=None)
     searched, search_used, _ = _table(search_spec, search_storage, search=bounds)
     keys = ["arm", "metric", "threshold"]

@@ -1,21 +1,22 @@
 """Dose-response critical-mass search for one arm: which (alpha, seed) to run next (pure; no Ray, no store).
 
 The bisection search of :mod:`acadp.reduce.search_core` runs every seed at each alpha it chooses, so even one crossing
-costs three alphas × all seeds. This design spends one trial per probe instead, as dose-finding designs do: it runs
-the bracket's ends (one seed each), then probes, one seed at a time and with the seeds in turn (the seed used least so
-far), at the alpha*(S*) of a logistic fit in log alpha over every completed trial (:mod:`acadp.reduce.dose_response`).
-Probes go to the threshold whose alpha* is least certain (widest bootstrap CI over seeds); with several free slots
-the thresholds take turns and a repeated alpha gets another seed. Before a fit can place a threshold (no increasing
-trend yet, or its alpha* beyond the alphas run), the probe bisects, in log alpha, the empirical bracket: the largest
-alpha whose mean is below S* under the first alpha whose mean reaches it.
+costs three alphas × all seeds. This design spends one trial per probe instead, as dose-finding designs do. It runs in
+rounds: first the bracket's ends (one seed each), then, per round, one probe for every threshold still searching (the
+least certain first), each at the alpha*(S*) of a logistic fit in log alpha over every trial of the earlier rounds
+(:mod:`acadp.reduce.dose_response`), with the seeds in turn (the seed used least so far). Before a fit can place a
+threshold (no increasing trend yet, or its alpha* beyond the alphas run), the probe bisects, in log alpha, the
+empirical bracket: the largest alpha whose mean is below S* under the first alpha whose mean reaches it.
 
 A threshold's search ends when its alpha* CI (percentile bootstrap over seeds, :data:`SEARCH_BOOT` resamples) is at
 most ``tolerance`` wide in log alpha ("found"), when the budget (trials of the arm) cannot pay for another trial and
 nothing runs ("budget spent"), when the mean at ``low`` already reaches S* or the mean at ``high`` does not and no
 alpha did. A mean at ``high`` below S* after an alpha that reached it is reported as non-monotone.
 
-Everything is a function of the completed trials (and the points started but not complete), so a resumed search
-derives its state from the results store and proposes what an uninterrupted one would.
+A round depends only on the rounds before it, never on which trial finished first: :func:`replay` rebuilds the
+search from the results store, so a search resumed after a crash, or run with any number of free slots, runs the
+same points and ends with the same alpha* as an uninterrupted one. A round's probes run concurrently (with several
+arms, their rounds fill the other slots).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import functools
 import math
 from collections import Counter
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -147,43 +149,62 @@ def _free_seed(alpha: float, seeds: Collection[int], taken: set[Point]) -> int |
     return min(free, key=lambda s: counts[s]) if free else None
 
 
-def propose_points(
-    settings: SearchSettings,
-    completed: Mapping[Point, float],
-    seeds: Collection[int],
-    *,
-    pending: Collection[Point] = (),
-    slots: int = 1,
-) -> list[Point]:
-    """Up to ``slots`` new (alpha, seed) points to run, in order; [] when nothing is worth running now (the ends
-    are still running, or no threshold is searching). Never exceeds the budget; never repeats a point."""
-    taken = _in_range(settings, {*completed, *pending})
-    proposals: list[Point] = []
+def next_round(settings: SearchSettings, completed: Mapping[Point, float], seeds: Collection[int]) -> list[Point]:
+    """The points of the round that follows ``completed`` (the search's own trials so far); [] when the search is
+    over (no threshold searching, the budget spent, or no seed left to run where a threshold would probe).
+
+    The first round is the two ends (the first two seeds); every later round holds one probe per searching threshold,
+    the widest CI first, each at a seed no point of the round uses yet. Never exceeds the budget."""
+    taken = set(completed)
+    chosen: list[Point] = []
 
     def add(alpha: float) -> bool:
         seed = _free_seed(alpha, seeds, taken)
         if seed is None or len(taken) + 1 > settings.budget:
             return False
-        proposals.append((alpha, seed))
+        chosen.append((alpha, seed))
         taken.add((alpha, seed))
         return True
 
-    for end in (settings.low, settings.high):
-        if len(proposals) < slots and not any(a == end for a, _ in taken):
+    if not completed:
+        for end in (settings.low, settings.high):
             add(end)
-    means = _means({p: v for p, v in completed.items() if p in taken})
-    if settings.low not in means or settings.high not in means:
-        return proposals  # the fit needs both ends
+        return chosen
+    means = _means(completed)
     report = assess_points(settings, completed)
-    searching = sorted((b for b in report.brackets if b.state == "searching"), key=lambda b: -b.width)
-    turn = 0
-    while searching and len(proposals) < slots and len(taken) < settings.budget:
-        bracket = searching[turn % len(searching)]
+    for bracket in sorted((b for b in report.brackets if b.state == "searching"), key=lambda b: -b.width):
         alpha = _probe_alpha(settings, bracket, means)
-        step = math.exp(settings.tolerance / 2)  # a probe every seed has run moves by half the tolerance
-        nudges = (alpha, _round(min(alpha * step, settings.high)), _round(max(alpha / step, settings.low)))
-        if not any(add(a) for a in nudges):
-            searching.remove(bracket)  # every seed has run there: nothing new to learn for this threshold now
-            continue
-        turn += 1
-    return proposals
+        step = math.exp(settings.tolerance / 2)  # where every seed has run the probe, move it by half the tolerance
+        any(add(a) for a in (alpha, _round(min(alpha * step, settings.high)), _round(max(alpha / step, settings.low))))
+    return chosen
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A dose-response search replayed over the trials a store holds: the search's own completed points, in the
+    order its rounds ran them, and the current round's points that have no result yet (``waiting``; empty once the
+    search is over)."""
+
+    completed: dict[Point, float]
+    waiting: tuple[Point, ...]
+
+    @property
+    def trials_used(self) -> int:
+        return len(self.completed) + len(self.waiting)
+
+
+def replay(settings: SearchSettings, seeds: Collection[int], results: Mapping[Point, float]) -> Replay:
+    """Walk the search's rounds from the start, taking each point's result from ``results`` ((alpha, seed) →
+    success of every completed trial of the arm), until a round holds a point without one.
+
+    Each round is a function of the rounds before it only, so the search is the same however its trials were
+    scheduled, interrupted or resumed: a resumed search finishes the round it stood in, then goes on exactly as an
+    uninterrupted one. A point the store already holds (run by a grid or an earlier search) is reused, not re-run;
+    results off the search's path do not steer it (the reducer's tables still use every trial)."""
+    completed: dict[Point, float] = {}
+    while points := next_round(settings, completed, seeds):
+        missing = tuple(p for p in points if p not in results)
+        completed.update({p: results[p] for p in points if p in results})
+        if missing:
+            return Replay(completed=completed, waiting=missing)
+    return Replay(completed=completed, waiting=())

@@ -4,6 +4,7 @@ bracket and its state, from :func:`acadp.reduce.search_core.assess` on the compl
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -12,7 +13,7 @@ from acadp.config.search import AlphaSearch
 from acadp.reduce.collect import with_arm_columns
 from acadp.reduce.curves import group_keys
 from acadp.reduce.search_core import Design, SearchReport, SearchSettings, assess, least_budget
-from acadp.reduce.search_dose import assess_points
+from acadp.reduce.search_dose import assess_points, replay
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,15 @@ class SearchBounds:
     tolerance: float
     budget: int
     design: Design = "bisection"
+    seeds: tuple[int, ...] = ()  # the grid's seeds (a dose-response search is replayed over them); () = the table's
 
     @classmethod
-    def of(cls, search: AlphaSearch) -> SearchBounds:
-        """The bounds of a sweep file's ``grid.alpha.search``."""
+    def of(cls, search: AlphaSearch, seeds: Sequence[int]) -> SearchBounds:
+        """The bounds of a sweep file's ``grid.alpha.search`` with its grid's ``seeds``."""
         return cls(
-            low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget, design=search.design
-        )
+            low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget, design=search.design,
+            seeds=tuple(seeds),
+        )  # fmt: skip
 
 
 def _same(value: object, wanted: object) -> bool:
@@ -48,8 +51,8 @@ def _report(group: pd.DataFrame, threshold: float, bounds: SearchBounds) -> Sear
     if bounds.design == "dose_response":
         rows = zip(done["alpha"], done["seed"], done["success"], strict=True)
         points = {(float(a), int(s)): float(v) for a, s, v in rows}
-        started = {(float(a), int(s)) for a, s in zip(group["alpha"], group["seed"], strict=True)}
-        return assess_points(settings, points, pending=started - set(points))
+        state = replay(settings, bounds.seeds or sorted({int(s) for s in group["seed"]}), points)
+        return assess_points(settings, state.completed, pending=state.waiting)
     results = {float(a): block["success"].astype(float).tolist() for a, block in done.groupby("alpha")}
     pending = {float(a) for a in group["alpha"]} - set(results)
     return assess(settings, results, pending=pending)

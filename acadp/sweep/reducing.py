@@ -48,7 +48,7 @@ def _search_bounds(plan: SweepPlan) -> SearchBounds | None:
     search = None if plan.smoke else plan.spec.grid.search
     if search is None:
         return None
-    return SearchBounds.of(search)
+    return SearchBounds.of(search, plan.spec.grid.seed)
 
 
 def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) -> ReduceOutputs:

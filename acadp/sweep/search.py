@@ -19,7 +19,7 @@ from acadp.config.search import AlphaSearch
 from acadp.config.trial import TrialConfig
 from acadp.errors import StoreError
 from acadp.reduce.search_core import SearchReport, SearchSettings, assess
-from acadp.reduce.search_dose import Point, assess_points, propose_points
+from acadp.reduce.search_dose import Point, Replay, assess_points, next_round, replay
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.status import read_result
@@ -63,26 +63,22 @@ class ArmSearch:
         """(alpha, seed) → success of every completed trial (a dose-response search's input)."""
         return {(alpha, seed): value for alpha, by_seed in self.success.items() for seed, value in by_seed.items()}
 
-    def pending_points(self) -> set[Point]:
-        """(alpha, seed) started and not complete."""
-        return {(a, s) for a, s in self.started_points if s not in self.success.get(a, {})}
-
-    def propose_points(self) -> list[Point]:
-        """The next point of a dose-response search ([] when nothing is worth running now)."""
-        return propose_points(
-            self.settings, self.completed_points(), self.templates, pending=self.pending_points(), slots=1
-        )
+    def replay(self) -> Replay:
+        """A dose-response search rebuilt from the arm's results: its completed points and its current round's
+        points still without a result (:func:`acadp.reduce.search_dose.replay`)."""
+        return replay(self.settings, self.templates, self.completed_points())
 
     def report(self) -> SearchReport:
         if self.dose_response:
-            return assess_points(self.settings, self.completed_points(), pending=self.pending_points())
+            state = self.replay()
+            return assess_points(self.settings, state.completed, pending=state.waiting)
         return assess(self.settings, self.results(), pending=self.pending())
 
     def configs(self) -> list[TrialConfig]:
         """Every point of this arm known so far: the started alphas and the bracket's ends with all seeds; for a
-        dose-response search, the started points and the ends' first probes."""
+        dose-response search, the started points and its first round (the ends, one seed each)."""
         if self.dose_response:
-            ends = propose_points(self.settings, {}, self.templates, slots=2)
+            ends = next_round(self.settings, {}, self.templates)
             return [self.config_at(alpha, seed) for alpha, seed in sorted({*self.started_points, *ends})]
         alphas = sorted({*self.started, self.settings.low, self.settings.high})
         return [self.config_at(alpha, seed) for alpha in alphas for seed in sorted(self.templates)]

@@ -42,13 +42,10 @@ class CriticalMassSearcher(Searcher):
         self.queue: deque[tuple[ArmSearch, TrialConfig]] = deque()
         self.running: dict[str, tuple[ArmSearch, TrialConfig] | None] = {}
         self.failed: set[str] = set()  # trial keys whose Tune trial errored in this invocation: not re-queued
-        for arm in self.arms:  # points an earlier invocation started but did not finish come first
-            if arm.dose_response:
-                for alpha, seed in sorted(arm.pending_points()):
-                    self._enqueue_point(arm, alpha, seed)
-                continue
-            for alpha in sorted(arm.pending()):
-                self._enqueue(arm, alpha)
+        for arm in self.arms:  # alphas an earlier invocation started but did not finish come first
+            if not arm.dose_response:  # (a dose-response search's current round is finished first anyway)
+                for alpha in sorted(arm.pending()):
+                    self._enqueue(arm, alpha)
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True  # the search reads success from the store, not from a Tune metric
@@ -79,12 +76,13 @@ class CriticalMassSearcher(Searcher):
             self.queue.append((arm, config))
 
     def _propose_one(self, arm: ArmSearch) -> bool:
-        """Queue the arm's next proposal (an alpha with every seed, or one point); False when it has none now."""
+        """Queue the arm's next proposal (an alpha with every seed, or the points of a dose-response round still
+        without a result); False when it has nothing new now."""
         if arm.dose_response:
-            points = arm.propose_points()
-            for alpha, seed in points:
+            waiting, queued = arm.replay().waiting, len(self.queue)
+            for alpha, seed in waiting:
                 self._enqueue_point(arm, alpha, seed)
-            return bool(points)
+            return len(self.queue) > queued or arm.replay().waiting != waiting  # queued, or found in the store
         alphas = propose(arm.settings, arm.results(), pending=arm.pending())
         if alphas:
             self._enqueue(arm, alphas[0])

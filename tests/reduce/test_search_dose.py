@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from acadp.reduce.search_core import SearchSettings, settings_problem
-from acadp.reduce.search_dose import Point, assess_points, propose_points
+from acadp.reduce.search_core import SearchReport, SearchSettings, settings_problem
+from acadp.reduce.search_dose import Point, assess_points, next_round, replay
 
 CENTRE, SCALE = 0.05, 0.25  # S(alpha) = logistic((log alpha − log CENTRE) / SCALE)
 SEEDS = range(5)
@@ -39,32 +39,35 @@ def settings(**changes: object) -> SearchSettings:
     return SearchSettings(**values)
 
 
-def run_search(search: SearchSettings, completed: dict[Point, float], *, slots: int = 1, **sim: object) -> list[Point]:
-    """Run the search from ``completed`` with ``slots`` trials in flight (the oldest completes first); returns the
-    points it ran, in order."""
+def run_search(
+    search: SearchSettings, store: dict[Point, float], *, reverse: bool = False, **sim: object
+) -> list[Point]:
+    """Run the search over ``store`` (the results store: (alpha, seed) → success) round by round, each round's
+    points completing in order (or in reverse); returns the points it ran, in order."""
     ran: list[Point] = []
-    running: list[Point] = []
-    while True:
-        new = propose_points(search, completed, SEEDS, pending=running, slots=slots - len(running))
-        for point in new:
-            assert point not in completed and point not in running, "a point was proposed twice"
+    while waiting := replay(search, SEEDS, store).waiting:
+        assert len(waiting) <= max(2, len(search.thresholds)) and len(set(waiting)) == len(waiting)
+        for point in reversed(waiting) if reverse else waiting:
+            assert point not in store, "a point was proposed twice"
             assert search.low <= point[0] <= search.high
-        running += new
-        if not running:
-            return ran
-        point = running.pop(0)
-        completed[point] = simulate(point, **sim)  # type: ignore[arg-type]
-        ran.append(point)
+            store[point] = simulate(point, **sim)  # type: ignore[arg-type]
+            ran.append(point)
+    return ran
+
+
+def report(search: SearchSettings, store: dict[Point, float]) -> SearchReport:
+    state = replay(search, SEEDS, store)
+    return assess_points(search, state.completed, pending=state.waiting)
 
 
 def test_the_search_finds_alpha_star_within_the_tolerance_using_at_most_the_budget() -> None:
     search = settings()
-    completed: dict[Point, float] = {}
-    ran = run_search(search, completed)
-    report = assess_points(search, completed)
-    assert report.done and report.trials_used == len(ran) <= search.budget
+    store: dict[Point, float] = {}
+    ran = run_search(search, store)
+    final = report(search, store)
+    assert final.done and final.trials_used == len(ran) <= search.budget
     assert ran[:2] == [(0.005, 0), (0.3, 1)]  # the ends first, seeds in turn
-    for bracket in report.brackets:
+    for bracket in final.brackets:
         assert bracket.estimate is not None
         assert abs(math.log(bracket.estimate / true_alpha_star(bracket.threshold))) <= search.tolerance
         assert bracket.state in ("found", "budget spent")
@@ -72,60 +75,69 @@ def test_the_search_finds_alpha_star_within_the_tolerance_using_at_most_the_budg
 
 
 def test_seeds_are_used_in_turn() -> None:
-    completed: dict[Point, float] = {}
-    ran = run_search(settings(budget=15), completed)
+    ran = run_search(settings(budget=15), {})
     counts = np.bincount([seed for _, seed in ran], minlength=5)
     assert counts.max() - counts.min() <= 1
 
 
-def test_concurrent_proposals_are_distinct_inside_the_range_and_go_to_different_thresholds() -> None:
+def test_a_round_probes_every_searching_threshold_at_once_inside_the_range() -> None:
     search = settings(budget=40)
-    completed = {p: simulate(p) for p in [(0.005, 0), (0.3, 1), (0.05, 2), (0.08, 3)]}
-    proposals = propose_points(search, completed, SEEDS, slots=3)
-    assert len(proposals) == 3 and len(set(proposals)) == 3
-    assert all(search.low <= a <= search.high for a, _ in proposals)
-    near = [min(search.thresholds, key=lambda t: abs(math.log(a / true_alpha_star(t)))) for a, _ in proposals]
-    assert set(near) == set(search.thresholds)  # the thresholds take turns
-    # the same run with three slots in flight still ends within the budget with no point run twice
-    ran = run_search(search, dict(completed), slots=3)
-    assert len(ran) + len(completed) <= search.budget
+    store = {p: simulate(p) for p in [(0.005, 0), (0.3, 1)]}
+    (state,) = [replay(search, SEEDS, store)]
+    assert len(state.waiting) == 2 and len({seed for _, seed in state.waiting}) == 2
+    assert all(search.low < a < search.high for a, _ in state.waiting)
+    near = [min(search.thresholds, key=lambda t: abs(math.log(a / true_alpha_star(t)))) for a, _ in state.waiting]
+    assert set(near) == set(search.thresholds)  # one probe per threshold
+
+
+def test_the_order_in_which_a_rounds_trials_complete_does_not_change_the_search() -> None:
+    search = settings()
+    in_order, reversed_order = {}, {}
+    first = run_search(search, in_order)
+    second = run_search(search, reversed_order, reverse=True)
+    assert set(first) == set(second) and report(search, in_order) == report(search, reversed_order)
 
 
 def test_before_the_ends_complete_the_search_waits_for_them() -> None:
     search = settings()
-    assert propose_points(search, {}, SEEDS, slots=3) == [(0.005, 0), (0.3, 1)]
-    assert propose_points(search, {}, SEEDS, pending=[(0.005, 0), (0.3, 1)], slots=2) == []
+    assert next_round(search, {}, SEEDS) == [(0.005, 0), (0.3, 1)]
+    assert replay(search, SEEDS, {(0.005, 0): 0.0}).waiting == ((0.3, 1),)
 
 
-def test_a_resumed_search_ends_with_the_same_points_and_alpha_star() -> None:
+def test_a_resumed_search_runs_the_same_points_and_ends_with_the_same_alpha_star() -> None:
     search = settings()
     uninterrupted: dict[Point, float] = {}
     order = run_search(search, uninterrupted)
-    # the interruption: only the first half of the results reached the store; the search is rebuilt from them
-    half = {p: uninterrupted[p] for p in order[: len(order) // 2]}
-    resumed = dict(half)
-    rerun = run_search(search, resumed)
-    assert not set(rerun) & set(half)
-    assert order[len(order) // 2 :] == rerun
-    assert assess_points(search, resumed) == assess_points(search, uninterrupted)
+    for cut in range(1, len(order)):  # the interruption: only the first `cut` results reached the store
+        resumed = {p: uninterrupted[p] for p in order[:cut]}
+        rerun = run_search(search, resumed)
+        assert not set(rerun) & set(order[:cut]) and sorted(rerun) == sorted(order[cut:])
+        assert report(search, resumed) == report(search, uninterrupted)
 
 
-def test_a_point_still_running_after_an_interruption_counts_against_the_budget_and_is_not_proposed_again() -> None:
-    search = settings(budget=3)
-    completed = {(0.005, 0): 0.01, (0.3, 1): 0.99}
-    report = assess_points(search, completed, pending=[(0.04, 2)])
-    assert report.trials_used == 3 and not report.done
-    assert propose_points(search, completed, SEEDS, pending=[(0.04, 2)]) == []
+def test_a_point_of_the_store_off_the_search_path_does_not_steer_it() -> None:
+    search = settings()
+    plain: dict[Point, float] = {}
+    run_search(search, plain)
+    with_grid = {(0.1, 3): simulate((0.1, 3)), (0.01, 4): simulate((0.01, 4))}  # e.g. a grid run before
+    run_search(search, with_grid)
+    assert report(search, with_grid) == report(search, plain)
+
+
+def test_a_round_is_cut_to_the_budget() -> None:
+    ends = {(0.005, 0): 0.01, (0.3, 1): 0.99}
+    assert len(replay(settings(budget=4), SEEDS, ends).waiting) == 2  # one probe per threshold
+    assert len(replay(settings(budget=3), SEEDS, ends).waiting) == 1
 
 
 def test_a_threshold_never_reached_by_high_and_one_reached_at_low_are_reported() -> None:
     search = settings(thresholds=(0.05, 0.9), low=0.03, high=0.04)
-    completed: dict[Point, float] = {}
-    run_search(search, completed)
-    reached_low, never = assess_points(search, completed).brackets
+    store: dict[Point, float] = {}
+    run_search(search, store)
+    reached_low, never = report(search, store).brackets
     assert reached_low.state == "reached already at low" and "reached already at low (0.03)" in reached_low.describe()
     assert never.state == "not reached by high" and "not reached by high (0.04)" in never.describe()
-    assert len(completed) == 2  # nothing to search between the ends
+    assert len(store) == 2  # nothing to search between the ends
 
 
 def test_a_crossing_that_uncrosses_is_reported_as_non_monotone() -> None:
@@ -133,22 +145,20 @@ def test_a_crossing_that_uncrosses_is_reported_as_non_monotone() -> None:
         return 0.8 if 0.01 <= alpha <= 0.05 else (0.2 if alpha > 0.05 else 0.0)
 
     search = settings(thresholds=(0.5,), budget=10)
-    completed = {p: bump(p[0]) for p in [(0.005, 0), (0.3, 1), (0.02, 2)]}
-    run_search(search, completed, curve=bump, noise=0.0)
-    report = assess_points(search, completed)
-    (bracket,) = report.brackets
-    assert report.done and len(completed) <= search.budget
+    store = {(0.005, 0): 0.0, (0.3, 1): 0.2, (0.02, 2): 0.8}  # a probe on the bump between the ends
+    run_search(search, store, curve=bump, noise=0.0)
+    (bracket,) = assess_points(search, store).brackets
     assert bracket.non_monotone and "non-monotone (S falls below S* again)" in bracket.describe()
 
 
 def test_a_spent_budget_ends_the_search_and_says_so() -> None:
     search = settings(budget=5, tolerance=1e-3)
-    completed: dict[Point, float] = {}
-    ran = run_search(search, completed)
-    report = assess_points(search, completed)
-    assert len(ran) == 5 and report.done
-    assert {b.state for b in report.brackets} == {"budget spent"}
-    assert all(b.describe().startswith("budget spent: α* ≈ ") for b in report.brackets)
+    store: dict[Point, float] = {}
+    ran = run_search(search, store)
+    final = report(search, store)
+    assert len(ran) == 5 and final.done
+    assert {b.state for b in final.brackets} == {"budget spent"}
+    assert all(b.describe().startswith("budget spent: α* ≈ ") for b in final.brackets)
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
-from .helpers import cli_env, results_by_key, run_acadp, status_json, write_sweep
+import pytest
+
+from .helpers import background_acadp, cli_env, results_by_key, run_acadp, status_json, write_sweep
 
 SEARCH = {"low": 0.02, "high": 0.3, "thresholds": [0.5], "tolerance": 0.5, "budget": 4}
 
@@ -76,3 +81,51 @@ def test_a_dose_response_search_runs_one_seed_per_probe_reads_alpha_star_off_the
     again = run_acadp(["sweep", "resume", str(spec), "--storage", str(storage)], env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert results_by_key(sweep_dir) == results
+
+
+def _points(sweep_dir: Path) -> dict[tuple[float, int], float]:
+    """(alpha, seed) → success of every completed trial of a one-arm sweep."""
+    points = {}
+    for key, result in results_by_key(sweep_dir).items():
+        config = json.loads((sweep_dir / "trials" / key / "config.json").read_text())
+        points[(config["alpha"], config["seed"])] = result["success"]
+    return points
+
+
+def test_a_dose_response_search_killed_mid_round_resumes_to_the_same_points_as_an_uninterrupted_one(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    # a recipe that learns the signal gradually on 400 digits: S crosses 0.5 between the ends (near alpha 0.05)
+    datasets = {
+        "mnist5k": {
+            "n_train": 400,
+            "n_test": 150,
+            "eval_every": 100,
+            "training": {"epochs": 4, "batch_size": 32, "lr": 0.05, "momentum": 0.9},
+        }
+    }
+    search = {**DOSE, "low": 0.005, "high": 0.1, "budget": 5}
+    grid = {"alpha": {"search": search}, "epsilon": ["inf"], "clip": ["none"], "arms": ["sgd"], "seed": [0, 1, 2]}
+    spec = write_sweep(tmp_path / "dose.yaml", name="dose", grid=grid, datasets=datasets)  # fmt: skip
+    env = cli_env(data_dir)
+    whole = run_acadp(["sweep", "run", str(spec), "--storage", str(tmp_path / "whole"), "--no-reduce"], env=env)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    expected = _points(tmp_path / "whole" / "dose")
+    assert len(expected) >= 3, "the search ended at its ends; the test needs a round after them"
+
+    storage, sweep_dir = tmp_path / "store", tmp_path / "store" / "dose"
+    args = ["sweep", "run", str(spec), "--storage", str(storage), "--no-reduce"]
+    with background_acadp(args, env=env, log=tmp_path / "driver.log") as driver:
+        deadline = time.monotonic() + 300
+        while not (sweep_dir.exists() and len(results_by_key(sweep_dir)) >= 1):
+            assert time.monotonic() < deadline and driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
+            time.sleep(0.05)
+        os.kill(driver.pid, signal.SIGKILL)  # a crash of the driver; its Ray helpers are cleaned up by PID on exit
+        driver.wait(timeout=30)
+    if len(results_by_key(sweep_dir)) >= len(expected):
+        pytest.fail("the whole search finished before the kill landed")
+    before = {path: path.stat().st_mtime_ns for path in (sweep_dir / "trials").glob("*/result.json")}
+    resumed = run_acadp(["sweep", "resume", str(spec), "--storage", str(storage), "--no-reduce"], env=env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert _points(sweep_dir) == expected  # the same points, with bit-identical results
+    assert all(path.stat().st_mtime_ns == mtime for path, mtime in before.items()), "a finished trial re-ran"
