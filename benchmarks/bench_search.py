@@ -47,9 +47,9 @@ def _table(spec: Path, storage: str, *, search: SearchBounds | None) -> tuple[pd
 
 
 def _agrees(row: pd.Series, *, largest: float) -> str:
-    """Whether the search's alpha* lies in the grid's CI; where the grid never reached S* (alpha* = inf), whether the
-    search's alpha* lies beyond the grid's largest alpha (or is not reached either)."""
-    if math.isinf(row["alpha_star_grid"]):
+    """Whether the search's alpha* lies in the grid's CI (an upper bound of inf: the grid did not reach S* there);
+    where even the grid's lower bound is inf, whether the search's alpha* lies beyond the grid's largest alpha."""
+    if math.isinf(row["ci_low_grid"]):
         return f"beyond the grid (> {largest:g}): {row['alpha_star_search'] > largest}"
     return str(row["ci_low_grid"] <= row["alpha_star_search"] <= row["ci_high_grid"])
 

@@ -21,9 +21,9 @@ class AlphaSearch(FrozenModel):
     budget (trials per arm, every seed of every alpha counted).
 
     ``design``: ``bisection`` (every seed at each chosen alpha; the bracket of seed means narrows) or
-    ``dose_response`` (one seed per probe, seeds in turn; each probe at the alpha* of a logistic fit in log alpha
-    over every trial so far, :mod:`acadp.reduce.dose_response`; the tolerance bounds the width of alpha*'s bootstrap
-    CI over seeds, in log alpha)."""
+    ``dose_response`` (one seed per probe, seeds in turn, in rounds of one probe per searching threshold, each at
+    the alpha* of a logistic fit in log alpha over the earlier rounds' trials, :mod:`acadp.reduce.search_dose`; the
+    tolerance bounds the width of alpha*'s bootstrap CI over seeds, in log alpha)."""
 
     low: float
     high: float

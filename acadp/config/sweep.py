@@ -102,6 +102,11 @@ class GridSection(FrozenModel):
     @model_validator(mode="after")
     def _search_budget_pays_one_step(self) -> GridSection:
         search, seeds = self.search, len(self.seed)
+        if search is not None and search.design == "dose_response" and seeds < 2:
+            raise ValueError(
+                "alpha.search.design: dose_response needs at least 2 seeds in grid.seed (its CI is a bootstrap over "
+                f"seeds), got {seeds}; add seeds or use design: bisection"
+            )
         if search is not None and search.budget < search.least_budget(seeds):
             raise ValueError(
                 f"alpha.search.budget: {search.budget} trials per arm is below one "

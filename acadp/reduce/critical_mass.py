@@ -399,6 +399,8 @@ def _logistic_rows(
     stars = dose_response_stars(alphas, values, thresholds)
     boot = bootstrap_dose_response(alphas, values, seeds, thresholds, n_boot=n_boot, rng=rng) if len(fitted) else None
     notes = []
+    if done["seed"].nunique() == 1:
+        notes.append("1 seed: CI has zero width")
     if fitted.empty:
         notes.append("no completed trials at alpha > 0")
     elif fit_logistic(alphas, values) is None:

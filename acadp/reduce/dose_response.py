@@ -9,11 +9,15 @@ fractional label (each trial is one observation: a row labelled 1 with weight S 
 
 No extrapolation: an alpha* above the largest alpha run is "not reached" (``inf``), one below the smallest alpha run
 is that alpha (reached already there), as the first-crossing rule of :mod:`acadp.reduce.critical_mass` reads a grid.
-A fit whose slope is not positive (no increasing trend) has no alpha* (``inf``). alpha = 0 never enters the fit
-(log 0). The CI is the percentile bootstrap over seeds: resample the seeds with replacement and refit on all trials
-of the drawn seeds (a seed drawn twice counts twice). Each resample's alpha* is read within the range of alphas the
-whole design ran: a search runs each end with one seed, so a resample that misses that seed would otherwise call
-every alpha* beyond its own largest alpha "not reached".
+Without an increasing fit (too few alphas, S at one extreme everywhere, or a slope <= 0: S flat or falling), alpha*
+is the smallest alpha run when the mean S there already reaches S*, and ``inf`` otherwise. alpha = 0 never enters
+the fit (log 0); S is clipped to [0, 1] (a negative lift reads as 0).
+
+The CI is the percentile bootstrap over seeds: resample the seeds with replacement and refit on all trials of the
+drawn seeds (a seed drawn twice counts twice). Each resample's alpha* is read within the range of alphas the whole
+design ran: a search runs each end with one seed, so a resample that misses that seed would otherwise call every
+alpha* beyond its own largest alpha "not reached". With one seed every resample is the data itself: the CI has zero
+width.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
+from threadpoolctl import threadpool_limits
 
 # inverse ridge strength: large enough to leave the fit unpenalised in practice, finite so that data separated at
 # S in {0, 1} still gives a (steep) finite slope instead of a solver that does not converge
 INVERSE_PENALTY = 1e4
 LOGIT_CLIP = 1e-6  # S* = 1 is read at 1 − 1e-6 (logit 1 is infinite)
+REACH_TOLERANCE = 1e-12  # as acadp.reduce.critical_mass: a mean equal to S* up to rounding reaches it
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ class LogisticFit:
         log_star = (math.log(level / (1 - level)) - self.intercept) / self.slope
         if log_star > math.log(self.alpha_max) + 1e-9:
             return math.inf
-        return math.exp(max(log_star, math.log(self.alpha_min)))
+        return self.alpha_min if log_star <= math.log(self.alpha_min) else math.exp(log_star)
 
 
 def fit_logistic(alphas: ArrayLike, success: ArrayLike) -> LogisticFit | None:
@@ -80,10 +86,31 @@ def fit_logistic(alphas: ArrayLike, success: ArrayLike) -> LogisticFit | None:
     )  # fmt: skip
 
 
+def _positive(alphas: ArrayLike, success: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The trials the fit uses: alpha > 0, finite S, S clipped to [0, 1]."""
+    x, s = np.asarray(alphas, dtype=float), np.asarray(success, dtype=float)
+    keep = (x > 0) & np.isfinite(s)
+    return x[keep], np.clip(s[keep], 0.0, 1.0)
+
+
+def _read(
+    fit: LogisticFit | None, x: np.ndarray, s: np.ndarray, thresholds: Sequence[float], *, low: float, high: float
+) -> list[float]:
+    """alpha* per threshold within [low, high]: off an increasing fit; without one (nothing to fit, or S flat or
+    falling), ``low`` where the mean S at the smallest alpha of ``x`` already reaches S*, ``inf`` elsewhere."""
+    if fit is not None and fit.slope > 0:
+        within = dataclasses.replace(fit, alpha_min=low, alpha_max=high)
+        return [within.alpha_star(t) for t in thresholds]
+    at_low = float(np.mean(s[x == x.min()]))
+    return [low if at_low >= t - REACH_TOLERANCE else math.inf for t in thresholds]
+
+
 def dose_response_stars(alphas: ArrayLike, success: ArrayLike, thresholds: Sequence[float]) -> list[float]:
-    """alpha*(S*) of the fit for every threshold; ``inf`` for each when nothing can be fitted."""
-    fit = fit_logistic(alphas, success)
-    return [math.inf if fit is None else fit.alpha_star(t) for t in thresholds]
+    """alpha*(S*) of the fit for every threshold (module docstring); ``inf`` for each without a trial at alpha > 0."""
+    x, s = _positive(alphas, success)
+    if x.size == 0:
+        return [math.inf] * len(thresholds)
+    return _read(fit_logistic(x, s), x, s, thresholds, low=float(x.min()), high=float(x.max()))
 
 
 def bootstrap_dose_response(
@@ -97,15 +124,17 @@ def bootstrap_dose_response(
 ) -> np.ndarray:
     """(n_boot, n_thresholds) alpha* of ``n_boot`` seed resamples (module docstring); ``inf`` = not reached."""
     x, s, by = np.asarray(alphas, float), np.asarray(success, float), np.asarray(seeds)
+    keep = (x > 0) & np.isfinite(s)
+    x, s, by = x[keep], np.clip(s[keep], 0.0, 1.0), by[keep]
+    stars = np.full((n_boot, len(thresholds)), math.inf)
+    if x.size == 0:
+        return stars
     unique = np.unique(by)
     rows = {seed: np.flatnonzero(by == seed) for seed in unique}
-    run = x[x > 0]
-    stars = np.full((n_boot, len(thresholds)), math.inf)
-    for b in range(n_boot):
-        drawn = rng.choice(unique, size=unique.size, replace=True)
-        index = np.concatenate([rows[seed] for seed in drawn])
-        fit = fit_logistic(x[index], s[index])
-        if fit is not None:  # read within the alphas the design ran, not only those the resample drew
-            fit = dataclasses.replace(fit, alpha_min=float(run.min()), alpha_max=float(run.max()))
-            stars[b] = [fit.alpha_star(t) for t in thresholds]
+    low, high = float(x.min()), float(x.max())  # each resample is read within the alphas the design ran
+    with threadpool_limits(1):  # a fit of a few dozen rows only loses to BLAS threads (4× slower on a busy machine)
+        for b in range(n_boot):
+            drawn = rng.choice(unique, size=unique.size, replace=True)
+            index = np.concatenate([rows[seed] for seed in drawn])
+            stars[b] = _read(fit_logistic(x[index], s[index]), x[index], s[index], thresholds, low=low, high=high)
     return stars

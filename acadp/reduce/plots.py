@@ -151,7 +151,8 @@ def _draw_collapsed(axis: Axes, curve: pd.DataFrame, color: str) -> bool:
 
 
 def _draw_fit(axis: Axes, curve: pd.DataFrame, fit: LogisticFit, *, label: str, style: Mapping[str, Any]) -> None:
-    """The seed means as points and the fitted logistic as the arm's line, over the alphas it was fitted on."""
+    """The mean S at each alpha run as points (one trial at most alphas of a dose-response search) and the fitted
+    logistic as the arm's line, over the alphas it was fitted on."""
     curve = curve.sort_values("alpha")
     axis.plot(curve["alpha"].to_numpy(float), curve["mean"].to_numpy(float), linestyle="none", markersize=4,
               label="_nolegend_", **{k: v for k, v in style.items() if k != "linestyle"})  # fmt: skip
@@ -166,8 +167,8 @@ def plot_success_curves(curves: pd.DataFrame, *, title: str, fits: Mapping[str, 
     All arms on one panel, in the table's order (strongest privacy first): seed mean with its 95% t-interval band,
     SGD in black; each arm's base rate (Pr[f(x) = y*] without the signal) as a faint dashed line of the same colour;
     collapsed points (see :func:`acadp.reduce.curves.collapse_flags`) as hollow circles. The legend sits on the right.
-    An arm in ``fits`` (a dose-response search: one seed per alpha) is drawn as points with its fitted logistic
-    curve (:mod:`acadp.reduce.dose_response`) as the line instead.
+    An arm in ``fits`` (a dose-response search: mostly one seed per alpha) is drawn as the mean at each alpha, as
+    points, with its fitted logistic curve (:mod:`acadp.reduce.dose_response`) as the line instead.
     """
     if curves.empty:
         return _empty_figure(title, "no grid points")

@@ -299,8 +299,9 @@ def sweep_figures(
 ) -> list[FigureFile]:
     """All figures of a sweep: per setting S(alpha), alpha* vs epsilon and accuracy vs epsilon; then LiRA ROC curves.
 
-    With ``interpolation`` logistic (a dose-response search) S(alpha) shows every trial as a point and each arm's
-    fitted curve as its line. Nothing is drawn for a sweep without a completed trial (the dashboard says so).
+    With ``interpolation`` logistic (a dose-response search) S(alpha) shows the mean at each alpha run as a point
+    (one trial at most alphas) and each arm's fitted curve as its line. Nothing is drawn for a sweep without a
+    completed trial (the dashboard says so).
     """
     figures: list[FigureFile] = []
     keys = setting_keys(trials)

@@ -28,7 +28,9 @@ SIGNIFICANT_DIGITS = 6  # proposed alphas are rounded, so that their trial keys 
 INTERPOLATION_RANGE = (0.25, 0.75)  # an interpolated point stays within the bracket's middle half (in log alpha)
 ALPHAS_PER_STEP = 3  # the ends plus one bisection point: the least budget (in alphas) a search can use
 
-BracketState = Literal["searching", "found", "budget spent", "not reached by high", "reached already at low"]
+BracketState = Literal[
+    "searching", "found", "budget spent", "not reached by high", "reached already at low", "no probe left"
+]
 Design = Literal["bisection", "dose_response"]
 LEAST_DOSE_TRIALS = 3  # a dose-response search: the two ends and one probe, one seed each
 
@@ -72,20 +74,21 @@ def settings_problem(
     design: Design = "bisection",
 ) -> str | None:
     """What is wrong with a search's settings, as one line starting with the field's name; None when nothing is."""
-    if not 0 < low < high < 1:
-        return f"low, high: the bracket needs 0 < low < high < 1, got low {low:g}, high {high:g}"
-    bad = [t for t in thresholds if not 0 < t <= 1]
-    if bad or not thresholds:
-        return f"thresholds: every S* must lie in (0, 1], got {list(thresholds)}"
-    if not tolerance > 0:
-        return f"tolerance: the bracket width in log alpha must be > 0, got {tolerance:g}"
-    if design not in ("bisection", "dose_response"):
-        return f"design: must be bisection or dose_response, got {design!r}"
+    known = design in ("bisection", "dose_response")
     least = least_budget(design, n_seeds)
-    if budget < least:
-        step = f"{ALPHAS_PER_STEP} alphas × {n_seeds} seeds" if design == "bisection" else "3 alphas × 1 seed"
-        return f"budget: {budget} trials per arm is below one {design.replace('_', '-')} step ({step} = {least})"
-    return None
+    step = f"{ALPHAS_PER_STEP} alphas × {n_seeds} seeds" if design == "bisection" else "3 alphas × 1 seed"
+    problems = (
+        (not 0 < low < high < 1, f"low, high: the bracket needs 0 < low < high < 1, got low {low:g}, high {high:g}"),
+        (not thresholds or any(not 0 < t <= 1 for t in thresholds),
+         f"thresholds: every S* must lie in (0, 1], got {list(thresholds)}"),
+        (not tolerance > 0, f"tolerance: the bracket width in log alpha must be > 0, got {tolerance:g}"),
+        (not known, f"design: must be bisection or dose_response, got {design!r}"),
+        (design == "dose_response" and n_seeds < 2,
+         f"design: dose_response needs at least 2 seeds (its CI is a bootstrap over seeds), got {n_seeds}"),
+        (known and budget < least,
+         f"budget: {budget} trials per arm is below one {design.replace('_', '-')} step ({step} = {least})"),
+    )  # fmt: skip
+    return next((message for failed, message in problems if failed), None)
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,8 @@ class ThresholdBracket:
 
     @property
     def width(self) -> float:
-        """log(high / low): the bracket's width in log alpha."""
-        return math.log(self.high / self.low)
+        """log(high / low): the bracket's width in log alpha (``inf`` when ``high`` is: a CI not reached above)."""
+        return math.log(self.high / self.low) if math.isfinite(self.high) else math.inf
 
     def describe(self) -> str:
         """E.g. ``found: α* in [0.031, 0.034]`` or ``not reached by high (0.2)``, ``; non-monotone`` appended."""

@@ -21,6 +21,7 @@ arms, their rounds fill the other slots).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections import Counter
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from acadp.reduce.critical_mass import CONFIDENCE, REACH_TOLERANCE, percentile_interval
-from acadp.reduce.dose_response import bootstrap_dose_response, fit_logistic
+from acadp.reduce.dose_response import bootstrap_dose_response, dose_response_stars
 from acadp.reduce.search_core import (
     SIGNIFICANT_DIGITS,
     BracketState,
@@ -40,7 +41,7 @@ from acadp.reduce.search_core import (
 )
 
 Point = tuple[float, int]  # (alpha, seed)
-SEARCH_BOOT = 200  # seed resamples behind a searching threshold's CI (the reducer's table uses reduce.n_boot)
+SEARCH_BOOT = 100  # seed resamples behind a searching threshold's CI (the reducer's table uses reduce.n_boot)
 BOOT_SEED = 0  # fixed, so that the same completed trials always give the same CI (and the same next probe)
 
 
@@ -61,8 +62,7 @@ def _fit_state(
 ) -> tuple[tuple[float, ...], tuple[tuple[float, float], ...]]:
     """(alpha* per threshold, (CI low, CI high) per threshold) of the completed ``trials``: (alpha, seed, S)."""
     alphas, seeds, values = (np.array([t[i] for t in trials]) for i in (0, 1, 2))
-    fit = fit_logistic(alphas, values)
-    stars = tuple(math.inf if fit is None else fit.alpha_star(t) for t in thresholds)
+    stars = tuple(dose_response_stars(alphas, values, thresholds))
     boot = bootstrap_dose_response(
         alphas, values, seeds, thresholds, n_boot=SEARCH_BOOT, rng=np.random.default_rng(BOOT_SEED)
     )
@@ -102,7 +102,9 @@ def _bracket(
         return ThresholdBracket(threshold, a, b, "budget spent" if spent else "searching", non_monotone)
     ci_low, ci_high = interval
     width = math.log(ci_high / ci_low) if math.isfinite(ci_high) and ci_low > 0 else math.inf
-    state: BracketState = "found" if width <= settings.tolerance else ("budget spent" if spent else "searching")
+    probed = any(low < alpha < high for alpha in means)  # two ends alone fix no crossing, however narrow the CI
+    found = probed and width <= settings.tolerance
+    state: BracketState = "found" if found else ("budget spent" if spent else "searching")
     return ThresholdBracket(threshold, ci_low, ci_high, state, non_monotone, estimate=star)
 
 
@@ -139,7 +141,12 @@ def _probe_alpha(settings: SearchSettings, bracket: ThresholdBracket, means: Map
     else:
         a, b = _empirical(means, bracket.threshold) or (settings.low, settings.high)
         alpha = math.sqrt(a * b)
-    return _round(min(max(alpha, settings.low), settings.high))
+    return _inside(settings, alpha)
+
+
+def _inside(settings: SearchSettings, alpha: float) -> float:
+    """``alpha`` rounded (readable trial keys), then clipped to [low, high]."""
+    return min(max(_round(alpha), settings.low), settings.high)
 
 
 def _free_seed(alpha: float, seeds: Collection[int], taken: set[Point]) -> int | None:
@@ -154,7 +161,8 @@ def next_round(settings: SearchSettings, completed: Mapping[Point, float], seeds
     over (no threshold searching, the budget spent, or no seed left to run where a threshold would probe).
 
     The first round is the two ends (the first two seeds); every later round holds one probe per searching threshold,
-    the widest CI first, each at a seed no point of the round uses yet. Never exceeds the budget."""
+    the widest CI first, each with the seed used least so far (counting the round's own probes) among those that
+    have not run its alpha. Never exceeds the budget."""
     taken = set(completed)
     chosen: list[Point] = []
 
@@ -175,7 +183,7 @@ def next_round(settings: SearchSettings, completed: Mapping[Point, float], seeds
     for bracket in sorted((b for b in report.brackets if b.state == "searching"), key=lambda b: -b.width):
         alpha = _probe_alpha(settings, bracket, means)
         step = math.exp(settings.tolerance / 2)  # where every seed has run the probe, move it by half the tolerance
-        any(add(a) for a in (alpha, _round(min(alpha * step, settings.high)), _round(max(alpha / step, settings.low))))
+        any(add(a) for a in (alpha, _inside(settings, alpha * step), _inside(settings, alpha / step)))
     return chosen
 
 
@@ -191,6 +199,17 @@ class Replay:
     @property
     def trials_used(self) -> int:
         return len(self.completed) + len(self.waiting)
+
+    def report(self, settings: SearchSettings) -> SearchReport:
+        """Where the replayed search stands (:func:`assess_points` on its own points). Once no round follows, a
+        threshold still "searching" (every seed has run where it would probe next) is reported as "no probe left"."""
+        report = assess_points(settings, self.completed, pending=self.waiting)
+        if self.waiting:
+            return report
+        brackets = tuple(
+            dataclasses.replace(b, state="no probe left") if b.state == "searching" else b for b in report.brackets
+        )
+        return dataclasses.replace(report, brackets=brackets, done=True)
 
 
 def replay(settings: SearchSettings, seeds: Collection[int], results: Mapping[Point, float]) -> Replay:

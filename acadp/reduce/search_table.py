@@ -3,6 +3,7 @@ bracket and its state, from :func:`acadp.reduce.search_core.assess` on the compl
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from acadp.config.search import AlphaSearch
 from acadp.reduce.collect import with_arm_columns
 from acadp.reduce.curves import group_keys
 from acadp.reduce.search_core import Design, SearchReport, SearchSettings, assess, least_budget
-from acadp.reduce.search_dose import assess_points, replay
+from acadp.reduce.search_dose import replay
 
 
 @dataclass(frozen=True)
@@ -25,14 +26,20 @@ class SearchBounds:
     tolerance: float
     budget: int
     design: Design = "bisection"
-    seeds: tuple[int, ...] = ()  # the grid's seeds (a dose-response search is replayed over them); () = the table's
+    # a dose-response search is replayed over the grid's seeds and the search's thresholds (its rounds depend on both)
+    seeds: tuple[int, ...] = ()
+    thresholds: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.design == "dose_response" and not (self.seeds and self.thresholds):
+            raise ValueError("a dose-response search is replayed over its seeds and thresholds: give both")
 
     @classmethod
     def of(cls, search: AlphaSearch, seeds: Sequence[int]) -> SearchBounds:
         """The bounds of a sweep file's ``grid.alpha.search`` with its grid's ``seeds``."""
         return cls(
             low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget, design=search.design,
-            seeds=tuple(seeds),
+            seeds=tuple(seeds), thresholds=tuple(search.thresholds),
         )  # fmt: skip
 
 
@@ -51,8 +58,8 @@ def _report(group: pd.DataFrame, threshold: float, bounds: SearchBounds) -> Sear
     if bounds.design == "dose_response":
         rows = zip(done["alpha"], done["seed"], done["success"], strict=True)
         points = {(float(a), int(s)): float(v) for a, s, v in rows}
-        state = replay(settings, bounds.seeds or sorted({int(s) for s in group["seed"]}), points)
-        return assess_points(settings, state.completed, pending=state.waiting)
+        state = replay(dataclasses.replace(settings, thresholds=bounds.thresholds), bounds.seeds, points)
+        return state.report(settings)  # the search's path, read at this row's S*
     results = {float(a): block["success"].astype(float).tolist() for a, block in done.groupby("alpha")}
     pending = {float(a) for a in group["alpha"]} - set(results)
     return assess(settings, results, pending=pending)

@@ -19,7 +19,7 @@ from acadp.config.search import AlphaSearch
 from acadp.config.trial import TrialConfig
 from acadp.errors import StoreError
 from acadp.reduce.search_core import SearchReport, SearchSettings, assess
-from acadp.reduce.search_dose import Point, Replay, assess_points, next_round, replay
+from acadp.reduce.search_dose import Point, Replay, next_round, replay
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.status import read_result
@@ -70,8 +70,7 @@ class ArmSearch:
 
     def report(self) -> SearchReport:
         if self.dose_response:
-            state = self.replay()
-            return assess_points(self.settings, state.completed, pending=state.waiting)
+            return self.replay().report(self.settings)
         return assess(self.settings, self.results(), pending=self.pending())
 
     def configs(self) -> list[TrialConfig]:

@@ -72,3 +72,14 @@ def test_bad_dose_response_input_is_refused_in_one_line(tmp_path: Path, search: 
     assert "\n" not in message and field in message
     if search.get("budget") == 2:
         assert "dose-response step (3 alphas × 1 seed = 3)" in message
+
+
+def test_a_dose_response_search_with_one_seed_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, {"search": {**SEARCH, "design": "dose_response"}})
+    spec = yaml.safe_load(path.read_text())
+    spec["grid"]["seed"] = [0]
+    path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(SpecError) as error:
+        load_spec(path)
+    message = str(error.value)
+    assert "\n" not in message and "alpha.search.design" in message and "at least 2 seeds" in message

@@ -37,7 +37,11 @@ def test_no_extrapolation_and_no_alpha_star_without_an_increasing_trend() -> Non
     below, above = dose_response_stars(alphas, curve(alphas), [0.999, 0.001])
     assert below == math.inf  # the fit would cross above the largest alpha run: not reached
     assert above == pytest.approx(0.01)  # reached already at the smallest alpha run
-    assert dose_response_stars(alphas, curve(alphas)[::-1], [0.5]) == [math.inf]  # decreasing: no alpha*
+    # no increasing trend: reached at the smallest alpha run if S is there already, else not reached
+    smallest = float(alphas.min())
+    assert dose_response_stars(alphas, curve(alphas)[::-1], [0.5, 0.9]) == [smallest, math.inf]
+    assert dose_response_stars(alphas, np.full(5, 0.7), [0.5, 0.9]) == [smallest, math.inf]
+    assert dose_response_stars(alphas, np.ones(5), [0.9]) == [smallest]  # S = 1 everywhere: reached at once
     assert fit_logistic([0.02, 0.02], [0.1, 0.9]) is None  # one alpha: no slope
     assert fit_logistic([0.01, 0.02], [0.0, 0.0]) is None  # S = 0 everywhere: nothing crosses
 
@@ -126,3 +130,11 @@ def test_a_dose_response_sweep_draws_every_trial_and_each_arms_fitted_curve() ->
     assert np.allclose(y, curve(x), atol=1e-3)  # the line is the fitted curve, here the true one
     points = [line for line in figure.axes[0].get_lines() if line.get_linestyle() == "None"]
     assert points and len(points[0].get_xdata()) == 10  # every trial's alpha as a point
+
+
+def test_one_seed_gives_a_zero_width_ci_and_says_so() -> None:
+    alphas = np.geomspace(0.005, 0.2, 6)
+    rows = [(float(a), 0, float(v)) for a, v in zip(alphas, curve(alphas), strict=True)]
+    table = critical_mass_table(trials(rows), thresholds=(0.5,), n_boot=20, interpolation="logistic")
+    (row,) = table.to_dict("records")
+    assert row["ci_low"] == row["ci_high"] == row["alpha_star"] and "1 seed: CI has zero width" in row["note"]

@@ -161,9 +161,36 @@ def test_a_spent_budget_ends_the_search_and_says_so() -> None:
     assert all(b.describe().startswith("budget spent: α* ≈ ") for b in final.brackets)
 
 
+def test_the_two_ends_alone_never_count_as_found() -> None:
+    search = settings(tolerance=10.0)  # any CI would do
+    final = assess_points(search, {(0.005, 0): 0.0, (0.3, 1): 1.0})
+    assert {b.state for b in final.brackets} == {"searching"} and not final.done
+
+
+def test_a_search_with_no_seed_left_to_probe_ends_and_says_so() -> None:
+    def steep(alpha: float) -> float:
+        return 1.0 / (1.0 + math.exp(-20 * (math.log(alpha) - math.log(0.015))))
+
+    search = settings(low=0.01, high=0.02, thresholds=(0.5,), tolerance=1e-7, budget=50, n_seeds=2)
+    store: dict[Point, float] = {}
+    while waiting := replay(search, (0, 1), store).waiting:
+        store.update({point: steep(point[0]) for point in waiting})
+    final = replay(search, (0, 1), store).report(search)
+    assert len(store) < search.budget and final.done
+    (bracket,) = final.brackets
+    assert bracket.state == "no probe left" and bracket.estimate == pytest.approx(0.015, rel=1e-3)
+
+
+def test_probes_stay_inside_a_bracket_whose_ends_have_more_digits_than_a_probe() -> None:
+    search = settings(high=0.1234567, budget=30)
+    store: dict[Point, float] = {}
+    ran = run_search(search, store)  # asserts every point lies in [low, high]
+    assert (0.1234567, 1) in ran
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
-    [({"budget": 2}, "budget:"), ({"design": "grid"}, "design:")],
+    [({"budget": 2}, "budget:"), ({"design": "grid"}, "design:"), ({"n_seeds": 1}, "design:")],
 )
 def test_bad_settings_are_refused_with_one_line_naming_the_field(changes: dict, field: str) -> None:
     values: dict = dict(
@@ -172,3 +199,29 @@ def test_bad_settings_are_refused_with_one_line_naming_the_field(changes: dict, 
     problem = settings_problem(**(values | changes))
     assert problem is not None and problem.startswith(field) and "\n" not in problem
     assert settings_problem(**(values | {"budget": 3})) is None  # the ends and one probe
+
+
+def test_the_tables_search_column_replays_the_search_with_all_its_thresholds() -> None:
+    import pandas as pd
+
+    from acadp.reduce.critical_mass import critical_mass_table
+    from acadp.reduce.search_table import SearchBounds, with_search_column
+
+    search = settings()
+    store: dict[Point, float] = {}
+    ran = run_search(search, store)
+    frame = pd.DataFrame(
+        {
+            "dataset": "d", "label": "d", "arm": "SGD", "epsilon": math.inf, "clip": np.nan, "status": "completed",
+            "alpha": [a for a, _ in store], "seed": [s for _, s in store], "success": list(store.values()),
+        }
+    )  # fmt: skip
+    bounds = SearchBounds(
+        low=search.low, high=search.high, tolerance=search.tolerance, budget=search.budget, design="dose_response",
+        seeds=tuple(SEEDS), thresholds=search.thresholds,
+    )  # fmt: skip
+    table = critical_mass_table(frame, thresholds=search.thresholds, n_boot=10, interpolation="logistic")
+    column = with_search_column(table, frame, bounds)["search"].tolist()
+    final = report(search, store)
+    assert column == [f"{len(ran)} trials · {bracket.describe()}" for bracket in final.brackets]
+    assert not any("searching" in text for text in column)
