@@ -73,14 +73,34 @@ class CheckpointLayout:
 
 
 @dataclass(frozen=True)
-class TrialLayout:
-    """Paths of one trial, relative to the store root."""
+class JobLayout:
+    """The files every job folder of a sweep has (trial, LiRA audit, one-run audit), relative to the store root."""
 
     root: str
 
     @property
     def config(self) -> str:
         return f"{self.root}/config.json"
+
+    @property
+    def result(self) -> str:
+        """Written last: the job is complete."""
+        return f"{self.root}/result.json"
+
+    @property
+    def error(self) -> str:
+        """Written when the job failed (its last error)."""
+        return f"{self.root}/error.json"
+
+    @property
+    def attempts(self) -> str:
+        """Each failed attempt of the job, with its reason."""
+        return f"{self.root}/attempts.json"
+
+
+@dataclass(frozen=True)
+class TrialLayout(JobLayout):
+    """Paths of one trial, relative to the store root."""
 
     @property
     def checkpoint(self) -> str:
@@ -99,25 +119,13 @@ class TrialLayout:
         return f"{self.root}/progress.json"
 
     @property
-    def error(self) -> str:
-        return f"{self.root}/error.json"
-
-    @property
-    def attempts(self) -> str:
-        return f"{self.root}/attempts.json"
-
-    @property
-    def result(self) -> str:
-        return f"{self.root}/result.json"
-
-    @property
     def untracked(self) -> str:
         """Marker: the result is in the store but not (fully) in MLflow yet; removed once backfilled."""
         return f"{self.root}/untracked.json"
 
 
 @dataclass(frozen=True)
-class AuditLayout:
+class AuditLayout(JobLayout):
     """Paths of one LiRA audit, relative to the store root.
 
     The folder holds everything needed to re-score the audit without acadp (``.npy`` files, ``np.load``-able
@@ -136,12 +144,6 @@ class AuditLayout:
       :class:`~acadp.lira.results.ShadowStats` (``n_train``, train and test accuracy, σ, q, steps, ε spent), the
       seconds it took and the Ray node that trained it.
     """
-
-    root: str
-
-    @property
-    def config(self) -> str:
-        return f"{self.root}/config.json"
 
     @property
     def keep(self) -> str:
@@ -170,18 +172,6 @@ class AuditLayout:
         return f"{self.shadows}/{index:03d}/meta.json"
 
     @property
-    def error(self) -> str:
-        return f"{self.root}/error.json"
-
-    @property
-    def attempts(self) -> str:
-        return f"{self.root}/attempts.json"
-
-    @property
-    def result(self) -> str:
-        return f"{self.root}/result.json"
-
-    @property
     def lost_shadows(self) -> str:
         return f"{self.root}/lost_shadows.json"
 
@@ -196,17 +186,11 @@ class AuditLayout:
 
 
 @dataclass(frozen=True)
-class OneRunLayout:
+class OneRunLayout(JobLayout):
     """Paths of one one-run audit (Steinke et al. 2023), relative to the store root: ``config.json``, the canaries'
     indices in the audited trial's training set (``canaries.npy``, (m,) int64, ascending), whether each was trained on
     (``included.npy``, (m,) bool), their scores (``scores.npy``, (m,) float64: the logit-scaled confidence of each
     canary's label as trained) and ``result.json`` (written last)."""
-
-    root: str
-
-    @property
-    def config(self) -> str:
-        return f"{self.root}/config.json"
 
     @property
     def canaries(self) -> str:
@@ -219,20 +203,6 @@ class OneRunLayout:
     @property
     def scores(self) -> str:
         return f"{self.root}/scores.npy"
-
-    @property
-    def result(self) -> str:
-        return f"{self.root}/result.json"
-
-    @property
-    def error(self) -> str:
-        """Written when the audit failed as a job of a sweep (its last error)."""
-        return f"{self.root}/error.json"
-
-    @property
-    def attempts(self) -> str:
-        """Each failed attempt of the audit as a job of a sweep, with its reason."""
-        return f"{self.root}/attempts.json"
 
 
 @dataclass(frozen=True)

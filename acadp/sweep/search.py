@@ -39,8 +39,12 @@ class ArmSearch:
     templates: dict[int, TrialConfig]  # seed → the arm's config at alpha = low
     settings: SearchSettings
     success: dict[float, dict[int, float]] = field(default_factory=dict)  # alpha → seed → S of completed trials
-    started: set[float] = field(default_factory=set)  # alphas with any trial config stored
-    started_points: set[Point] = field(default_factory=set)  # (alpha, seed) of every trial config stored
+    started_points: set[Point] = field(default_factory=set)  # (alpha, seed) of every trial stored or queued
+
+    @property
+    def started(self) -> set[float]:
+        """Alphas with any trial stored or queued."""
+        return {alpha for alpha, _ in self.started_points}
 
     @property
     def dose_response(self) -> bool:
@@ -132,7 +136,6 @@ def load_from_store(store: ResultsStore, arms: Sequence[ArmSearch]) -> None:
             continue
         if not arm.settings.low <= config.alpha <= arm.settings.high:
             continue
-        arm.started.add(config.alpha)
         arm.started_points.add((config.alpha, config.seed))
         record(arm, config, store)
 

@@ -55,20 +55,13 @@ class CriticalMassSearcher(Searcher):
         return running | {config.key() for _, config in self.queue}
 
     def _enqueue(self, arm: ArmSearch, alpha: float) -> None:
-        arm.started.add(alpha)
-        busy = self._queued_keys()
+        """Queue every seed of a bisection's alpha (:meth:`_enqueue_point`)."""
         for seed in arm.templates:
-            config = arm.config_at(alpha, seed)
-            key = config.key()
-            if seed in arm.success.get(alpha, {}) or key in busy or key in self.failed:
-                continue
-            if not record(arm, config, self.store):  # completed in the store (by a grid or an earlier search)
-                self.queue.append((arm, config))
+            self._enqueue_point(arm, alpha, seed)
 
     def _enqueue_point(self, arm: ArmSearch, alpha: float, seed: int) -> None:
-        """Queue one (alpha, seed) of a dose-response search unless it is running, failed here or completed."""
+        """Queue the trial (alpha, seed) unless it is completed, queued, running or failed in this invocation."""
         arm.started_points.add((alpha, seed))
-        arm.started.add(alpha)
         config = arm.config_at(alpha, seed)
         if seed in arm.success.get(alpha, {}) or config.key() in self._queued_keys() | self.failed:
             return

@@ -50,6 +50,15 @@ def test_a_searched_sweep_runs_within_its_budget_reports_its_bracket_and_resumes
     assert results_by_key(sweep_dir) == results
 
 
+def _points(sweep_dir: Path) -> dict[tuple[float, int], float]:
+    """(alpha, seed) → success of every completed trial of a one-arm sweep."""
+    points = {}
+    for key, result in results_by_key(sweep_dir).items():
+        config = json.loads((sweep_dir / "trials" / key / "config.json").read_text())
+        points[(config["alpha"], config["seed"])] = result["success"]
+    return points
+
+
 DOSE = {"low": 0.02, "high": 0.3, "thresholds": [0.5], "tolerance": 0.05, "budget": 4, "design": "dose_response"}
 
 
@@ -67,9 +76,8 @@ def test_a_dose_response_search_runs_one_seed_per_probe_reads_alpha_star_off_the
     assert result.returncode == 0, result.stderr[-3000:]
     sweep_dir = storage / "dose"
     results = results_by_key(sweep_dir)
-    configs = [json.loads((sweep_dir / "trials" / key / "config.json").read_text()) for key in results]
-    points = sorted((c["alpha"], c["seed"]) for c in configs)
-    assert 2 <= len(points) <= DOSE["budget"] and len(set(points)) == len(points)
+    points = sorted(_points(sweep_dir))
+    assert 2 <= len(points) <= DOSE["budget"] and len(points) == len(results)  # no point run twice
     assert (DOSE["low"], 0) in points and (DOSE["high"], 1) in points  # the ends first, one seed each
     status = status_json(spec, storage, env)
     assert {t["status"] for t in status["trials"]} == {"completed"} and len(status["trials"]) == len(points)
@@ -81,15 +89,6 @@ def test_a_dose_response_search_runs_one_seed_per_probe_reads_alpha_star_off_the
     again = run_acadp(["sweep", "resume", str(spec), "--storage", str(storage)], env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert results_by_key(sweep_dir) == results
-
-
-def _points(sweep_dir: Path) -> dict[tuple[float, int], float]:
-    """(alpha, seed) → success of every completed trial of a one-arm sweep."""
-    points = {}
-    for key, result in results_by_key(sweep_dir).items():
-        config = json.loads((sweep_dir / "trials" / key / "config.json").read_text())
-        points[(config["alpha"], config["seed"])] = result["success"]
-    return points
 
 
 def test_a_dose_response_search_killed_mid_round_resumes_to_the_same_points_as_an_uninterrupted_one(
