@@ -17,71 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
 
-from acadp.config.base import FrozenModel
+from acadp.config.signals import FeatureOffsetSignal, GridSignal, PatchSignal, SignalParams
 from acadp.errors import SpecError
 from acadp.registry import Registry
 from acadp.seeding import numpy_rng
 
 # ----------------------------------------------------------------------------------------------------------- signals
 
-
-class PatchSignal(FrozenModel):
-    """A ``size`` × ``size`` block of pixels set to ``value`` (all channels) in a corner or the centre (MNIST)."""
-
-    name: Literal["patch"] = "patch"
-    size: Annotated[int, Field(ge=1, le=64)] = 3
-    position: Literal["bottom_right", "bottom_left", "top_right", "top_left", "center"] = "bottom_right"
-    margin: Annotated[int, Field(ge=0)] = 0
-    value: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
-
-
-class GridSignal(FrozenModel):
-    """Every ``step``-th pixel (rows, columns, from ``offset``) shifted by ``amplitude``, clipped to [0, 1] (CIFAR)."""
-
-    name: Literal["grid"] = "grid"
-    step: Annotated[int, Field(ge=2, le=64)] = 4
-    offset: Annotated[int, Field(ge=0)] = 0
-    amplitude: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.05
-
-    @model_validator(mode="after")
-    def _nonzero_amplitude(self) -> GridSignal:
-        if self.amplitude == 0.0:
-            raise ValueError("amplitude must be non-zero: a zero shift plants no signal")
-        return self
-
-
-class FeatureOffsetSignal(FrozenModel):
-    """Chosen standardised features shifted by ``offset`` (in units of the training standard deviation; tabular)."""
-
-    name: Literal["feature_offset"] = "feature_offset"
-    features: Annotated[tuple[str, ...], Field(min_length=1)]
-    offset: float = 3.0
-
-    @model_validator(mode="after")
-    def _nonzero_offset(self) -> FeatureOffsetSignal:
-        if self.offset == 0.0:
-            raise ValueError("offset must be non-zero: a zero shift plants no signal")
-        return self
-
-
-SignalParams = Annotated[PatchSignal | GridSignal | FeatureOffsetSignal, Field(discriminator="name")]
-
-
-@dataclass(frozen=True)
-class SignalKind:
-    """A registered signal: its parameter model and ``apply(params, x, feature_names) -> g(x)``."""
-
-    params_model: type[FrozenModel]
-    modality: Literal["image", "tabular"]
-    apply: Callable[..., np.ndarray]
-
-
-SIGNALS: Registry[SignalKind] = Registry("signal")
+# g(x) of each signal, by name: ``apply(params, x, feature_names) -> g(x)`` (the parameters are
+# :mod:`acadp.config.signals` models)
+SignalApply = Callable[..., np.ndarray]
+SIGNALS: Registry[SignalApply] = Registry("signal")
 
 
 def _patch_window(params: PatchSignal, height: int, width: int) -> tuple[slice, slice]:
@@ -141,17 +90,14 @@ def _require_images(x: np.ndarray, signal: str) -> None:
         raise SpecError(f"signal {signal!r} needs images of shape (n, channels, height, width), got {x.shape}")
 
 
-SIGNALS.add("patch", SignalKind(PatchSignal, "image", apply_patch))
-SIGNALS.add("grid", SignalKind(GridSignal, "image", apply_grid))
-SIGNALS.add("feature_offset", SignalKind(FeatureOffsetSignal, "tabular", apply_feature_offset))
+SIGNALS.add("patch", apply_patch)
+SIGNALS.add("grid", apply_grid)
+SIGNALS.add("feature_offset", apply_feature_offset)
 
 
-def apply_signal(
-    signal: PatchSignal | GridSignal | FeatureOffsetSignal, x: np.ndarray, feature_names: tuple[str, ...] = ()
-) -> np.ndarray:
+def apply_signal(signal: SignalParams, x: np.ndarray, feature_names: tuple[str, ...] = ()) -> np.ndarray:
     """g(x): a copy of ``x`` with the signal planted in every row (used on collective members and on test points)."""
-    kind = SIGNALS.get(signal.name)
-    return kind.apply(signal, x, feature_names)
+    return SIGNALS.get(signal.name)(signal, x, feature_names)
 
 
 # -------------------------------------------------------------------------------------------------------- membership
@@ -199,7 +145,7 @@ def feature_label(
     x: np.ndarray,
     y: np.ndarray,
     members: np.ndarray,
-    signal: PatchSignal | GridSignal | FeatureOffsetSignal,
+    signal: SignalParams,
     target_class: int,
     feature_names: tuple[str, ...] = (),
 ) -> PlantedData:
@@ -217,7 +163,7 @@ def feature_only(
     x: np.ndarray,
     y: np.ndarray,
     members: np.ndarray,
-    signal: PatchSignal | GridSignal | FeatureOffsetSignal,
+    signal: SignalParams,
     target_class: int,
     feature_names: tuple[str, ...] = (),
 ) -> PlantedData:
@@ -236,7 +182,7 @@ def plant_collective(
     alpha: float,
     seed: int,
     strategy: str,
-    signal: PatchSignal | GridSignal | FeatureOffsetSignal,
+    signal: SignalParams,
     target_class: int,
     feature_names: tuple[str, ...] = (),
 ) -> PlantedData:

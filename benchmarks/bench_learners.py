@@ -52,7 +52,7 @@ def non_private_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Call
 
 
 def bookkeeping_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
-    """The same work as one step of BookkeepingDPSGDRun: clip, add noise, divide, update."""
+    """The same work as one step of BookkeepingDPShuffleRun: clip, add noise, divide, update."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     clipper = BookkeepingClipper(model, max_grad_norm=CLIP)
     generator = torch.Generator().manual_seed(0)

@@ -23,9 +23,9 @@ import numpy as np
 import ray
 import torch
 
+from acadp.config.lira import AuditConfig, LiraSettings
 from acadp.config.options import TrialOptions, build_trial_config
 from acadp.lira.keep import balanced_keep_matrix
-from acadp.lira.settings import AuditConfig, LiraSettings
 from acadp.lira.shadow import prepare_pool, train_shadow
 from acadp.runtime import pin_malloc_thresholds
 from acadp.store.results import ResultsStore

@@ -7,15 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from acadp.collective import (
-    FeatureOffsetSignal,
-    GridSignal,
-    PatchSignal,
-    apply_signal,
-    choose_members,
-    collective_size,
-    plant_collective,
-)
+from acadp.collective import apply_signal, choose_members, collective_size, plant_collective
+from acadp.config.signals import FeatureOffsetSignal, GridSignal, PatchSignal
 from acadp.errors import SpecError
 
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from acadp.config.describe import describe
-from acadp.config.options import TrialOptions, build_trial_config, parse_clip, parse_number
+from acadp.config.options import TrialOptions, build_trial_config, parse_clip, parse_number, training_settings
 from acadp.errors import SpecError
 
 console = Console(stderr=True)
@@ -37,10 +37,10 @@ def lira(
             "shift_right need shift); default: follow training, the original plus the views of its augmentations"
         ),
     ] = None,
-    augment: Annotated[
-        str | None, typer.Option(help="Training augmentation of the audited learner: flip,shift or none [preset]")
+    set_training: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="A training field of the audited learner KEY=VALUE, e.g. augment=flip,shift"),
     ] = None,
-    augment_shift: Annotated[int | None, typer.Option(help="Largest shift in pixels of 'shift' augmentation")] = None,
     attacks: Annotated[str | None, typer.Option(help="Comma-separated attack names (default: all four)")] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs of every shadow [preset]")] = None,
     lira_seed: Annotated[int, typer.Option(help="Seed of the keep matrix and the shadows' training")] = 0,
@@ -60,7 +60,7 @@ def lira(
 ) -> None:
     """Audit one configuration with LiRA: AUC and TPR at 0.1% / 1% FPR per attack, leave-one-out convention and
     member subset (mean ± std over targets), and the per-target ε lower bound; the headline row first."""
-    from acadp.lira.settings import DEFAULT_ATTACKS, AuditConfig, LiraSettings
+    from acadp.config.lira import DEFAULT_ATTACKS, AuditConfig, LiraSettings
     from acadp.store.results import ResultsStore
     from acadp.sweep.audit_runner import run_audit
 
@@ -69,7 +69,7 @@ def lira(
         TrialOptions(
             dataset=dataset, alpha=alpha, epsilon=parsed_epsilon, seed=seed, n_train=pool,
             clip=parse_clip(clip, epsilon=parsed_epsilon),
-            training=_training_overrides(epochs=epochs, augment=augment, augment_shift=augment_shift),
+            training=training_settings(set_training or [], epochs=epochs),
         )
     )  # fmt: skip
     try:
@@ -91,11 +91,6 @@ def lira(
         print(json.dumps(summary, sort_keys=True))
         return
     _print(summary)
-
-
-def _training_overrides(**values: Any) -> dict[str, Any]:
-    """The training fields given on the command line (unset ones keep the preset's)."""
-    return {key: value for key, value in values.items() if value is not None}
 
 
 def _init_local_ray() -> None:

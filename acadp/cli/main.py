@@ -16,7 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from acadp.config.describe import describe
-from acadp.config.options import TrialOptions, build_trial_config, parse_assignments, parse_clip, parse_number
+from acadp.config.options import (
+    TrialOptions,
+    build_trial_config,
+    parse_assignments,
+    parse_clip,
+    parse_number,
+    training_settings,
+)
 from acadp.errors import AcadpError
 
 app = typer.Typer(
@@ -33,8 +40,7 @@ DataDirOption = Annotated[
 ]
 
 
-def _training_overrides(**values: Any) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
+SET_HELP = "A training field KEY=VALUE, e.g. momentum=0.9, objective=gdro, augment=flip,shift (repeatable)"
 
 
 @app.command()
@@ -62,20 +68,7 @@ def trial(
     epochs: Annotated[int | None, typer.Option(help="Training epochs [preset]")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Batch size (DP: expected batch size) [preset]")] = None,
     lr: Annotated[float | None, typer.Option(help="Learning rate [preset]")] = None,
-    momentum: Annotated[float | None, typer.Option(help="SGD momentum [preset]")] = None,
-    weight_decay: Annotated[float | None, typer.Option(help="Weight decay [preset]")] = None,
-    sampling: Annotated[str | None, typer.Option(help="poisson or shuffle (non-private only) [preset]")] = None,
-    lr_scaling: Annotated[str | None, typer.Option(help="fixed, or normalised (lr / C; needs clipping)")] = None,
-    grad_sample_mode: Annotated[str | None, typer.Option(help="bookkeeping, hooks, functorch, ew or ghost")] = None,
-    objective: Annotated[
-        str | None, typer.Option(help="erm, or gdro (Group-DRO; datasets with groups, epsilon inf, no clip)")
-    ] = None,
-    gdro_eta: Annotated[float | None, typer.Option(help="Group-DRO step size of the group weights η_q")] = None,
-    gdro_adjustment: Annotated[float | None, typer.Option(help="Group-DRO group adjustment C (C/√n_g)")] = None,
-    augment: Annotated[
-        str | None, typer.Option(help="Image augmentation: comma-separated flip,shift, or none [preset: none]")
-    ] = None,
-    augment_shift: Annotated[int | None, typer.Option(help="Largest shift in pixels of 'shift' augmentation")] = None,
+    set_training: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
     accountant: Annotated[str, typer.Option(help="prv or rdp")] = "prv",
     n_train: Annotated[int | None, typer.Option(help="Use only this many training examples")] = None,
     n_test: Annotated[int | None, typer.Option(help="Use only this many test examples")] = None,
@@ -92,7 +85,9 @@ def trial(
     """Run one experiment — one (dataset, arm, alpha, seed) point — and print its metrics.
 
     The arm is (epsilon, clip): (inf, none) SGD, (inf, C) clipping only, (epsilon, C) DP-SGD; all share the dataset's
-    recipe. --recipe NAME runs a separately tuned non-private recipe instead; --objective gdro runs Group-DRO."""
+    recipe. --recipe NAME runs a separately tuned non-private recipe instead; --set objective=gdro runs Group-DRO;
+    --set changes any other field of the training recipe (momentum, weight_decay, sampling, lr_scaling,
+    grad_sample_mode, objective, gdro_eta, gdro_adjustment, augment, augment_shift, ...)."""
     from acadp.store.layout import CHECKPOINT_DIR
     from acadp.store.results import ResultsStore
     from acadp.trial.run import TrialCheckpoint, run_trial
@@ -112,21 +107,7 @@ def trial(
         model_options=parse_assignments(model_opt or [], option="--model-opt"),
         signal=signal,
         signal_options=parse_assignments(signal_opt or [], option="--signal-opt"),
-        training=_training_overrides(
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            momentum=momentum,
-            weight_decay=weight_decay,
-            sampling=sampling,
-            lr_scaling=lr_scaling,
-            grad_sample_mode=grad_sample_mode,
-            objective=objective,
-            gdro_eta=gdro_eta,
-            gdro_adjustment=gdro_adjustment,
-            augment=augment,
-            augment_shift=augment_shift,
-        ),
+        training=training_settings(set_training or [], epochs=epochs, batch_size=batch_size, lr=lr),
         accountant=accountant,
         n_train=n_train,
         n_test=n_test,
@@ -270,12 +251,13 @@ def main() -> None:
     Ctrl-C in a command; otherwise the command's own.
     """
     import logging
-    import os
 
     # Typer >= 0.26 raises the exceptions of its vendored click; it has no public name for them yet
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # not its database-creation chatter
+    from acadp.environment import MLFLOW_LOGGING_LEVEL
+
+    MLFLOW_LOGGING_LEVEL.set_default()
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:

@@ -57,7 +57,7 @@ def audit_one_run(
     confidence for the run's claimed (ε, δ). Stored under the sweep (one_run/<key>/); a stored result is reused."""
     import torch
 
-    from acadp.lira.one_run_settings import OneRunConfig, OneRunSettings
+    from acadp.config.one_run import OneRunConfig, OneRunSettings
     from acadp.store.layout import LAYOUT
     from acadp.sweep.one_run_audits import PointRequest, one_run_problem, resolve_point, run_stored_one_run
     from acadp.sweep.plan import plan_sweep

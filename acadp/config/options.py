@@ -10,10 +10,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
-from acadp.collective import SIGNALS
 from acadp.config.describe import describe
 from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, known_dataset, resolve_trial
-from acadp.config.trial import DEFAULT_DELTA, TrialConfig
+from acadp.config.signals import signal_names
+from acadp.config.trial import DEFAULT_DELTA, TrainingConfig, TrialConfig
 from acadp.errors import SpecError
 
 # --clip's default: a norm of 1 for DP-SGD, no clipping without noise
@@ -60,6 +60,25 @@ def parse_assignments(items: list[str], *, option: str) -> dict[str, Any]:
     return parsed
 
 
+def training_settings(assignments: list[str], **named: Any) -> dict[str, Any]:
+    """The training fields of a command line: ``--set KEY=VALUE`` items (``KEY`` a field of
+    :class:`~acadp.config.trial.TrainingConfig`, optionally written ``training.KEY``) and the named options that are
+    set (``named``, e.g. ``epochs``); unset ones keep the preset's. An unknown field is one line listing the valid
+    ones."""
+    settings = {
+        key.removeprefix("training."): value for key, value in parse_assignments(assignments, option="--set").items()
+    }
+    unknown = [key for key in settings if key not in TrainingConfig.model_fields]
+    if unknown:
+        raise SpecError(
+            f"--set {unknown[0]}: not a training field; valid fields: {', '.join(TrainingConfig.model_fields)}"
+        )
+    both = [key for key, value in named.items() if value is not None and key in settings]
+    if both:
+        raise SpecError(f"--set {both[0]}: given twice (also as --{both[0].replace('_', '-')}); give it once")
+    return {**settings, **{key: value for key, value in named.items() if value is not None}}
+
+
 @dataclass
 class TrialOptions:
     """Command-line choices for one trial; None means "the dataset's preset"."""
@@ -95,8 +114,8 @@ def _part(name: str | None, options: dict[str, Any]) -> dict[str, Any] | None:
 def build_trial_config(options: TrialOptions) -> TrialConfig:
     """The validated trial config: preset of ``options.dataset`` overridden by every option that is set."""
     known_dataset(options.dataset)
-    if options.signal is not None:
-        SIGNALS.get(options.signal)  # an unknown signal name lists the valid ones
+    if options.signal is not None and options.signal not in signal_names():
+        raise SpecError(f"--signal: unknown signal {options.signal!r}; valid signals: {', '.join(signal_names())}")
     data = {
         "model": _part(options.model, options.model_options),
         "signal": _part(options.signal, options.signal_options),

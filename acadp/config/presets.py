@@ -14,16 +14,17 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from acadp.collective import FeatureOffsetSignal, GridSignal, PatchSignal, SignalParams
 from acadp.config.base import FrozenModel
 from acadp.config.models import CNNParams, MLPParams, ModelParams, ResNet18GNParams
+from acadp.config.signals import FeatureOffsetSignal, GridSignal, Modality, PatchSignal, SignalParams
 from acadp.config.trial import ImageSize, RecipeName, Strategy, TrainingConfig
 from acadp.registry import Registry
 
 
 class DatasetPreset(FrozenModel):
-    """The defaults of one dataset."""
+    """The defaults of one dataset (``modality`` is the data registry's; a test checks that the two agree)."""
 
+    modality: Modality
     model: ModelParams
     signal: SignalParams
     target_class: int
@@ -49,6 +50,7 @@ def _tuned(*, epochs: int, batch_size: int, lr: float, weight_decay: float = 0.0
 PRESETS.add(
     "mnist5k",
     DatasetPreset(
+        modality="image",
         model=CNNParams(),
         # an 8×8 patch: with this recipe a 3×3 one needs α ≈ 0.2 before clipped arms learn it (docs/findings.md)
         signal=PatchSignal(size=8, position="bottom_right", value=1.0),
@@ -62,6 +64,7 @@ PRESETS.add(
 PRESETS.add(
     "mnist",
     DatasetPreset(
+        modality="image",
         model=CNNParams(),
         signal=PatchSignal(size=3, position="bottom_right", value=1.0),
         target_class=0,
@@ -73,6 +76,7 @@ for _name in ("cifar10", "cifar100"):
     PRESETS.add(
         _name,
         DatasetPreset(
+            modality="image",
             model=ResNet18GNParams(),
             signal=GridSignal(step=4, offset=1, amplitude=0.05),
             target_class=0,
@@ -83,6 +87,7 @@ for _name in ("cifar10", "cifar100"):
 PRESETS.add(
     "bank",
     DatasetPreset(
+        modality="tabular",
         model=MLPParams(hidden=(64, 64)),
         signal=FeatureOffsetSignal(features=("balance", "campaign"), offset=3.0),
         target_class=1,
@@ -93,6 +98,7 @@ PRESETS.add(
 PRESETS.add(
     "mnist5k_spurious",
     DatasetPreset(
+        modality="image",
         model=CNNParams(),
         signal=PatchSignal(size=8, position="bottom_right", value=1.0),  # mnist5k's signal, on either background
         target_class=0,
@@ -106,6 +112,7 @@ PRESETS.add(
 PRESETS.add(
     "waterbirds",
     DatasetPreset(
+        modality="image",
         model=ResNet18GNParams(),
         signal=GridSignal(step=4, offset=1, amplitude=0.1),
         target_class=0,

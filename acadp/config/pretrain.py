@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
 from acadp.config.base import FrozenModel
-from acadp.data import DATASETS
 
 # Bump when the file layout or the pre-training procedure changes: older cached weights are then ignored.
 PRETRAIN_FORMAT = 1
@@ -20,6 +17,11 @@ Finetune = Literal["all", "head"]
 
 class PretrainConfig(FrozenModel):
     """Non-private pre-training on a public dataset before the trial's (private) training."""
+
+    # every field is hashed; a field added later only while it differs from its default (config.base.key_data)
+    KEY_FIELDS: ClassVar[frozenset[str] | None] = frozenset(
+        {"batch_size", "dataset", "epochs", "finetune", "lr", "momentum", "n_train", "seed", "weight_decay"}
+    )
 
     dataset: str
     epochs: Annotated[int, Field(ge=1, le=10_000)]
@@ -37,21 +39,11 @@ class PretrainConfig(FrozenModel):
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, value: str) -> str:
-        if value not in DATASETS:
-            raise ValueError(f"unknown dataset {value!r}; valid datasets: {', '.join(DATASETS.names())}")
-        return value
+        from acadp.config.presets import PRESETS  # the presets import this module: look them up when validating
 
-    def cache_key(self, model: FrozenModel) -> str:
-        """16 hex digits naming the pre-trained weights of ``model``: these settings except ``finetune``, the
-        dataset's preparation version and the cache format."""
-        payload = {
-            "format": PRETRAIN_FORMAT,
-            "pretrain": weight_settings(self),
-            "dataset_version": DATASETS.get(self.dataset).version,
-            "model": model.plain(),
-        }
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        if value not in PRESETS:
+            raise ValueError(f"unknown dataset {value!r}; valid datasets: {', '.join(PRESETS.names())}")
+        return value
 
 
 def weight_settings(pretrain: PretrainConfig) -> dict[str, Any]:

@@ -159,13 +159,6 @@ def validate_trial(payload: dict[str, Any], *, within: tuple[str | int, ...] = (
         config = TrialConfig.model_validate(payload)
     except ValidationError as error:
         raise SpecError(describe(error, within=within)) from None
-    if config.training.objective == "gdro" and not PRESETS.get(config.dataset).groups:
-        grouped = [name for name in PRESETS.names() if PRESETS.get(name).groups]
-        where = ".".join(str(part) for part in (*within, "training", "objective"))
-        raise SpecError(
-            f"{where}: gdro needs a dataset with groups; {config.dataset} has none "
-            f"(datasets with groups: {', '.join(grouped)})"
-        )
     return config
 
 

@@ -21,8 +21,11 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
+from acadp.config.arms import GRID_ARM_KINDS, GridArmKind, grid_arm_kind, is_arm
 from acadp.config.base import FrozenModel
 from acadp.config.describe import describe
+from acadp.config.lira import AuditConfig, LiraPoints, LiraSection, LiraSettings, query_problem
+from acadp.config.one_run import OneRunConfig, OneRunSection
 from acadp.config.presets import PRESETS
 from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, recipe_training, trial_payload, validate_trial
 from acadp.config.search import AlphaSearch, AlphaSearchSpec, alpha_kind
@@ -41,19 +44,16 @@ from acadp.config.trial import (
     TrialConfig,
 )
 from acadp.errors import SpecError
-from acadp.lira.one_run_settings import OneRunConfig, OneRunSection, one_run_problem
-from acadp.lira.settings import AuditConfig, LiraPoints, LiraSection, LiraSettings, query_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
-ArmKind = Literal["sgd", "clip", "dpsgd"]
 
 
 def _erm_only() -> list[Objective]:
     return ["erm"]
 
 
-def _all_arm_kinds() -> list[ArmKind]:
-    return ["sgd", "clip", "dpsgd"]
+def _all_arm_kinds() -> list[GridArmKind]:
+    return list(GRID_ARM_KINDS)
 
 
 class GridSection(FrozenModel):
@@ -69,7 +69,7 @@ class GridSection(FrozenModel):
     clip: Annotated[list[ClipChoice], Field(min_length=1)] = Field(default_factory=lambda: [None, 1.0])
     seed: Annotated[list[Seed], Field(min_length=1)] = Field(default_factory=lambda: [0])
     # which kinds of arm of the product to run (default all): sgd (inf, none), clip (inf, C), dpsgd (ε, C)
-    arms: Annotated[list[ArmKind], Field(min_length=1)] = Field(default_factory=_all_arm_kinds)
+    arms: Annotated[list[GridArmKind], Field(min_length=1)] = Field(default_factory=_all_arm_kinds)
     # training objectives crossed with the arms: erm, and gdro (Group-DRO) on the (inf, none) arm only
     objective: Annotated[list[Objective], Field(min_length=1)] = Field(default_factory=_erm_only)
 
@@ -89,7 +89,7 @@ class GridSection(FrozenModel):
 
     @model_validator(mode="after")
     def _at_least_one_arm(self) -> GridSection:
-        if not any(_is_arm(e, c) for e in self.epsilon for c in self.clip):
+        if not any(is_arm(e, c) for e in self.epsilon for c in self.clip):
             raise ValueError("clip: every epsilon is finite and clip is only 'none': DP-SGD needs a clipping norm C")
         if not self.arm_points():
             raise ValueError(f"arms: the grid's epsilon × clip has no arm of kind {', '.join(self.arms)}")
@@ -139,17 +139,7 @@ class GridSection(FrozenModel):
         """The (epsilon, clip) arms of the product that ``arms`` asks for, strongest privacy first (finite ε without
         clipping skipped)."""
         ordered = sorted(self.epsilon)
-        return [(e, c) for e in ordered for c in self.clip if _is_arm(e, c) and _arm_kind(e, c) in self.arms]
-
-
-def _is_arm(epsilon: float, clip: float | None) -> bool:
-    return clip is not None or not math.isfinite(epsilon)
-
-
-def _arm_kind(epsilon: float, clip: float | None) -> str:
-    if math.isfinite(epsilon):
-        return "dpsgd"
-    return "sgd" if clip is None else "clip"
+        return [(e, c) for e in ordered for c in self.clip if is_arm(e, c) and grid_arm_kind(e, c) in self.arms]
 
 
 class Resources(FrozenModel):
@@ -369,7 +359,7 @@ def expand_grid(spec: SweepSpec, *, smoke: bool = False) -> list[TrialConfig]:
 def _audited_clips(wanted: list[float | None] | None, grid: list[float | None], epsilon: float) -> list[float | None]:
     """The clipping norms audited at ``epsilon``: lira.points.clip, else the grid's first that makes an arm."""
     if wanted is not None:
-        return [c for c in wanted if _is_arm(epsilon, c)]
+        return [c for c in wanted if is_arm(epsilon, c)]
     if not math.isfinite(epsilon):
         return [None] if None in grid else grid[:1]
     norms: list[float | None] = [c for c in grid if c is not None]
@@ -419,16 +409,14 @@ def _audited_points(spec: SweepSpec, points: LiraPoints, *, smoke: bool) -> list
 
 def expand_one_runs(spec: SweepSpec, *, smoke: bool = False) -> list[OneRunConfig]:
     """One-run audit configs of the ``one_run`` section: each audited point's own trial config (the grid trial's
-    training set holds the canaries). Settings that can give no bound are refused with the field named."""
+    training set holds the canaries). Settings that can give no bound are refused when a sweep is planned
+    (:func:`acadp.lira.one_run_checks.one_run_problem`, which needs the bound's arithmetic)."""
     if spec.one_run is None:
         return []
     settings = spec.one_run.settings(smoke=smoke)
     configs: dict[str, OneRunConfig] = {}
     for name, point in _audited_points(spec, spec.one_run.points, smoke=smoke):
         config = OneRunConfig(trial=_point_config(spec, name, point, smoke=smoke), one_run=settings)
-        problem = one_run_problem(config)
-        if problem is not None:
-            raise SpecError(problem + (" (in the smoke run: one_run.smoke)" if smoke else ""))
         configs.setdefault(config.key(), config)
     return list(configs.values())
 

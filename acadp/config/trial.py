@@ -1,6 +1,6 @@
 """The configuration of one trial — one (dataset, arm, alpha, seed) point with everything needed to rerun it.
 
-A firm's learner is an *arm* of one training recipe, set by two independent privacy knobs (DESIGN §1):
+A firm's learner is an *arm* of one training recipe, set by two independent privacy knobs (:mod:`acadp.config.arms`):
 
 * noise — ``epsilon``: a finite target ε adds Gaussian noise calibrated by the accountant; ``inf`` adds none;
 * clipping — ``clip``: a norm C clips every per-example gradient; None ("none") clips nothing.
@@ -17,15 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
-from acadp.collective import SignalParams
-from acadp.config.base import FrozenModel, jsonable
+from acadp.config.arms import ArmKind, arm_kind, arm_label, arm_problem, engine
+from acadp.config.base import FrozenModel, key_data
 from acadp.config.models import ModelParams
 from acadp.config.pretrain import PretrainConfig
-from acadp.data import DATASETS
+from acadp.config.signals import SignalParams, signal_modality, signal_names
 
 GradSampleMode = Literal["bookkeeping", "hooks", "functorch", "ew", "ghost"]
 Accountant = Literal["prv", "rdp"]
@@ -101,24 +101,17 @@ def _augment_set(value: tuple[Augmentation, ...]) -> tuple[Augmentation, ...]:
 
 Augment = Annotated[tuple[Augmentation, ...], BeforeValidator(_augment_choice), AfterValidator(_augment_set)]
 
-# Fields added after results were first stored: left out of the key while they hold these values, so a result whose
-# configuration did not change keeps its key (``training.sampling`` etc. are dotted paths into the config).
-_KEY_OMITTED_DEFAULTS: dict[str, Any] = {
-    "training.sampling": "poisson",
-    "training.lr_scaling": "fixed",
-    "training.objective": "erm",
-    "training.gdro_eta": 0.01,
-    "training.gdro_adjustment": 0.0,
-    "training.augment": [],
-    "training.augment_shift": 2,
-}
-
 
 class TrainingConfig(FrozenModel):
     """A training recipe: the firm's optimisation, shared by every arm of a dataset unless a named recipe is asked for.
 
     ``batch_size`` is the expected batch size under Poisson sampling (q = 1 / ceil(n / batch_size), as Opacus).
     """
+
+    # the fields hashed since the first stored results; later ones are hashed only when not at their default
+    KEY_FIELDS: ClassVar[frozenset[str] | None] = frozenset(
+        {"epochs", "batch_size", "lr", "momentum", "weight_decay", "grad_sample_mode"}
+    )
 
     epochs: Epochs
     batch_size: BatchSize
@@ -137,27 +130,37 @@ class TrainingConfig(FrozenModel):
     gdro_adjustment: GroupAdjustment = 0.0
     # Training augmentation of image batches (``flip``, ``shift``; none by default), applied per example per step to a
     # batch's inputs before the forward pass; ``augment_shift`` is the largest translation s in pixels of ``shift``.
-    # LiRA's default queries are the original plus one view per augmentation used (acadp.lira.settings).
+    # LiRA's default queries are the original plus one view per augmentation used (acadp.config.lira).
     augment: Augment = ()
     augment_shift: AugmentShift = 2
 
 
-def arm_label(*, epsilon: float, clip: float | None, recipe: str | None = None, objective: Objective = "erm") -> str:
-    """The arm's name in tables, figures and MLflow: ``SGD``, ``clip C=1``, ``DP ε=8 C=1`` or ``SGD [tuned]`` for
-    ERM, and ``GDRO`` for the Group-DRO arm of the shared recipe (ERM keeps its names, so old results keep theirs)."""
-    if objective == "gdro":
-        return "GDRO" if recipe is None else f"GDRO [{recipe}]"
-    if recipe is not None:
-        return f"SGD [{recipe}]"
-    if clip is None:
-        return "SGD"
-    if not math.isfinite(epsilon):
-        return f"clip C={clip:g}"
-    return f"DP ε={epsilon:g} C={clip:g}"
-
-
 class TrialConfig(FrozenModel):
     """One trial: the dataset, the collective (alpha, signal, strategy, target class), the arm and the recipe."""
+
+    # every field is hashed; a field added later only while it differs from its default (config.base.key_data)
+    KEY_FIELDS: ClassVar[frozenset[str] | None] = frozenset(
+        {
+            "accountant",
+            "alpha",
+            "clip",
+            "dataset",
+            "delta",
+            "epsilon",
+            "eval_every",
+            "image_size",
+            "model",
+            "n_test",
+            "n_train",
+            "pretrain",
+            "recipe",
+            "seed",
+            "signal",
+            "strategy",
+            "target_class",
+            "training",
+        }
+    )
 
     dataset: str
     alpha: Alpha
@@ -193,33 +196,44 @@ class TrialConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _arm_exists(self) -> TrialConfig:
-        if self.private and self.clip is None:
-            raise ValueError(
-                "clip: a finite epsilon needs a clipping norm C (noise is calibrated to it); the arms are "
-                "(inf, none) SGD, (inf, C) clipping only and (epsilon, C) DP-SGD"
-            )
-        if self.training.lr_scaling == "normalised" and self.clip is None:
+        training = self.training
+        problem = arm_problem(
+            epsilon=self.epsilon,
+            clip=self.clip,
+            recipe=self.recipe,
+            sampling=training.sampling,
+            objective=training.objective,
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        if training.lr_scaling == "normalised" and self.clip is None:
             raise ValueError("training.lr_scaling: 'normalised' scales lr by 1/C and needs clipping (clip: C)")
-        if self.recipe is not None and (self.private or self.clip is not None):
-            raise ValueError(f"recipe: the named recipe {self.recipe!r} is a non-private arm (epsilon inf, clip none)")
-        if self.training.sampling == "shuffle" and (self.private or self.clip is not None):
-            raise ValueError("training.sampling: 'shuffle' is for non-private recipes; clipping and DP use 'poisson'")
-        if self.training.objective == "gdro" and (self.private or self.clip is not None):
-            raise ValueError(
-                "training.objective: gdro is offered without clipping or noise only (its group weights are computed "
-                "from un-noised group losses, outside DP-SGD's accounting); use epsilon inf and clip none"
-            )
-        if self.training.objective == "gdro" and self.training.sampling != "poisson":
-            raise ValueError("training.objective: gdro runs on the shared recipe's Poisson sampling ('poisson')")
         return self
 
     @model_validator(mode="after")
-    def _augment_images_only(self) -> TrialConfig:
-        augment = self.training.augment
-        if augment and self.dataset in DATASETS and DATASETS.get(self.dataset).modality != "image":
+    def _fits_the_datasets_modality(self) -> TrialConfig:
+        from acadp.config.presets import PRESETS  # the presets import this module: look them up when validating
+
+        if self.dataset not in PRESETS:
+            return self  # an unknown dataset is reported where it is named (sweep files, trial options)
+        preset = PRESETS.get(self.dataset)
+        modality, augment = preset.modality, self.training.augment
+        if augment and modality != "image":
             raise ValueError(
-                f"training.augment: [{', '.join(augment)}] augments images only, but {self.dataset} is "
-                f"{DATASETS.get(self.dataset).modality} data; use none (no augmentation)"
+                f"training.augment: [{', '.join(augment)}] augments images only, but {self.dataset} is {modality} "
+                "data; use none (no augmentation)"
+            )
+        if self.training.objective == "gdro" and not preset.groups:
+            grouped = [name for name in PRESETS.names() if PRESETS.get(name).groups]
+            raise ValueError(
+                f"training.objective: gdro needs a dataset with groups; {self.dataset} has none "
+                f"(datasets with groups: {', '.join(grouped)})"
+            )
+        if modality != self.signal.MODALITY:
+            fitting = [name for name in signal_names() if signal_modality(name) == modality]
+            raise ValueError(
+                f"signal.name: {self.signal.name!r} plants a signal in {self.signal.MODALITY} data, but "
+                f"{self.dataset} is {modality} data; use {' or '.join(fitting) or 'another dataset'}"
             )
         return self
 
@@ -229,13 +243,14 @@ class TrialConfig(FrozenModel):
         return math.isfinite(self.epsilon)
 
     @property
-    def learner(self) -> str:
+    def arm_kind(self) -> ArmKind:
         """The arm's kind: ``sgd`` (no clipping, no noise), ``clip`` (clipping only), ``dpsgd`` or ``gdro``."""
-        if self.training.objective == "gdro":
-            return "gdro"
-        if self.private:
-            return "dpsgd"
-        return "sgd" if self.clip is None else "clip"
+        return arm_kind(epsilon=self.epsilon, clip=self.clip, objective=self.training.objective)
+
+    @property
+    def engine(self) -> str:
+        """The training engine of the arm (:func:`acadp.config.arms.engine`)."""
+        return engine(sampling=self.training.sampling, objective=self.training.objective)
 
     @property
     def arm(self) -> str:
@@ -257,12 +272,7 @@ class TrialConfig(FrozenModel):
 
         Unset optional fields (None) and fields added later that hold their first default are left out of the hash,
         so adding a feature to the schema does not change the keys of existing results."""
-        data = jsonable(self.model_dump(exclude_none=True))
-        for dotted, default in _KEY_OMITTED_DEFAULTS.items():
-            parent, name = dotted.split(".")
-            if data[parent].get(name) == default:
-                del data[parent][name]
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        text = json.dumps(key_data(self), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def label(self) -> str:

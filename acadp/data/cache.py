@@ -8,7 +8,6 @@ and never read a half-written file.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 from filelock import FileLock
 
 from acadp.data.base import DATASETS, ArrayDataset, DatasetSource
+from acadp.environment import DATA_DIR
 from acadp.store.atomic import atomic_path
 
 _MEMO: dict[tuple[str, str], ArrayDataset] = {}
@@ -25,8 +25,7 @@ _MEMO_LOCK = threading.Lock()
 
 def default_data_dir() -> Path:
     """``$ACADP_DATA_DIR`` if set, else ``~/.cache/acadp/data``."""
-    env = os.environ.get("ACADP_DATA_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "acadp" / "data"
+    return DATA_DIR.get() or Path.home() / ".cache" / "acadp" / "data"
 
 
 def cache_path(source: DatasetSource, data_dir: Path, image_size: int | None = None) -> Path:

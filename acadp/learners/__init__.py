@@ -4,7 +4,7 @@
 registers them all. May import: ``config``, ``registry``, ``seeding``, ``errors`` and opacus.
 """
 
-from acadp.learners import dpsgd, gdro, sgd  # noqa: F401  (registers the learners)
-from acadp.learners.base import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun, engine_name
+from acadp.learners import gdro, poisson, shuffle  # noqa: F401  (registers the learners)
+from acadp.learners.base import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun
 
-__all__ = ["LEARNERS", "EpochStats", "LearnerInputs", "PrivacyTarget", "TrainingRun", "engine_name"]
+__all__ = ["LEARNERS", "EpochStats", "LearnerInputs", "PrivacyTarget", "TrainingRun"]

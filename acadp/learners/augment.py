@@ -3,7 +3,7 @@
 * ``flip``: each example is mirrored along its width axis with probability ½;
 * ``shift``: each example is translated by an integer offset (dy, dx), each uniform in [-s, s] (s =
   ``training.augment_shift``), with zero fill — the reference LiRA code's "mirror and shift" training augmentation
-  (Carlini et al. 2022), whose views LiRA then queries (:mod:`acadp.lira.settings`).
+  (Carlini et al. 2022), whose views LiRA then queries (:mod:`acadp.config.lira`).
 
 The draws come per example per step from the run's own ``augment`` stream (a CPU generator derived from the run's
 seed and saved in its checkpoint), so training is deterministic and resumes bit-identically, and augmenting never

@@ -135,11 +135,6 @@ LearnerFactory = Callable[[LearnerInputs], TrainingRun]
 LEARNERS: Registry[LearnerFactory] = Registry("learner")
 
 
-def engine_name(training: TrainingConfig) -> str:
-    """The :data:`LEARNERS` name of a recipe: its sampling scheme (ERM), or ``<sampling>_<objective>`` otherwise."""
-    return training.sampling if training.objective == "erm" else f"{training.sampling}_{training.objective}"
-
-
 def effective_lr(training: TrainingConfig, clip: float | None) -> float:
     """The step size: ``lr``, or ``lr / C`` with normalised clipping (so lr·C-scaled steps compare across C)."""
     if training.lr_scaling == "normalised" and clip is not None:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from acadp.errors import SpecError
 from acadp.learners.base import LEARNERS, LearnerInputs, TrainingRun
-from acadp.learners.dpsgd import BookkeepingRun
+from acadp.learners.poisson import BookkeepingRun
 
 
 def group_mean_losses(losses: torch.Tensor, groups: torch.Tensor, n_groups: int) -> tuple[torch.Tensor, torch.Tensor]:

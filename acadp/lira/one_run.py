@@ -41,15 +41,11 @@ import numpy as np
 import torch
 
 from acadp.collective import PlantedData
+from acadp.config.one_run import OneRunConfig
 from acadp.learners.base import TrainingRun
 from acadp.lira.bounds import minimum_guesses, one_run_epsilon_lower_bound, one_run_guesses
-from acadp.lira.one_run_settings import (
-    OneRunConfig,
-    OneRunRegime,
-    OneRunResult,
-    canary_problem,
-    settings_problem,
-)
+from acadp.lira.one_run_checks import canary_problem, settings_problem
+from acadp.lira.one_run_result import OneRunRegime, OneRunResult
 from acadp.lira.scores import logit_scaled_confidence
 from acadp.lira.shadow import query_logits
 from acadp.seeding import derive_seed, numpy_rng

@@ -17,8 +17,8 @@ import numpy as np
 from pydantic import BeforeValidator, Field
 
 from acadp.config.base import FrozenModel
+from acadp.config.lira import AuditConfig
 from acadp.lira.conventions import REPORTED_CONVENTIONS, Convention
-from acadp.lira.settings import AuditConfig
 
 Subset = Literal["all", "collective", "non_collective", "placebo"]
 SUBSETS: tuple[str, ...] = get_args(Subset)  # the order tables show them in

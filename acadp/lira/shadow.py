@@ -4,7 +4,7 @@ The pool is the audited trial's training set with the collective already planted
 shadow ``i`` trains on the pool rows its keep row marks, with the audited trial's learner settings (its augmentation
 included) and a seed of its own, and is then queried on every pool example: the original and the views of the
 augmentations its training used (the horizontal mirror of ``flip``, the four translations by ±s of ``shift``;
-:data:`acadp.lira.settings.QUERY_VIEWS`). Its :class:`~acadp.lira.results.ShadowStats` record the regime it trained
+:data:`acadp.config.lira.QUERY_VIEWS`). Its :class:`~acadp.lira.results.ShadowStats` record the regime it trained
 in (accuracy; σ, q, steps and ε spent as the learner reports them, as for a trial).
 """
 
@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from acadp.collective import PlantedData
+from acadp.config.lira import QUERY_VIEWS, AuditConfig, Query
 from acadp.errors import SpecError
 from acadp.lira.results import ShadowStats
-from acadp.lira.settings import QUERY_VIEWS, AuditConfig, Query
 from acadp.seeding import derive_seed
 from acadp.trial.data import TrialData, prepare_trial_data
 from acadp.trial.metrics import EVAL_BATCH, evaluate
@@ -51,7 +51,7 @@ def shifted(x: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 
 def query_views(x: np.ndarray, queries: tuple[Query, ...], *, shift: int) -> list[np.ndarray]:
-    """The inputs each model is queried with (:data:`~acadp.lira.settings.QUERY_VIEWS`), one (n, ...) array per query:
+    """The inputs each model is queried with (:data:`~acadp.config.lira.QUERY_VIEWS`), one (n, ...) array per query:
     ``x`` itself, its horizontal mirror (flip of the width axis), its translations by ``shift`` pixels (the training's
     ``augment_shift``). Views other than the original need images (n, channels, height, width)."""
     views = []

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from acadp.collective import choose_members
+from acadp.config.lira import AuditConfig
 from acadp.lira.results import Subset
-from acadp.lira.settings import AuditConfig
 
 
 def placebo_members(audit: AuditConfig, *, n_pool: int) -> np.ndarray | None:

@@ -1,23 +1,20 @@
 """Collect a sweep's trial records into one flat table: one row per grid point, completed or not.
 
-The table is the reducer's single input. Every :class:`~acadp.config.trial.TrialConfig` field is flattened into a column
-(``training.epochs`` → ``training_epochs``; the model's and signal's parameters as sorted JSON next to their names),
-followed by the record's state and, for completed trials, the final metrics of its
-:class:`~acadp.trial.result.TrialResult`. Metrics of trials that are not completed are NaN, so a partial sweep keeps its
-pending, running and failed points visible as rows.
+The table is the reducer's single input. Its columns are derived from the models (:mod:`acadp.reduce.columns`):
+every :class:`~acadp.config.trial.TrialConfig` field, flattened, then the record's state and, for completed trials,
+the final metrics of its :class:`~acadp.trial.result.TrialResult`. Metrics of trials that are not completed are NaN,
+so a partial sweep keeps its pending, running and failed points visible as rows.
 
-Conventions: ``epsilon = inf`` (no noise) stays the float ``inf``; a missing ``clip`` (no clipping) is NaN. The
-config's optional data-subset sizes are named ``n_train_limit``/``n_test_limit`` so they do not collide with the
-result's actual ``n_train``/``n_test``. ``arm`` is the arm's name (``SGD``, ``clip C=1``, ``DP ε=8 C=1``,
-``SGD [tuned]``) and ``recipe`` the name of a separately tuned recipe, the empty string for the dataset's shared one.
-
-Datasets with groups add ``worst_group_accuracy`` (a metric) and the JSON columns :data:`GROUP_COLUMNS` (per-group
-accuracy, Group-DRO's final weights, collective members per group); ``training_objective`` is ``erm`` or ``gdro``.
+Conventions: ``epsilon = inf`` (no noise) stays the float ``inf``; a missing ``clip`` (no clipping) is NaN. ``arm`` is
+the arm's name (``SGD``, ``clip C=1``, ``DP ε=8 C=1``, ``SGD [tuned]``, ``GDRO``), ``arm_kind`` its kind
+(:mod:`acadp.config.arms`), ``recipe`` the name of a separately tuned recipe, the empty string for the dataset's shared
+one. Datasets with groups add per-group accuracies, Group-DRO's final weights and the collective's members per group
+as JSON objects keyed by group name (:data:`~acadp.reduce.columns.JSON_COLUMNS`, with the result's provenance).
 
 Old stores: tables written before a column existed, and minimal tables built by hand, are completed by
-:func:`with_arm_columns` (``recipe`` = "", ``arm`` and ``learner`` derived from epsilon and clip) and
-:func:`coerce_trials_frame` (a missing metric column is NaN; a missing ``training_sampling``/``training_lr_scaling`` is
-the config's default, ``poisson``/``fixed``).
+:func:`with_arm_columns` (``recipe`` = "", ``arm`` and ``arm_kind`` derived from epsilon, clip and objective) and
+:func:`coerce_trials_frame` (a missing metric column is NaN; a missing ``training_*`` column holds the recipe field's
+default).
 """
 
 from __future__ import annotations
@@ -32,120 +29,33 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from acadp.config.arms import arm_kind, arm_label
+from acadp.config.trial import TrainingConfig
+from acadp.reduce.columns import JSON_COLUMNS, METRIC_COLUMNS, config_columns, config_row
 from acadp.store.atomic import write_atomic
 
-# for annotations only: the reducer reads the attributes of the records it is given, so at run time it imports
-# neither the config models nor the sweep stage that builds the records
+# for annotations only: the reducer reads the attributes of the records it is given
 if TYPE_CHECKING:
-    from acadp.config.trial import TrialConfig
-    from acadp.sweep.status import TrialRecord
+    from acadp.trial.record import TrialRecord
 
-# column name → dtype; the order here is the column order of the table
-CONFIG_COLUMNS: dict[str, str] = {
-    "key": "str",
-    "label": "str",
-    "dataset": "str",
-    "alpha": "float64",
-    "epsilon": "float64",
-    "delta": "float64",
-    "clip": "float64",
-    "seed": "int64",
-    "target_class": "int64",
-    "strategy": "str",
-    "learner": "str",
-    "arm": "str",
-    "recipe": "str",
-    "accountant": "str",
-    "model": "str",
-    "model_params": "str",
-    "signal": "str",
-    "signal_params": "str",
-    "training_epochs": "int64",
-    "training_batch_size": "int64",
-    "training_lr": "float64",
-    "training_momentum": "float64",
-    "training_weight_decay": "float64",
-    "training_grad_sample_mode": "str",
-    "training_sampling": "str",
-    "training_lr_scaling": "str",
-    "training_objective": "str",
-    "n_train_limit": "float64",
-    "n_test_limit": "float64",
-    "eval_every": "int64",
-}
+CONFIG_COLUMNS: dict[str, str] = config_columns()
 STATE_COLUMNS: dict[str, str] = {"status": "str", "error": "str", "epochs_done": "int64"}
-# final metrics of a completed trial (NaN otherwise); counts are float so that they can be NaN
-METRIC_COLUMNS: dict[str, str] = {
-    name: "float64"
-    for name in (
-        "test_accuracy", "success", "success_all", "base_rate", "lift", "clipped_fraction", "train_loss",
-        "epsilon_spent", "noise_multiplier", "worst_group_accuracy",
-        "sample_rate", "steps", "seconds", "n_train", "n_test", "n_collective", "n_planted",
-    )
-}  # fmt: skip
-# columns an old store may lack, filled with the config's default rather than NaN
-COLUMN_DEFAULTS: dict[str, str] = {
-    "training_sampling": "poisson",
-    "training_lr_scaling": "fixed",
-    "training_objective": "erm",
-}
-# datasets with groups: per-group accuracies, Group-DRO's final weights and the collective's members per group, each
-# a JSON object keyed by group name ("" for trials without groups or not completed)
-GROUP_COLUMNS: tuple[str, ...] = ("group_accuracy", "group_weights", "collective_groups")
 TRIAL_COLUMNS: dict[str, str] = {
     **CONFIG_COLUMNS,
     **STATE_COLUMNS,
     **METRIC_COLUMNS,
-    **dict.fromkeys(GROUP_COLUMNS, "str"),
+    **dict.fromkeys(JSON_COLUMNS, "str"),
 }
-
-
-def _params_json(params: Any) -> str:
-    """A model's or signal's parameters (without the name) as compact, key-sorted JSON."""
-    values = params.model_dump(mode="json")
-    values.pop("name", None)
-    return json.dumps(values, sort_keys=True, separators=(",", ":"))
+# training columns an old store may lack, filled with the recipe field's default rather than NaN
+COLUMN_DEFAULTS: dict[str, Any] = {
+    f"training_{name}": ",".join(info.default) if isinstance(info.default, tuple) else info.default
+    for name, info in TrainingConfig.model_fields.items()
+    if not info.is_required()
+}
 
 
 def _none_to_nan(value: float | None) -> float:
     return float("nan") if value is None else float(value)
-
-
-def config_row(config: TrialConfig) -> dict[str, Any]:
-    """The flat columns of one trial config (see :data:`CONFIG_COLUMNS`)."""
-    training = config.training
-    return {
-        "key": config.key(),
-        "label": config.label(),
-        "dataset": config.dataset,
-        "alpha": config.alpha,
-        "epsilon": config.epsilon,
-        "delta": config.delta,
-        "clip": _none_to_nan(config.clip),
-        "seed": config.seed,
-        "target_class": config.target_class,
-        "strategy": config.strategy,
-        "learner": config.learner,
-        "arm": config.arm,
-        "recipe": config.recipe or "",
-        "accountant": config.accountant,
-        "model": config.model.name,
-        "model_params": _params_json(config.model),
-        "signal": config.signal.name,
-        "signal_params": _params_json(config.signal),
-        "training_epochs": training.epochs,
-        "training_batch_size": training.batch_size,
-        "training_lr": training.lr,
-        "training_momentum": training.momentum,
-        "training_weight_decay": training.weight_decay,
-        "training_grad_sample_mode": training.grad_sample_mode,
-        "training_sampling": training.sampling,
-        "training_lr_scaling": training.lr_scaling,
-        "training_objective": training.objective,
-        "n_train_limit": _none_to_nan(config.n_train),
-        "n_test_limit": _none_to_nan(config.n_test),
-        "eval_every": config.eval_every,
-    }
 
 
 def record_row(record: TrialRecord) -> dict[str, Any]:
@@ -158,7 +68,7 @@ def record_row(record: TrialRecord) -> dict[str, Any]:
     result = record.result if record.status == "completed" else None
     for name in METRIC_COLUMNS:
         row[name] = float("nan") if result is None else _none_to_nan(getattr(result, name, None))
-    for name in GROUP_COLUMNS:
+    for name in JSON_COLUMNS:
         values = getattr(result, name, None) if result is not None else None
         row[name] = json.dumps(values, sort_keys=True) if values else ""
     return row
@@ -194,26 +104,17 @@ def coerce_trials_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def arm_name(*, epsilon: float, clip: float, recipe: str) -> str:
-    """The arm's name from a table row (clip NaN = no clipping, recipe "" = the shared recipe); the same names as
-    :func:`acadp.config.trial.arm_label`, which a trial stores in its ``arm`` column."""
-    if recipe:
-        return f"SGD [{recipe}]"
-    if math.isnan(clip):
-        return "SGD"
-    return f"clip C={clip:g}" if math.isinf(epsilon) else f"DP ε={epsilon:g} C={clip:g}"
-
-
-def learner_kind(*, epsilon: float, clip: float) -> str:
-    """``dpsgd`` (noise), ``clip`` (clipping only) or ``sgd`` — :attr:`acadp.config.trial.TrialConfig.learner`."""
-    if math.isfinite(epsilon):
-        return "dpsgd"
-    return "sgd" if math.isnan(clip) else "clip"
+def row_arm_label(*, epsilon: float, clip: float, recipe: str = "", objective: str = "erm") -> str:
+    """:func:`acadp.config.arms.arm_label` of a table row, whose conventions are clip NaN = no clipping and recipe
+    "" = the shared recipe."""
+    return arm_label(
+        epsilon=epsilon, clip=None if math.isnan(clip) else clip, recipe=recipe or None, objective=objective
+    )
 
 
 def with_arm_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with ``recipe`` (missing → ""), ``arm`` and ``learner`` (missing → derived from epsilon,
-    clip and recipe); a frame without ``epsilon`` is returned as a copy, unchanged."""
+    """A copy of ``frame`` with ``recipe`` (missing → ""), ``arm`` and ``arm_kind`` (missing → derived from epsilon,
+    clip, recipe and the training objective); a frame without ``epsilon`` is returned as a copy, unchanged."""
     out = frame.copy()
     if "epsilon" not in out.columns:
         return out
@@ -221,11 +122,15 @@ def with_arm_columns(frame: pd.DataFrame) -> pd.DataFrame:
         out["clip"] = float("nan")
     recipes = out["recipe"].fillna("").astype(str) if "recipe" in out.columns else pd.Series("", index=out.index)
     out["recipe"] = recipes
-    coordinates = list(zip(out["epsilon"].astype(float), out["clip"].astype(float), recipes, strict=True))
+    objectives = out.get("training_objective", pd.Series("erm", index=out.index)).fillna("erm").astype(str)
+    epsilons, clips = out["epsilon"].astype(float), out["clip"].astype(float)
+    coordinates = list(zip(epsilons, clips, recipes, objectives, strict=True))
     if "arm" not in out.columns:
-        out["arm"] = [arm_name(epsilon=e, clip=c, recipe=r) for e, c, r in coordinates]
-    if "learner" not in out.columns:
-        out["learner"] = [learner_kind(epsilon=e, clip=c) for e, c, _ in coordinates]
+        out["arm"] = [row_arm_label(epsilon=e, clip=c, recipe=r, objective=o) for e, c, r, o in coordinates]
+    if "arm_kind" not in out.columns:
+        out["arm_kind"] = [
+            arm_kind(epsilon=e, clip=None if math.isnan(c) else c, objective=o) for e, c, _, o in coordinates
+        ]
     return out
 
 

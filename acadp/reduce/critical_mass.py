@@ -1,8 +1,8 @@
 """Critical mass alpha*(S*): the smallest collective size whose seed-mean success reaches S*, with a bootstrap CI.
 
-Definition (Hardt et al. 2023, Solanki et al. 2025; see docs/DESIGN §1): on the seed-mean curve S(alpha) over the
-sorted alpha grid, find the *first* grid alpha whose mean is >= S*, and interpolate between it and the previous grid
-alpha; if the first grid alpha already reaches S*, alpha* is that alpha.
+Definition (Hardt et al. 2023, Solanki et al. 2025; the README's "The science, precisely"): on the seed-mean curve
+S(alpha) over the sorted alpha grid, find the *first* grid alpha whose mean is >= S*, and interpolate between it and
+the previous grid alpha; if the first grid alpha already reaches S*, alpha* is that alpha.
 
 Interpolation: ``linear`` in alpha, or ``log`` — linear in log alpha, alpha* = a0 · (a1 / a0)^f with f = (S* − S(a0)) /
 (S(a1) − S(a0)); alpha = 0 never enters a logarithm, so a crossing between alpha = 0 and the first positive alpha is

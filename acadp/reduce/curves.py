@@ -19,10 +19,10 @@ group is added to the grouping keys (see :func:`setting_keys`). Columns that dif
 recipes — a tuned recipe's batch size, lr and shuffling, DP-SGD's own lr, clip-only's normalised lr scaling — belong to
 the arm, not to a separate setting, so all arms of a dataset stay in one figure.
 
-Collapse (DESIGN §1, "success that is the signal's doing"): a grid point (arm, alpha) is ``collapsed`` when its
-seed-mean test accuracy is more than :data:`COLLAPSE_MARGIN` below the same arm's seed-mean accuracy at alpha = 0 (not
-checked when the arm has no completed alpha = 0 point), or when its seed-mean base rate reaches the smallest threshold
-S*: its "success" would then be the model's default answer, not the signal's doing.
+Collapse (the README's "base rate, lift": success that is the signal's doing): a grid point (arm, alpha) is
+``collapsed`` when its seed-mean test accuracy is more than :data:`COLLAPSE_MARGIN` below the same arm's seed-mean
+accuracy at alpha = 0 (not checked when the arm has no completed alpha = 0 point), or when its seed-mean base rate
+reaches the smallest threshold S*: its "success" would then be the model's default answer, not the signal's doing.
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ from scipy import stats
 
 from acadp.reduce.collect import with_arm_columns
 
-# The coordinates every table is grouped by (in this order), with alpha last for curves.
-BASE_KEYS: tuple[str, ...] = ("dataset", "epsilon", "clip")
 # One arm's keys, in its sort order (NaN clip = no clipping sorts after every C): see the module docstring.
 ARM_KEYS: tuple[str, ...] = ("recipe", "epsilon", "clip", "arm")
 # A point is collapsed when its clean accuracy is this far (absolute, fraction correct) below the arm's alpha = 0 one.
@@ -55,11 +53,11 @@ SUMMARY_COLUMNS: tuple[str, ...] = ("n_trials", "n_seeds", "n_failed", "mean", "
 
 def setting_keys(frame: pd.DataFrame) -> list[str]:
     """``dataset`` plus every :data:`VARIANT_COLUMNS` column present in ``frame`` that takes more than one value
-    within one (dataset, recipe, learner) group."""
+    within one (dataset, recipe, arm kind) group."""
     if frame.empty or "epsilon" not in frame.columns:
         return ["dataset"]
     work = with_arm_columns(frame)
-    regimes = work.groupby(["dataset", "recipe", "learner"], dropna=False)
+    regimes = work.groupby(["dataset", "recipe", "arm_kind"], dropna=False)
     varying = [
         name for name in VARIANT_COLUMNS if name in work.columns and (regimes[name].nunique(dropna=False) > 1).any()
     ]

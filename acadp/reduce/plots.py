@@ -28,6 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from acadp.reduce.collect import row_arm_label
 from acadp.reduce.dose_response import LogisticFit
 
 # Okabe & Ito (2008), "Color Universal Design", ordered for contrast on white (yellow last)
@@ -208,15 +209,6 @@ def _success_legend(figure: Figure, axis: Axes, *, missing: bool, base: bool, co
             labels.append(label)
     if handles:
         figure.legend(handles, labels, loc="outside right center", frameon=False, fontsize="small")
-
-
-def _figure_legend(figure: Figure, axis: Axes, any_missing: bool) -> None:
-    handles, labels = axis.get_legend_handles_labels()
-    if any_missing:
-        handles.append(Line2D([], [], linestyle="none", marker="x", color="0.3"))
-        labels.append("no completed seed")
-    if handles:
-        figure.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 6), frameon=False)
 
 
 # ---------------------------------------------------------------------------------------- epsilon axes (broken)
@@ -431,12 +423,6 @@ SUBSET_LABELS = {"all": "all members", "collective": "the collective", "non_coll
                  "placebo": "placebo (α = 0)"}  # fmt: skip
 
 
-def _arm_name(epsilon: float, clip: float) -> str:
-    if math.isinf(epsilon):
-        return "no noise" + ("" if math.isnan(clip) else f", C={clip:g}")
-    return f"ε={epsilon:g}, C={clip:g}"
-
-
 def plot_lira_auc(claim: pd.DataFrame, *, title: str = "LiRA AUC by collective size") -> Figure:
     """The claim figure: the headline attack's AUC (mean over target models, 95% CI bars) per member subset against
     α, one panel per (dataset, ε, C); solid = balanced convention, dashed = reference. α values are evenly spaced
@@ -470,7 +456,7 @@ def plot_lira_auc(claim: pd.DataFrame, *, title: str = "LiRA AUC by collective s
         axis.axhline(0.5, color="0.5", linestyle=":", linewidth=1)
         axis.set_xticks(range(len(alphas)), [_format_number(a) for a in alphas])
         axis.set_xlabel(ALPHA_LABEL)
-        axis.set_title(f"{dataset}, {_arm_name(float(epsilon), float(clip))}", fontsize="medium")
+        axis.set_title(f"{dataset}, {row_arm_label(epsilon=float(epsilon), clip=float(clip))}", fontsize="medium")
         axis.grid(True, alpha=0.3)
     axes[0].set_ylabel("LiRA AUC (mean over targets, 95% CI)")
     axes[-1].legend(fontsize="x-small", frameon=False, loc="best")

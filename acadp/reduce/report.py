@@ -56,7 +56,7 @@ from acadp.store.atomic import write_atomic
 from acadp.store.layout import REDUCED
 
 if TYPE_CHECKING:
-    from acadp.sweep.status import TrialRecord
+    from acadp.trial.record import TrialRecord
 
 _COLLAPSE_NOTE = (
     f"'Collapsed' = seed-mean accuracy more than {COLLAPSE_MARGIN:g} below the arm's α = 0 accuracy, or seed-mean "

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
 import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from acadp.environment import CODE_REVISION
 
 PACKAGES = ("acadp", "torch", "opacus", "ray", "mlflow", "numpy")
 
@@ -22,8 +23,9 @@ def _package_version(name: str) -> str:
 def _code_revision() -> str:
     """The git revision of the acadp source tree (``+dirty`` when modified), ``$ACADP_CODE_REVISION`` where there is
     no git checkout (a job submitted to a cluster carries its revision this way), or ``unknown``."""
-    if os.environ.get("ACADP_CODE_REVISION"):
-        return os.environ["ACADP_CODE_REVISION"]
+    declared = CODE_REVISION.get()
+    if declared:
+        return declared
     source = Path(__file__).resolve().parent
     try:
         revision = subprocess.run(

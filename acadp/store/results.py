@@ -102,15 +102,3 @@ class ResultsStore:
             self.fs.delete_dir(self.path(rel))
         elif info.type == pafs.FileType.File:
             self.fs.delete_file(self.path(rel))
-
-    def upload_dir(self, local: Path, rel: str) -> None:
-        """Copy the files of the local directory ``local`` (one level) to ``rel`` in the store, each atomically."""
-        for item in sorted(local.iterdir()):
-            if item.is_file():
-                self.write_bytes(f"{rel}/{item.name}", item.read_bytes())
-
-    def download_dir(self, rel: str, local: Path) -> None:
-        """Copy the files directly under ``rel`` into the local directory ``local``."""
-        local.mkdir(parents=True, exist_ok=True)
-        for name in self.list_dir(rel):
-            write_atomic(local / name, self.read_bytes(f"{rel}/{name}"))

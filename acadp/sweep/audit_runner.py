@@ -27,11 +27,11 @@ import numpy as np
 import ray
 import torch
 
+from acadp.config.lira import AuditConfig
 from acadp.errors import AuditStateError
 from acadp.lira.audit import AuditReport, score_audit
 from acadp.lira.keep import balanced_keep_matrix, keep_matrix_problem
 from acadp.lira.results import AuditResult, ShadowRegime, ShadowStats
-from acadp.lira.settings import AuditConfig
 from acadp.lira.shadow import prepare_pool, train_shadow
 from acadp.lira.subsets import placebo_members
 from acadp.runtime import pin_malloc_thresholds

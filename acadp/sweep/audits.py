@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from acadp.config.lira import AuditConfig
 from acadp.lira.results import REGIME_FIELDS, AuditResult, LiraRow, regime_column_names
-from acadp.lira.settings import AuditConfig
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.plan import SweepPlan

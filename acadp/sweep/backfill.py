@@ -19,8 +19,8 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from acadp.config.lira import AuditConfig
 from acadp.config.trial import TrialConfig
-from acadp.lira.settings import AuditConfig
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.outage import PROCESS_HEALTH, TrackingHealth, mark_untracked, read_marker

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 
+from acadp.clock import utc_stamp
 from acadp.config.base import FrozenModel
+from acadp.config.lira import AuditConfig
+from acadp.config.one_run import OneRunConfig
 from acadp.config.trial import TrialConfig
+from acadp.environment import RAY_ADDRESS, RAY_AIR_NEW_OUTPUT, TUNE_DISABLE_AUTO_CALLBACK_LOGGERS
 from acadp.learners.noise import NoiseTable
-from acadp.lira.one_run_settings import OneRunConfig, OneRunResult
+from acadp.lira.one_run_result import OneRunResult
 from acadp.lira.results import AuditResult
-from acadp.lira.settings import AuditConfig
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.backfill import (
@@ -34,17 +36,19 @@ from acadp.sweep.backfill import (
     open_sweep_run,
     sync_tracking,
 )
+from acadp.sweep.jobs import AuditJob, JobRuntime, job_for, parse_job
 from acadp.sweep.lease import DriverLease
 from acadp.sweep.outage import PROCESS_HEALTH, apply_http_budget, http_budget
 from acadp.sweep.plan import SweepPlan, replan, write_spec_files
 from acadp.sweep.preflight import preflight
-from acadp.sweep.status import TrialRecord, collect_records, count_states, read_result
+from acadp.sweep.status import collect_records, count_states, read_result
 from acadp.sweep.tracking import TrackingTarget, finish_sweep_run
+from acadp.trial.record import TrialRecord
 from acadp.trial.result import TrialResult
 
 # Keep Tune quiet and lean: no per-trial CSV/JSON/TensorBoard loggers (results live in our store and MLflow).
-os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+TUNE_DISABLE_AUTO_CALLBACK_LOGGERS.set_default()
+RAY_AIR_NEW_OUTPUT.set_default()
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ def _init_ray(address: str | None) -> bool:
 
     import ray
 
-    target = address or os.environ.get("RAY_ADDRESS")
+    target = address or RAY_ADDRESS.get()
     if ray.is_initialized():
         return bool(target)
     if target:
@@ -110,23 +114,25 @@ def _cluster_has_gpus() -> bool:
     return float(ray.cluster_resources().get("GPU", 0)) > 0
 
 
-def _context(
-    plan: SweepPlan, store: ResultsStore, *, lease: DriverLease, tracking: TrackingTarget | None, gpus: float
-) -> dict[str, Any]:
-    """What every Tune trial of this invocation shares (see :class:`acadp.sweep.trainable.TrialContext`)."""
-    return {
-        "store": store.uri,
-        "invocation": lease.invocation,
-        "tracking_uri": plan.tracking_uri,  # without a parent run each trial marks its result for the backfill
-        "experiment_id": tracking.experiment_id if tracking else None,
-        "parent_run_id": tracking.parent_run_id if tracking else None,
-        "tracking_env": http_budget(),
-        "data_dir": str(plan.data_dir) if plan.data_dir else None,
-        "threads": max(1, int(plan.spec.resources.cpus)),
-        "cpus": plan.spec.resources.cpus,
-        "gpus": gpus,
-        "shadow_placement": plan.spec.resources.shadow_placement,
-    }
+def _runtime(
+    plan: SweepPlan, store: ResultsStore, *, lease: DriverLease, tracking: TrackingTarget | None, gpus: float,
+    noise: NoiseTable,
+) -> JobRuntime:  # fmt: skip
+    """What every Tune trial of this invocation shares."""
+    return JobRuntime(
+        store=store.uri,
+        invocation=lease.invocation,
+        tracking_uri=plan.tracking_uri,  # without a parent run each trial marks its result for the backfill
+        experiment_id=tracking.experiment_id if tracking else None,
+        parent_run_id=tracking.parent_run_id if tracking else None,
+        tracking_env=http_budget(),
+        data_dir=str(plan.data_dir) if plan.data_dir else None,
+        threads=max(1, int(plan.spec.resources.cpus)),
+        cpus=plan.spec.resources.cpus,
+        gpus=gpus,
+        shadow_placement=plan.spec.resources.shadow_placement,
+        noise=noise,
+    )
 
 
 def _pending_audits(plan: SweepPlan, store: ResultsStore, console: Console) -> list[AuditConfig | OneRunConfig]:
@@ -150,41 +156,28 @@ def _audits_text(audits: Sequence[AuditConfig | OneRunConfig]) -> str:
     return text + (f" and {one_runs} one-run audits" if one_runs else "")
 
 
-def _audit_job(audit: AuditConfig | OneRunConfig) -> dict[str, Any]:
-    if isinstance(audit, OneRunConfig):
-        return {"kind": "one_run", "trial": audit.trial.canonical(), "one_run": audit.plain()}
-    return {"kind": "audit", "trial": audit.trial.canonical(), "audit": audit.plain()}
-
-
-def _job_contexts(
-    shared: dict[str, Any],
-    trials: Sequence[TrialConfig],
-    audits: Sequence[AuditConfig | OneRunConfig],
-    noise: NoiseTable,
+def _job_configs(
+    runtime: JobRuntime, trials: Sequence[TrialConfig], audits: Sequence[AuditConfig | OneRunConfig]
 ) -> list[dict[str, Any]]:
-    """One Tune config per job: audits first (the longest jobs start first), then private trials, then the rest."""
-    jobs = [{**shared, **_audit_job(audit)} for audit in audits]
-    jobs += [{**shared, "kind": "trial", "trial": config.canonical()} for config in trials]
-    for job in jobs:
-        job["noise"] = noise.plain()
-    return jobs
+    """One Tune config (the job as plain data) per job: audits first (the longest jobs start first), then private
+    trials, then the rest."""
+    return [job_for(runtime, work).plain() for work in [*audits, *trials]]
 
 
-def _resources(context: dict[str, Any]) -> Any:
+def _resources(space: dict[str, Any]) -> Any:
     """Placement group of a Tune trial: one bundle for a grid point; one per concurrent shadow for an audit (bundle 0
     is the audit's own process, which trains shadows too)."""
     from ray import tune
 
-    if context["kind"] == "audit":
-        lira = context["audit"]["lira"]
-        gpus = lira["gpus_per_shadow"] if context["gpus"] > 0 else 0.0
-        shadow = {"CPU": float(lira["cpus_per_shadow"]), "GPU": float(gpus)}
-        strategy = context.get("shadow_placement", "pack").upper()
-        return tune.PlacementGroupFactory([shadow] * int(lira["concurrent_shadows"]), strategy=strategy)
-    return tune.PlacementGroupFactory([{"CPU": float(context["cpus"]), "GPU": float(context["gpus"])}])
+    job = parse_job(space)
+    if isinstance(job, AuditJob):
+        lira = job.audit.lira
+        shadow = {"CPU": float(lira.cpus_per_shadow), "GPU": float(lira.gpus_per_shadow if job.gpus > 0 else 0.0)}
+        return tune.PlacementGroupFactory([shadow] * lira.concurrent_shadows, strategy=job.shadow_placement.upper())
+    return tune.PlacementGroupFactory([{"CPU": float(job.cpus), "GPU": float(job.gpus)}])
 
 
-def _searcher(plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any]], shared: dict[str, Any]) -> Any:
+def _searcher(plan: SweepPlan, store: ResultsStore, jobs: list[dict[str, Any]], runtime: JobRuntime) -> Any:
     """The critical-mass searcher of a searched sweep (audit jobs first); None for a grid."""
     search = None if plan.smoke else plan.spec.grid.search
     if search is None:
@@ -196,8 +189,8 @@ def _searcher(plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any
     return CriticalMassSearcher(
         arms=arms,
         store=store,
-        jobs=[c for c in contexts if c["kind"] != "trial"],
-        context_of=lambda config: {**shared, "kind": "trial", "trial": config.canonical()},
+        jobs=[job for job in jobs if job["kind"] != "trial"],
+        job_of=lambda config: job_for(runtime, config).plain(),
     )
 
 
@@ -212,8 +205,8 @@ def _search_over(plan: SweepPlan, store: ResultsStore) -> bool:
 
 
 def _run_tune(
-    plan: SweepPlan, store: ResultsStore, contexts: list[dict[str, Any]], console: Console, *, cluster: bool,
-    shared: dict[str, Any],
+    plan: SweepPlan, store: ResultsStore, jobs: list[dict[str, Any]], console: Console, *, cluster: bool,
+    runtime: JobRuntime,
 ) -> None:  # fmt: skip
     from ray import tune
 
@@ -223,12 +216,12 @@ def _run_tune(
 
     resources = plan.spec.resources
     trainable = tune.with_resources(sweep_trainable, lambda space: _resources(space["acadp"]))
-    gpus = max((c["gpus"] for c in contexts), default=0.0)
+    gpus = runtime.gpus
     # On a cluster the autoscaler adds nodes for pending trials: today's resources are no cap there.
     concurrency = plan.spec.max_concurrent_trials or (None if cluster else _slots(resources.cpus, gpus))
-    searcher = _searcher(plan, store, contexts, shared)
+    searcher = _searcher(plan, store, jobs, runtime)
     audits = _audit_count(plan)
-    total, already_done = len(plan.configs) + audits, len(plan.configs) + audits - len(contexts)
+    total, already_done = len(plan.configs) + audits, len(plan.configs) + audits - len(jobs)
     if searcher is not None:  # a search runs at most its budget per arm; what it has completed is in the store
         audits_done = audits - len(searcher.jobs)
         total = sum(arm.settings.budget for arm in searcher.arms) + audits
@@ -240,7 +233,7 @@ def _run_tune(
     progress = SweepProgress(counts, console, health=PROCESS_HEALTH)
     tuner = tune.Tuner(
         trainable,
-        param_space={} if searcher is not None else {"acadp": tune.grid_search(contexts)},
+        param_space={} if searcher is not None else {"acadp": tune.grid_search(jobs)},
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             num_samples=-1 if searcher is not None else 1,  # a search ends when its searcher says FINISHED
@@ -254,7 +247,7 @@ def _run_tune(
             storage_path=store.location_of(LAYOUT.tune),
             failure_config=tune.FailureConfig(max_failures=plan.spec.max_failures),
             verbose=0,
-            callbacks=[progress, FailureLog(store, shared["invocation"])],
+            callbacks=[progress, FailureLog(store, runtime.invocation)],
         ),
     )
     with progress:
@@ -310,10 +303,6 @@ def _close_tracking(
         )
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
 def _record_invocation(store: ResultsStore, record: dict[str, Any]) -> None:
     """Append this invocation to ``invocations.json`` (when it ran, what it ran, how long Ray and Tune took)."""
     history = store.read_json(LAYOUT.invocations) if store.exists(LAYOUT.invocations) else []
@@ -322,7 +311,7 @@ def _record_invocation(store: ResultsStore, record: dict[str, Any]) -> None:
 
 def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) -> SweepOutcome:
     """Run every pending grid point and audit of ``plan``; returns the records of all grid points afterwards."""
-    timings: dict[str, Any] = {"started_at": _now()}
+    timings: dict[str, Any] = {"started_at": utc_stamp()}
     apply_http_budget()
     store = plan.open_store()
     checks = preflight(plan)  # data prepared and every trial's settings checked before anything is created
@@ -341,17 +330,16 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
         timings.update(invocation=lease.invocation, trials=len(trials), audits=len(audits))
         searched = plan.spec.grid.search is not None and not plan.smoke
         if trials or audits or (searched and not _search_over(plan, store)):
-            timings["ray_init_at"] = _now()
+            timings["ray_init_at"] = utc_stamp()
             cluster = _init_ray(address)
             # a local machine without GPUs trains on CPU; a cluster may still scale GPU workers up
             gpus = plan.spec.resources.gpus if cluster or _cluster_has_gpus() else 0.0
-            shared = _context(plan, store, lease=lease, tracking=tracking, gpus=gpus)
-            timings["tune_started_at"] = _now()
-            contexts = _job_contexts(shared, trials, audits, checks.noise)
-            shared = {**shared, "noise": checks.noise.plain()}
-            _run_tune(plan, store, contexts, console, cluster=cluster, shared=shared)
-            timings["tune_finished_at"] = _now()
-        _record_invocation(store, {**timings, "finished_at": _now()})
+            runtime = _runtime(plan, store, lease=lease, tracking=tracking, gpus=gpus, noise=checks.noise)
+            timings["tune_started_at"] = utc_stamp()
+            jobs = _job_configs(runtime, trials, audits)
+            _run_tune(plan, store, jobs, console, cluster=cluster, runtime=runtime)
+            timings["tune_finished_at"] = utc_stamp()
+        _record_invocation(store, {**timings, "finished_at": utc_stamp()})
         if searched:
             plan = replan(plan, store)  # the points the search ran
         records = collect_records(store, plan.configs, assume_idle=True)

@@ -9,18 +9,15 @@ once ``max_failures`` are spent, becomes the trial's ``error.json``.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
 
-from acadp.config.trial import TrialConfig
-from acadp.lira.one_run_settings import OneRunConfig
-from acadp.lira.settings import AuditConfig
-from acadp.store.layout import LAYOUT
+from acadp.clock import utc_stamp
 from acadp.store.results import ResultsStore
+from acadp.sweep.jobs import parse_job
 
 # How Ray words a trial process that went away with its node (Ray 2.60): the node declared dead, or the actor
 # unreachable because its socket closed (what a killed raylet and its workers leave behind)
@@ -55,20 +52,11 @@ def failure_reason(error_text: str) -> str:
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-
-
-def job_dir(context: dict[str, Any]) -> tuple[str, str]:
-    """(attempts.json path, error.json path) of the trial, LiRA audit or one-run audit a Tune context describes."""
-    if context.get("kind") == "audit":
-        paths = LAYOUT.audit(AuditConfig.model_validate(context["audit"]).key())
-        return paths.attempts, paths.error
-    if context.get("kind") == "one_run":
-        one_run = LAYOUT.one_run(OneRunConfig.model_validate(context["one_run"]).key())
-        return one_run.attempts, one_run.error
-    trial = LAYOUT.trial(TrialConfig.model_validate(context["trial"]).key())
-    return trial.attempts, trial.error
+def job_dir(job: dict[str, Any]) -> tuple[str, str]:
+    """(attempts.json path, error.json path) of the trial, LiRA audit or one-run audit a Tune config's job (plain
+    data, :mod:`acadp.sweep.jobs`) describes."""
+    paths = parse_job(job).paths
+    return paths.attempts, paths.error
 
 
 def record_attempt(
@@ -78,7 +66,7 @@ def record_attempt(
     ``error.json`` unless the attempt's own process wrote a newer one. Returns the attempt's record."""
     attempts_rel, error_rel = job_dir(context)
     previous = store.read_json(attempts_rel) if store.exists(attempts_rel) else {"attempts": []}
-    entry = {"at": _now(), "invocation": invocation, "reason": failure_reason(error_text), "final": final}
+    entry = {"at": utc_stamp(), "invocation": invocation, "reason": failure_reason(error_text), "final": final}
     store.write_json(attempts_rel, {"attempts": [*previous.get("attempts", []), entry]})
     if final:
         own = store.read_json(error_rel) if store.exists(error_rel) else None

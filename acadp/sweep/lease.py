@@ -16,16 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acadp.clock import utc_now
 from acadp.errors import SweepLockedError
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 30.0
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -51,7 +48,7 @@ def driver_is_live(record: dict[str, Any] | None) -> bool:
         beat = dt.datetime.fromisoformat(record["heartbeat_at"])
     except (KeyError, ValueError):
         return False
-    if (_now() - beat).total_seconds() > STALE_AFTER_SECONDS:
+    if (utc_now() - beat).total_seconds() > STALE_AFTER_SECONDS:
         return False
     if record.get("host") == socket.gethostname():
         return _pid_alive(int(record.get("pid", -1)))
@@ -82,7 +79,7 @@ class DriverLease:
                 f"{store.uri}: another driver (pid {current.get('pid')} on {current.get('host')}, started "
                 f"{current.get('started_at')}) is running this sweep; wait for it, or stop it first"
             )
-        lease = cls(store=store, invocation=uuid.uuid4().hex[:12], started_at=_now().isoformat(timespec="seconds"))
+        lease = cls(store=store, invocation=uuid.uuid4().hex[:12], started_at=utc_now().isoformat(timespec="seconds"))
         lease.beat()
         return lease
 
@@ -92,7 +89,7 @@ class DriverLease:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started_at": self.started_at,
-            "heartbeat_at": _now().isoformat(timespec="seconds"),
+            "heartbeat_at": utc_now().isoformat(timespec="seconds"),
         }
 
     def beat(self) -> None:

@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from acadp.config.one_run import OneRunConfig
 from acadp.config.trial import TrialConfig
 from acadp.errors import SpecError
 from acadp.lira.one_run import run_one_run_audit
-from acadp.lira.one_run_settings import OneRunConfig, OneRunResult, canary_problem, one_run_problem
+from acadp.lira.one_run_checks import canary_problem, one_run_problem
+from acadp.lira.one_run_result import OneRunResult
 from acadp.store.layout import LAYOUT
 from acadp.store.provenance import provenance
 from acadp.store.results import ResultsStore

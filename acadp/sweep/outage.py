@@ -12,7 +12,6 @@ user may override with the same environment variables, and sends it to every tri
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 import time
@@ -23,6 +22,8 @@ import requests
 from mlflow.exceptions import MlflowException
 from sqlalchemy.exc import SQLAlchemyError
 
+from acadp.clock import utc_stamp
+from acadp.environment import MLFLOW_HTTP_BUDGET
 from acadp.store.results import ResultsStore
 
 R = TypeVar("R")
@@ -38,15 +39,8 @@ TRACKING_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
 )
 
-# MLflow's own environment variables (mlflow.environment_variables), with acadp's defaults: one call to a dead server
-# costs about 3 s (refused connection: 2 retries, backoff 1 s) or at most ~30 s (a server that accepts and hangs:
-# 10 s per attempt), instead of MLflow's 7 retries with backoff factor 2 and 120 s timeouts (minutes per call).
-HTTP_BUDGET: Mapping[str, str] = {
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",  # seconds per attempt
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",  # seconds; MLflow reads it as an integer
-    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0.5",  # seconds
-}
+# MLflow's own environment variables with acadp's defaults (declared in acadp.environment)
+HTTP_BUDGET: Mapping[str, str] = {variable.name: str(variable.default) for variable in MLFLOW_HTTP_BUDGET}
 
 # After a failure a process does not open new runs for this long (each trial would otherwise spend the retry budget
 # again); the next attempt after it probes whether tracking is back.
@@ -55,8 +49,7 @@ RETRY_AFTER_SECONDS = 30.0
 
 def http_budget(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The MLflow HTTP timeouts and retries to use: the user's environment variables where set, else acadp's."""
-    environ = os.environ if environ is None else environ
-    return {name: environ.get(name, default) for name, default in HTTP_BUDGET.items()}
+    return {variable.name: str(variable.get(environ)) for variable in MLFLOW_HTTP_BUDGET}
 
 
 def apply_http_budget(budget: Mapping[str, str] | None = None) -> None:
@@ -69,10 +62,6 @@ def apply_http_budget(budget: Mapping[str, str] | None = None) -> None:
 
     os.environ.update(budget if budget is not None else http_budget())
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _reason(error: BaseException) -> str:
@@ -140,7 +129,7 @@ PROCESS_HEALTH = TrackingHealth()
 def mark_untracked(store: ResultsStore, rel: str, reason: str, **fields: object) -> None:
     """Write the marker ``rel`` (``untracked.json`` of a trial, an audit or the sweep), keeping earlier fields."""
     previous = read_marker(store, rel) or {}
-    store.write_json(rel, {**previous, **fields, "reason": reason, "at": _now()})
+    store.write_json(rel, {**previous, **fields, "reason": reason, "at": utc_stamp()})
 
 
 def read_marker(store: ResultsStore, rel: str) -> dict[str, object] | None:

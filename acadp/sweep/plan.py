@@ -68,6 +68,7 @@ def plan_sweep(
     if tracking_uri is not None:
         overrides["tracking_uri"] = tracking_uri
     spec = load_spec(spec_path, overrides=overrides)
+    _refuse_unauditable_one_runs(spec, spec_path)
     root = _resolve_storage(spec.storage)
     plan = SweepPlan(
         spec=spec,
@@ -77,6 +78,22 @@ def plan_sweep(
         configs=tuple(spec.trial_configs(smoke=smoke)),
     )
     return replan(plan, plan.open_store()) if spec.grid.search is not None and not smoke else plan
+
+
+def _refuse_unauditable_one_runs(spec: SweepSpec, spec_path: Path | str) -> None:
+    """A :class:`SpecError` naming the field when a ``one_run:`` point can give no ε bound, in the full or the smoke
+    run (checked here, not at load: the check needs the bound's arithmetic, which the configuration layer does not
+    import)."""
+    if spec.one_run is None:
+        return
+    from acadp.lira.one_run_checks import one_run_problem
+
+    for smoke in (False, True):
+        for config in spec.one_run_configs(smoke=smoke):
+            problem = one_run_problem(config)
+            if problem is not None:
+                suffix = " (in the smoke run: one_run.smoke)" if smoke else ""
+                raise SpecError(f"{spec_path}: {problem}{suffix}")
 
 
 def replan(plan: SweepPlan, store: ResultsStore) -> SweepPlan:

@@ -10,12 +10,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from ray.tune import Callback
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from acadp.config.trial import arm_label
+from acadp.sweep.jobs import parse_job
 from acadp.sweep.outage import TrackingHealth
 
 
@@ -74,12 +75,11 @@ def _duration(elapsed: float) -> str:
 
 
 def trial_label(trial: Any) -> str:
-    context = trial.config.get("acadp", {})
-    config = context.get("trial", {})
-    epsilon = float(config.get("epsilon", "inf"))
-    arm = arm_label(epsilon=epsilon, clip=config.get("clip"), recipe=config.get("recipe"))
-    label = f"{config.get('dataset')} {arm} a={config.get('alpha')} seed={config.get('seed')}"
-    return f"LiRA audit of {label}" if context.get("kind") == "audit" else label
+    """What a Tune trial runs, in words (its job's label; the Tune trial id for anything else)."""
+    try:
+        return parse_job(trial.config.get("acadp")).label
+    except ValidationError:
+        return str(trial)
 
 
 class SweepProgress(Callback):

@@ -22,8 +22,9 @@ from acadp.sweep.backfill import mark_parent, sync_tracking
 from acadp.sweep.one_run_audits import collect_one_run_rows
 from acadp.sweep.outage import PROCESS_HEALTH, apply_http_budget
 from acadp.sweep.plan import SweepPlan, require_existing
-from acadp.sweep.status import TrialRecord, collect_records
+from acadp.sweep.status import collect_records
 from acadp.sweep.tracking import find_sweep_tracking, log_sweep_artifacts
+from acadp.trial.record import TrialRecord
 
 
 def _reduce_into(plan: SweepPlan, store: ResultsStore, records: list[TrialRecord], out_dir: Path) -> ReduceOutputs:

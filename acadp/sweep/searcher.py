@@ -23,9 +23,9 @@ from acadp.sweep.search import ArmSearch, record
 
 
 class CriticalMassSearcher(Searcher):
-    """Suggests ``{"acadp": context}`` configs: the fixed ``jobs`` first, then the searched trials of every arm.
+    """Suggests ``{"acadp": job}`` configs: the fixed ``jobs`` first, then the searched trials of every arm.
 
-    ``context_of(config)`` turns a trial config into its Tune context (see :func:`acadp.sweep.driver._job_contexts`).
+    ``job_of(config)`` turns a trial config into its job as plain data (:mod:`acadp.sweep.jobs`).
     Returns ``Searcher.FINISHED`` once every arm's search is over and nothing runs."""
 
     def __init__(
@@ -34,10 +34,10 @@ class CriticalMassSearcher(Searcher):
         arms: Sequence[ArmSearch],
         store: ResultsStore,
         jobs: Sequence[dict[str, Any]],
-        context_of: Callable[[TrialConfig], dict[str, Any]],
+        job_of: Callable[[TrialConfig], dict[str, Any]],
     ) -> None:
         super().__init__()
-        self.arms, self.store, self.context_of = list(arms), store, context_of
+        self.arms, self.store, self.job_of = list(arms), store, job_of
         self.jobs: deque[dict[str, Any]] = deque(jobs)
         self.queue: deque[tuple[ArmSearch, TrialConfig]] = deque()
         self.running: dict[str, tuple[ArmSearch, TrialConfig] | None] = {}
@@ -103,7 +103,7 @@ class CriticalMassSearcher(Searcher):
             return Searcher.FINISHED  # type: ignore[return-value]  # Tune's documented "search is over" value
         arm, config = self.queue.popleft()
         self.running[trial_id] = (arm, config)
-        return {"acadp": self.context_of(config)}
+        return {"acadp": self.job_of(config)}
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         item = self.running.pop(trial_id, None)

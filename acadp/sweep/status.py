@@ -6,7 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar, get_args
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -17,10 +17,9 @@ from acadp.errors import StoreError
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.lease import driver_is_live, read_driver
+from acadp.trial.record import STATES, TrialRecord, TrialStatus
 from acadp.trial.result import TrialResult
 
-TrialStatus = Literal["completed", "running", "retrying", "pending", "failed"]
-STATES: tuple[str, ...] = get_args(TrialStatus)
 Result = TypeVar("Result", bound=FrozenModel)
 
 
@@ -47,25 +46,6 @@ def read_result(store: ResultsStore, rel: str, model: type[Result]) -> StoredRes
         reason = str(error)
     reason = reason if len(reason) <= 300 else reason[:299] + "…"
     return StoredResult(problem=f"{rel} unreadable ({reason}); will be re-run")
-
-
-@dataclass(frozen=True)
-class TrialRecord:
-    """One grid point as the sweep sees it now: its config, state, and result once completed.
-
-    ``status``: ``completed`` (a valid result.json exists), ``running`` (a live driver is training it), ``retrying``
-    (an attempt failed, e.g. its node was lost, and the live driver will start it again from its last checkpoint;
-    ``error`` says why), ``pending`` (not started, or interrupted after ``epochs_done`` checkpointed epochs, or its
-    result.json is unreadable: then ``error`` says why and that it will be re-run), ``failed`` (its last attempt
-    raised ``error``, with no retry left).
-    """
-
-    key: str
-    config: TrialConfig
-    status: TrialStatus
-    result: TrialResult | None = None
-    error: str | None = None
-    epochs_done: int = 0
 
 
 def _read(store: ResultsStore, rel: str) -> dict[str, Any] | None:

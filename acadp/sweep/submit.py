@@ -9,13 +9,13 @@ finds the token itself — ``$RAY_AUTH_TOKEN``, the file named by ``$RAY_AUTH_TO
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from acadp.environment import RAY_AUTH_MODE, RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH
 from acadp.errors import AcadpError, SpecError
 from acadp.store.provenance import provenance
 from acadp.sweep.plan import SweepPlan
@@ -31,12 +31,12 @@ class SubmissionError(AcadpError):
 
 def find_auth_token() -> str | None:
     """The Ray auth token this machine would use, or None."""
-    if os.environ.get("RAY_AUTH_TOKEN"):
-        return os.environ["RAY_AUTH_TOKEN"].strip()
-    candidates = [os.environ.get("RAY_AUTH_TOKEN_PATH"), str(Path.home() / ".ray" / "auth_token")]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            token = Path(candidate).read_text().strip()
+    token = RAY_AUTH_TOKEN.get()
+    if token:
+        return token
+    for candidate in (RAY_AUTH_TOKEN_PATH.get(), Path.home() / ".ray" / "auth_token"):
+        if candidate is not None and candidate.is_file():
+            token = candidate.read_text().strip()
             if token:
                 return token
     return None
@@ -44,7 +44,7 @@ def find_auth_token() -> str | None:
 
 def auth_headers() -> dict[str, str]:
     """``Authorization: Bearer <token>`` when a token exists and auth is not explicitly disabled."""
-    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+    if (RAY_AUTH_MODE.get() or "").lower() == "disabled":
         return {}
     token = find_auth_token()
     return {"Authorization": f"Bearer {token}"} if token else {}

@@ -17,6 +17,7 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from acadp.clock import epoch_ms
 from acadp.config.trial import TrialConfig
 from acadp.store.layout import LAYOUT
 from acadp.trial.result import EpochRecord, TrialResult
@@ -26,7 +27,6 @@ TAG_SWEEP_DIR = "acadp.sweep_dir"
 TAG_TRIAL_KEY = "acadp.trial_key"
 TAG_STATUS = "acadp.status"
 PARENT_TAG = "mlflow.parentRunId"
-RUN_NAME_TAG = "mlflow.runName"
 # MLflow 3's experiment type: a model-training experiment (runs and metrics), not a GenAI one (traces). MLflow UIs
 # with the experiment-kind selector open it on its runs; later ones follow the `workflowType` parameter in the link
 # that `acadp ui` prints
@@ -102,7 +102,7 @@ def _find_run(client: MlflowClient, experiment_id: str, tags: Mapping[str, str])
 def finish_sweep_run(target: TrackingTarget, *, status: str, counts: Mapping[str, int]) -> None:
     """Close the parent run: ``FINISHED`` when every trial completed, ``FAILED`` or ``KILLED`` otherwise."""
     client = MlflowClient(tracking_uri=target.tracking_uri)
-    metrics = [Metric(f"trials_{state}", float(n), _now_ms(), 0) for state, n in counts.items()]
+    metrics = [Metric(f"trials_{state}", float(n), epoch_ms(), 0) for state, n in counts.items()]
     client.log_batch(target.parent_run_id, metrics=metrics)
     client.set_terminated(target.parent_run_id, status=status)
 
@@ -117,12 +117,6 @@ def log_sweep_artifacts(target: TrackingTarget, paths: list[Path], *, base: Path
 
 def _quote(value: str) -> str:
     return value.replace("'", "\\'")
-
-
-def _now_ms() -> int:
-    import time
-
-    return int(time.time() * 1000)
 
 
 def flatten(prefix: str, value: Any) -> dict[str, str]:
@@ -165,7 +159,7 @@ class _ChildRun:
 
 def trial_config_params(config: TrialConfig) -> dict[str, str]:
     """A trial's MLflow params: every config field, and the arm by name ("SGD", "clip C=1", "DP ε=8 C=1")."""
-    return {**flatten("", config.canonical()), "arm": config.arm, "learner": config.learner}
+    return {**flatten("", config.canonical()), "arm": config.arm, "arm_kind": config.arm_kind}
 
 
 class TrialTracker(_ChildRun):
@@ -217,7 +211,7 @@ def trial_final_metrics(result: TrialResult) -> list[Metric]:
 
 def _finite_metrics(values: Mapping[str, float | None], *, step: int) -> list[Metric]:
     """MLflow metrics at ``step`` for the values that are set and finite (MLflow refuses NaN and inf)."""
-    stamp = _now_ms()
+    stamp = epoch_ms()
     return [
         Metric(name, float(value), stamp, step)
         for name, value in values.items()
@@ -280,7 +274,7 @@ def audit_metrics(record: dict[str, Any]) -> list[Metric]:
     shadows' regime as ``shadow_regime.<field>`` (its finite numbers: training size, q, σ, steps, ε, accuracies)."""
     from acadp.lira.results import json_number, row_metrics
 
-    stamp = _now_ms()
+    stamp = epoch_ms()
     metrics = [Metric(name, value, stamp, 0) for row in record["rows"] for name, value in row_metrics(row).items()]
     regime = {name: json_number(value) for name, value in (record.get("shadow_regime") or {}).items()}
     metrics += [

@@ -17,6 +17,8 @@ the pre-trained layers see inputs scaled as during pre-training.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,10 @@ import torch
 from filelock import FileLock
 from torch import nn
 
+from acadp.config.base import FrozenModel
 from acadp.config.pretrain import PRETRAIN_FORMAT, PRETRAINED_SUBDIR, Finetune, PretrainConfig, weight_settings
 from acadp.config.trial import TrainingConfig, TrialConfig
-from acadp.data import default_data_dir, load_dataset
+from acadp.data import DATASETS, default_data_dir, load_dataset
 from acadp.errors import CheckpointError, SpecError
 from acadp.learners import LEARNERS, LearnerInputs
 from acadp.models import ModelInputs, build_model
@@ -46,6 +49,19 @@ class PretrainedModel:
     train_loss: tuple[float, ...]
 
 
+def pretrain_cache_key(pretrain: PretrainConfig, model: FrozenModel) -> str:
+    """16 hex digits naming the pre-trained weights of ``model``: the settings except ``finetune``, the dataset's
+    preparation version and the cache format."""
+    payload = {
+        "format": PRETRAIN_FORMAT,
+        "pretrain": weight_settings(pretrain),
+        "dataset_version": DATASETS.get(pretrain.dataset).version,
+        "model": model.plain(),
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _pretrain_of(config: TrialConfig) -> PretrainConfig:
     if config.pretrain is None:
         raise SpecError(f"trial {config.label()} has no pretrain section")
@@ -54,7 +70,7 @@ def _pretrain_of(config: TrialConfig) -> PretrainConfig:
 
 def pretrained_path(config: TrialConfig, *, data_dir: Path) -> Path:
     """Where the pre-trained weights of ``config`` are cached under ``data_dir``."""
-    return data_dir / PRETRAINED_SUBDIR / f"{_pretrain_of(config).cache_key(config.model)}.pt"
+    return data_dir / PRETRAINED_SUBDIR / f"{pretrain_cache_key(_pretrain_of(config), config.model)}.pt"
 
 
 def _check_input_shape(config: TrialConfig, pretrain_shape: tuple[int, ...], trial_shape: tuple[int, ...]) -> None:
@@ -139,7 +155,7 @@ def _write(path: Path, config: TrialConfig, trained: PretrainedModel) -> None:
     pretrain = _pretrain_of(config)
     payload = {
         "format": PRETRAIN_FORMAT,
-        "key": pretrain.cache_key(config.model),
+        "key": pretrain_cache_key(pretrain, config.model),
         "pretrain": weight_settings(pretrain),
         "model": config.model.plain(),
         "input_shape": list(trained.input_shape),
@@ -158,7 +174,7 @@ def _read(path: Path, config: TrialConfig) -> dict[str, Any]:
             f"pre-trained weights {path} cannot be read ({type(error).__name__}): the file is damaged; delete it to "
             "pre-train again"
         ) from error
-    key = _pretrain_of(config).cache_key(config.model)
+    key = pretrain_cache_key(_pretrain_of(config), config.model)
     if not isinstance(payload, dict) or payload.get("format") != PRETRAIN_FORMAT or payload.get("key") != key:
         raise CheckpointError(f"{path} does not hold the pre-trained weights {key}; delete the file to pre-train again")
     return payload

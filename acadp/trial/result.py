@@ -107,7 +107,7 @@ class TrialResult(FrozenModel):
             "noise_multiplier", "sample_rate", "steps", "accountant", "epochs", "seconds", "trial_key",
         ]  # fmt: skip
         flat = {name: getattr(self, name) for name in fields}
-        flat["learner"] = self.config.learner
+        flat["arm_kind"] = self.config.arm_kind
         flat["strategy"] = self.config.strategy
         flat["model"] = self.config.model.name
         flat["signal"] = self.config.signal.name

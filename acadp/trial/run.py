@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from acadp.config.trial import TrialConfig
-from acadp.learners import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun, engine_name
-from acadp.learners.dpsgd import SamplingPlan
+from acadp.learners import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun
 from acadp.learners.noise import NoiseSetting, NoiseTable
+from acadp.learners.poisson import SamplingPlan
 from acadp.models import ModelInputs, build_model
 from acadp.runtime import pin_malloc_thresholds
 from acadp.seeding import derive_seed
@@ -30,6 +30,11 @@ from acadp.trial.pretrain import apply_pretrained, pretrained_state
 from acadp.trial.result import EpochRecord, TrialResult
 
 EpochCallback = Callable[[EpochRecord, TrainingRun], None]
+
+
+def device_for_gpus(gpus: float) -> str:
+    """The device of a job granted ``gpus`` GPUs: ``cuda`` when it has some and CUDA is available, else ``cpu``."""
+    return "cuda" if gpus > 0 and torch.cuda.is_available() else "cpu"
 
 
 def resolve_device(device: str) -> torch.device:
@@ -81,7 +86,7 @@ def build_training_run(
         else None
     )
     groups = data.groups
-    return LEARNERS.get(engine_name(config.training))(
+    return LEARNERS.get(config.engine)(
         LearnerInputs(
             model=model,
             x=torch.from_numpy(data.planted.x).to(device),

@@ -28,10 +28,10 @@ RUNS = {
     "patch_too_large": [*SMALL, "--signal-opt", "size=100"],
     # batches of 100 of the 300 digits: DP-SGD subsamples (q = 1/3), and no sigma reaches epsilon = 1e-5
     "privacy_infeasible": [*SMALL, "--epsilon", "0.00001", "--batch-size", "100"],
-    "gdro_json": [*SMALL, "--dataset", "mnist5k_spurious", "--epsilon", "inf", "--objective", "gdro", "--json"],
-    "gdro_without_groups": [*SMALL, "--epsilon", "inf", "--objective", "gdro"],
-    "gdro_eta_zero": [*SMALL, "--dataset", "mnist5k_spurious", "--epsilon", "inf", "--objective", "gdro",
-                      "--gdro-eta", "0"],
+    "gdro_json": [*SMALL, "--dataset", "mnist5k_spurious", "--epsilon", "inf", "--set", "objective=gdro", "--json"],
+    "gdro_without_groups": [*SMALL, "--epsilon", "inf", "--set", "objective=gdro"],
+    "gdro_eta_zero": [*SMALL, "--dataset", "mnist5k_spurious", "--epsilon", "inf", "--set", "objective=gdro",
+                      "--set", "gdro_eta=0"],
 }  # fmt: skip
 SUMMARY_KEYS = {
     "dataset", "alpha", "epsilon", "delta", "clip", "seed", "target_class", "n_train", "n_collective",

@@ -39,7 +39,7 @@ def test_one_grid_asks_for_sgd_clipping_only_dp_and_a_named_recipe(tmp_path: Pat
     shared = {config.training for config in configs if config.recipe is None}
     assert len(shared) == 1  # the three arms of the shared recipe differ only by clipping and noise
     tuned = next(config for config in configs if config.recipe == "tuned")
-    assert tuned.training.sampling == "shuffle" and tuned.learner == "sgd" and tuned.clip is None
+    assert tuned.training.sampling == "shuffle" and tuned.arm_kind == "sgd" and tuned.clip is None
 
 
 def test_smoke_runs_every_arm(tmp_path: Path) -> None:
@@ -84,7 +84,7 @@ def test_sgd_is_one_trial_whichever_way_it_is_reached(tmp_path: Path) -> None:
     text = "name: x\ndatasets: {mnist5k: {}}\ngrid: {alpha: [0.1], epsilon: [inf], clip: [none]}\n"
     (from_grid,) = load_spec(spec_file(tmp_path, text)).trial_configs()
     assert by_default.key() == explicit.key() == from_grid.key()
-    assert by_default.arm == "SGD" and by_default.learner == "sgd"
+    assert by_default.arm == "SGD" and by_default.arm_kind == "sgd"
 
 
 def test_dp_keys_do_not_change_with_the_new_recipe_fields() -> None:

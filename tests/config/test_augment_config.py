@@ -88,6 +88,6 @@ def test_the_trial_command_takes_augment_flags() -> None:
 
     from acadp.cli.main import app
 
-    result = CliRunner().invoke(app, ["trial", "--dataset", "bank", "--epsilon", "inf", "--augment", "flip"])
+    result = CliRunner().invoke(app, ["trial", "--dataset", "bank", "--epsilon", "inf", "--set", "augment=flip"])
     assert isinstance(result.exception, SpecError)
     assert "training.augment: [flip] augments images only" in str(result.exception)

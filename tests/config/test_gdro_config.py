@@ -23,9 +23,9 @@ def _gdro(dataset: str = "mnist5k_spurious", **training: object) -> TrialOptions
 
 def test_gdro_arm_is_named_and_keeps_erm_keys() -> None:
     config = build_trial_config(_gdro())
-    assert config.arm == "GDRO" and config.learner == "gdro"
+    assert config.arm == "GDRO" and config.arm_kind == "gdro"
     erm = build_trial_config(TrialOptions(dataset="mnist5k_spurious", alpha=0.01, epsilon=math.inf, clip=None))
-    assert erm.arm == "SGD" and erm.learner == "sgd"
+    assert erm.arm == "SGD" and erm.arm_kind == "sgd"
     assert config.key() != erm.key()
     # an ERM config's key leaves out the Group-DRO fields at their defaults (old results keep their keys)
     changed = erm.model_copy(update={"training": erm.training.model_copy(update={"gdro_eta": 0.5})})
@@ -82,5 +82,5 @@ def test_grid_gdro_on_a_dataset_without_groups_names_the_field(tmp_path: Path) -
     path = tmp_path / "sweep.yaml"
     path.write_text("name: g\ndatasets: {mnist5k: {}}\ngrid: {alpha: [0.0], epsilon: [inf], clip: [none], "
                     "objective: [gdro]}\n")  # fmt: skip
-    with pytest.raises(SpecError, match=r"datasets\.mnist5k\.training\.objective: gdro needs a dataset with groups"):
+    with pytest.raises(SpecError, match=r"datasets\.mnist5k: training\.objective: gdro needs a dataset with groups"):
         load_spec(path)

@@ -9,6 +9,7 @@ import pytest
 
 from acadp.config.sweep import load_spec
 from acadp.errors import SpecError
+from acadp.sweep.plan import plan_sweep
 
 SWEEP = """
 name: one-run
@@ -73,7 +74,8 @@ def test_settings_that_can_give_no_bound_are_refused_in_one_line(
     for old, new in changes.items():
         assert old in text
         text = text.replace(old, new, 1)
-    with pytest.raises(SpecError) as error:
-        load_spec(spec_file(tmp_path, text))
+    with pytest.raises(SpecError) as error:  # refused when the sweep is planned, before anything is created
+        plan_sweep(spec_file(tmp_path, text), storage=str(tmp_path / "results"))
+    assert not (tmp_path / "results").exists()
     message = str(error.value)
     assert "\n" not in message and field in message

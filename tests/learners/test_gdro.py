@@ -12,9 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from acadp.config.arms import engine
 from acadp.config.trial import TrainingConfig
 from acadp.errors import SpecError
-from acadp.learners import LEARNERS, LearnerInputs, engine_name
+from acadp.learners import LEARNERS, LearnerInputs
 from acadp.learners.gdro import GroupDRORun, group_mean_losses, update_group_weights
 
 
@@ -107,7 +108,7 @@ def test_group_dro_raises_worst_group_accuracy_over_erm_with_the_same_recipe() -
         inputs = LearnerInputs(
             model=model, x=x, y=y, training=recipe, seed=0, device=torch.device("cpu"), groups=groups, n_groups=4
         )
-        run = LEARNERS.get(engine_name(recipe))(inputs)
+        run = LEARNERS.get(engine(sampling=recipe.sampling, objective=recipe.objective))(inputs)
         for _ in range(recipe.epochs):
             run.train_epoch()
         worst[objective] = _worst_group_accuracy(model, test)

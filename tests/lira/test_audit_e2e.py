@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from acadp.config.lira import AuditConfig, LiraSettings
 from acadp.config.options import TrialOptions, build_trial_config
-from acadp.lira.settings import AuditConfig, LiraSettings
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.audit_runner import run_audit

@@ -100,9 +100,9 @@ def test_the_lira_command_prints_the_headline_first_and_says_why_a_tpr_is_undefi
     rows: tuple[LiraRow, ...], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from acadp.cli.lira import _print, lira_summary
+    from acadp.config.lira import AuditConfig, LiraSettings
     from acadp.config.options import TrialOptions, build_trial_config
     from acadp.lira.results import AuditResult
-    from acadp.lira.settings import AuditConfig, LiraSettings
 
     trial = build_trial_config(TrialOptions(dataset="mnist5k", alpha=0.1, epsilon=math.inf, n_train=N_EXAMPLES))
     audit = AuditConfig(trial=trial, lira=LiraSettings(shadows=N_MODELS, pool=N_EXAMPLES))

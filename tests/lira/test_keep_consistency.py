@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from acadp.config.lira import AuditConfig, LiraSettings
 from acadp.config.options import TrialOptions, build_trial_config
 from acadp.errors import AcadpError, AuditStateError
 from acadp.lira.keep import balanced_keep_matrix, keep_matrix_problem
-from acadp.lira.settings import AuditConfig, LiraSettings
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.audit_runner import load_or_draw_keep, run_audit

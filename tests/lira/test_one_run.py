@@ -12,10 +12,11 @@ import pytest
 
 import acadp.lira.one_run as one_run_module
 import acadp.sweep.one_run_audits as audits_module
+from acadp.config.one_run import OneRunConfig, OneRunSettings
 from acadp.config.options import TrialOptions, build_trial_config
 from acadp.errors import SpecError
 from acadp.lira.one_run import draw_canaries, run_one_run_audit
-from acadp.lira.one_run_settings import OneRunConfig, OneRunSettings, settings_problem
+from acadp.lira.one_run_checks import settings_problem
 from acadp.reduce.one_run_table import one_run_table
 from acadp.reduce.tables import render_table
 from acadp.store.layout import LAYOUT

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from acadp.config.lira import AuditConfig, LiraSettings
 from acadp.config.options import TrialOptions, build_trial_config
 from acadp.errors import AuditStateError
 from acadp.lira.results import AuditResult, ShadowRegime, ShadowStats
 from acadp.lira.scores import logit_scaled_confidence
-from acadp.lira.settings import AuditConfig, LiraSettings
 from acadp.lira.shadow import prepare_pool
 from acadp.lira.subsets import placebo_members
 from acadp.store.layout import LAYOUT

@@ -14,11 +14,11 @@ import yaml
 from pydantic import ValidationError
 
 from acadp.cli.lira import lira
+from acadp.config.lira import AuditConfig, LiraSettings, query_problem, training_queries
 from acadp.config.options import TrialOptions, build_trial_config
 from acadp.config.sweep import load_spec
 from acadp.config.trial import TrainingConfig, TrialConfig
 from acadp.errors import SpecError
-from acadp.lira.settings import AuditConfig, LiraSettings, query_problem, training_queries
 from acadp.lira.shadow import query_views
 
 SHIFTS = ("shift_up", "shift_down", "shift_left", "shift_right")

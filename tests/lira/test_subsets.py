@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from acadp.collective import plant_collective
+from acadp.config.lira import AuditConfig, LiraSettings
 from acadp.config.options import TrialOptions, build_trial_config
-from acadp.lira.settings import AuditConfig, LiraSettings
 from acadp.lira.subsets import member_subsets, placebo_members
 from acadp.trial.data import prepare_trial_data
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from acadp.config.trial import TrialConfig
-from acadp.sweep.status import TrialRecord, TrialStatus
+from acadp.trial.record import TrialRecord, TrialStatus
 from acadp.trial.result import TrialResult
 
 TRAINING = {"epochs": 2, "batch_size": 64, "lr": 0.1}

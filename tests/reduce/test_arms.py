@@ -34,7 +34,7 @@ def test_new_columns_are_collected() -> None:
     tuned = frame[frame["recipe"] == "tuned"].iloc[0]
     assert tuned["arm"] == "SGD [tuned]" and tuned["training_sampling"] == "shuffle"
     dp = frame[frame["arm"] == "DP ε=8 C=1"].iloc[0]
-    assert dp["recipe"] == "" and dp["learner"] == "dpsgd" and dp["training_sampling"] == "poisson"
+    assert dp["recipe"] == "" and dp["arm_kind"] == "dpsgd" and dp["training_sampling"] == "poisson"
     assert dp["base_rate"] == pytest.approx(0.05) and dp["lift"] == pytest.approx(0.45)
     assert dp["clipped_fraction"] == pytest.approx(0.4)
     assert math.isnan(frame[frame["arm"] == "SGD"].iloc[0]["clipped_fraction"])  # no clipping

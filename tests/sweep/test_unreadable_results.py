@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from acadp.config.lira import AuditConfig, LiraSettings
 from acadp.config.options import TrialOptions, build_trial_config
 from acadp.config.trial import TrialConfig
 from acadp.lira.results import AuditResult, LiraRow
-from acadp.lira.settings import AuditConfig, LiraSettings
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.audits import audit_state

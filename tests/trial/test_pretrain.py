@@ -22,6 +22,7 @@ from acadp.trial.pretrain import (
     PretrainConfig,
     apply_pretrained,
     classifier_head,
+    pretrain_cache_key,
     pretrained_path,
     pretrained_state,
     train_public_model,
@@ -277,12 +278,11 @@ def test_the_trial_key_changes_with_every_pretrain_setting() -> None:
     configs = [config(8.0, pretrain=variant) for variant in variants]
     assert len({trial.key() for trial in configs}) == len(variants)
     # fine-tuning mode changes the trial, not the pre-trained weights (one cache file for both)
-    assert PretrainConfig(**PRETRAIN).cache_key(ResNet18GNParams()) == PretrainConfig(
-        **PRETRAIN, finetune="head"
-    ).cache_key(ResNet18GNParams())
-    assert PretrainConfig(**PRETRAIN).cache_key(ResNet18GNParams()) != PretrainConfig(**PRETRAIN).cache_key(
-        ResNet18GNParams(groups=16)
+    pretrain = PretrainConfig(**PRETRAIN)
+    assert pretrain_cache_key(pretrain, ResNet18GNParams()) == pretrain_cache_key(
+        PretrainConfig(**PRETRAIN, finetune="head"), ResNet18GNParams()
     )
+    assert pretrain_cache_key(pretrain, ResNet18GNParams()) != pretrain_cache_key(pretrain, ResNet18GNParams(groups=16))
     # without pre-training the canonical form (and so the key) is what it was before the field existed
     assert "pretrain" not in configs[0].canonical() and "pretrain" in configs[1].canonical()
     for trial in configs:

@@ -1,5 +1,5 @@
 """``shuffle``: minibatch SGD over seeded shuffles, no clipping, no noise — the engine of a separately tuned
-non-private recipe (``sampling: shuffle``); the shared recipe's arms use :mod:`acadp.learners.dpsgd`."""
+non-private recipe (``sampling: shuffle``); the shared recipe's arms use :mod:`acadp.learners.poisson`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from acadp.seeding import torch_generator
 
 
 @LEARNERS.register("shuffle")
-class SGDRun(TrainingRun):
+class ShuffleRun(TrainingRun):
     """Epochs are passes over a fresh seeded permutation in batches of ``batch_size`` (the last one may be smaller)."""
 
     def __init__(self, inputs: LearnerInputs) -> None:

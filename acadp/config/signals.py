@@ -1,0 +1,86 @@
+"""Signal choices as configuration data: the parameters of each signal g(x) (the planting itself is in
+:mod:`acadp.collective`).
+
+Each parameter model names the data modality its signal applies to (``MODALITY``); a signal on a dataset of another
+modality is refused when a trial config is resolved (:mod:`acadp.config.resolve`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from acadp.config.base import FrozenModel
+
+Modality = Literal["image", "tabular", "text"]
+
+
+class PatchSignal(FrozenModel):
+    """A ``size`` × ``size`` block of pixels set to ``value`` (all channels) in a corner or the centre (MNIST)."""
+
+    # every field is hashed; a field added later only while it differs from its default (config.base.key_data)
+    KEY_FIELDS: ClassVar[frozenset[str] | None] = frozenset({"margin", "name", "position", "size", "value"})
+
+    MODALITY: ClassVar[Modality] = "image"
+    name: Literal["patch"] = "patch"
+    size: Annotated[int, Field(ge=1, le=64)] = 3
+    position: Literal["bottom_right", "bottom_left", "top_right", "top_left", "center"] = "bottom_right"
+    margin: Annotated[int, Field(ge=0)] = 0
+    value: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+
+
+class GridSignal(FrozenModel):
+    """Every ``step``-th pixel (rows, columns, from ``offset``) shifted by ``amplitude``, clipped to [0, 1] (CIFAR)."""
+
+    # every field is hashed; a field added later only while it differs from its default (config.base.key_data)
+    KEY_FIELDS: ClassVar[frozenset[str] | None] = frozenset({"amplitude", "name", "offset", "step"})
+
+    MODALITY: ClassVar[Modality] = "image"
+    name: Literal["grid"] = "grid"
+    step: Annotated[int, Field(ge=2, le=64)] = 4
+    offset: Annotated[int, Field(ge=0)] = 0
+    amplitude: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.05
+
+    @model_validator(mode="after")
+    def _nonzero_amplitude(self) -> GridSignal:
+        if self.amplitude == 0.0:
+            raise ValueError("amplitude must be non-zero: a zero shift plants no signal")
+        return self
+
+
+class FeatureOffsetSignal(FrozenModel):
+    """Chosen standardised features shifted by ``offset`` (in units of the training standard deviation; tabular)."""
+
+    # every field is hashed; a field added later only while it differs from its default (config.base.key_data)
+    KEY_FIELDS: ClassVar[frozenset[str] | None] = frozenset({"features", "name", "offset"})
+
+    MODALITY: ClassVar[Modality] = "tabular"
+    name: Literal["feature_offset"] = "feature_offset"
+    features: Annotated[tuple[str, ...], Field(min_length=1)]
+    offset: float = 3.0
+
+    @model_validator(mode="after")
+    def _nonzero_offset(self) -> FeatureOffsetSignal:
+        if self.offset == 0.0:
+            raise ValueError("offset must be non-zero: a zero shift plants no signal")
+        return self
+
+
+# every signal's parameter model; the discriminated union below and the planting registry follow this tuple
+SIGNAL_MODELS: tuple[type[FrozenModel], ...] = (PatchSignal, GridSignal, FeatureOffsetSignal)
+SignalParams = Annotated[PatchSignal | GridSignal | FeatureOffsetSignal, Field(discriminator="name")]
+
+
+def signal_names() -> list[str]:
+    """The names of every signal, sorted."""
+    return sorted(model.model_fields["name"].default for model in SIGNAL_MODELS)
+
+
+def signal_modality(name: str) -> Modality:
+    """The modality the signal ``name`` applies to; an unknown name raises ``ValueError`` listing the valid ones."""
+    for model in SIGNAL_MODELS:
+        if model.model_fields["name"].default == name:
+            modality: Modality = model.MODALITY  # type: ignore[attr-defined]
+            return modality
+    raise ValueError(f"unknown signal {name!r}; valid signals: {', '.join(signal_names())}")
