@@ -63,6 +63,9 @@ class LearnerInputs:
     # Poisson engines: the number of examples the sampling plan (q, steps per epoch, expected batch, hence σ) is
     # computed for, fixed before the data are known (the one-run audit); None: the training set's own size
     plan_examples: int | None = None
+    # (n,) bool: the examples that carry the collective's signal; clipping engines count their clipped gradients
+    # apart from the others' (EpochStats.clipped_fraction_members / _others). None: not counted
+    members: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class EpochStats:
     steps: int
     examples: int
     clipped_fraction: float | None = None
+    # clipping engines given LearnerInputs.members: the clipped share among the collective's examples seen this epoch
+    # and among the others (None without clipping, without members, or when no such example was seen)
+    clipped_fraction_members: float | None = None
+    clipped_fraction_others: float | None = None
 
 
 class TrainingRun(ABC):

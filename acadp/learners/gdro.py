@@ -64,7 +64,9 @@ class GroupDRORun(BookkeepingRun):
     def group_weights(self) -> list[float] | None:
         return [float(v) for v in self.q]
 
-    def _gradient_sums(self, indices: torch.Tensor) -> tuple[dict[torch.Tensor, torch.Tensor], float, int]:
+    def _gradient_sums(
+        self, indices: torch.Tensor
+    ) -> tuple[dict[torch.Tensor, torch.Tensor], float, torch.Tensor | None]:
         """The gradient of B̄ · Σ_g q_g ℓ_g (B̄ = expected batch size, which the step divides by) after the weight
         update, and Σ loss of the batch (for the epoch's mean training loss)."""
         (x, y), groups = self._batch(indices), self.groups[indices]
@@ -82,7 +84,7 @@ class GroupDRORun(BookkeepingRun):
         robust = (group_loss * self.q.to(group_loss.dtype)).sum()
         params = [p for p in self.model.parameters() if p.requires_grad]
         grads = torch.autograd.grad(robust * self.expected_batch_size, params)
-        return dict(zip(params, grads, strict=True)), float(losses.detach().sum()), 0
+        return dict(zip(params, grads, strict=True)), float(losses.detach().sum()), None
 
     def _extra_state(self) -> dict[str, Any]:
         return {**super()._extra_state(), "group_weights": self.q.clone()}

@@ -124,6 +124,37 @@ class PoissonRun(TrainingRun):
         )
 
 
+class ClippingTally:
+    """Counts an epoch's clipped per-example gradients, in all and apart for the collective's examples (``members``,
+    (n,) bool over the training set) and the others."""
+
+    def __init__(self, members: torch.Tensor | None) -> None:
+        self.members = members
+        self.seen = self.clipped = 0
+        self.seen_members = self.clipped_members = 0
+
+    def add(self, indices: torch.Tensor, clipped: torch.Tensor) -> None:
+        """A step's batch ``indices`` (batch,) and which of its gradients were clipped (batch,) bool."""
+        self.seen += int(indices.numel())
+        self.clipped += int(clipped.sum())
+        if self.members is not None:
+            in_collective = self.members[indices]
+            self.seen_members += int(in_collective.sum())
+            self.clipped_members += int((clipped & in_collective).sum())
+
+    def fractions(self) -> dict[str, float | None]:
+        """``clipped_fraction`` and, when members were given, ``clipped_fraction_members``/``_others``."""
+        others_seen, others_clipped = self.seen - self.seen_members, self.clipped - self.clipped_members
+        counted = self.members is not None
+        return {
+            "clipped_fraction": self.clipped / max(self.seen, 1),
+            "clipped_fraction_members": self.clipped_members / self.seen_members
+            if counted and self.seen_members
+            else None,
+            "clipped_fraction_others": others_clipped / others_seen if counted and others_seen else None,
+        }
+
+
 @LEARNERS.register("poisson")
 def make_poisson_run(inputs: LearnerInputs) -> TrainingRun:
     """The Poisson-sampled run: acadp's engine, or Opacus's ``grad_sample_mode`` when clipping through Opacus."""
@@ -155,40 +186,46 @@ class BookkeepingRun(PoissonRun):
 
     def train_epoch(self) -> EpochStats:
         self.model.train()
-        total_loss, examples, clipped = 0.0, 0, 0
+        total_loss, examples = 0.0, 0
+        tally = ClippingTally(self.inputs.members) if self.clip is not None else None
         for indices in self.sampler:
-            loss_sum, n_clipped = self._step(torch.as_tensor(indices, dtype=torch.long, device=self.inputs.y.device))
+            batch = torch.as_tensor(indices, dtype=torch.long, device=self.inputs.y.device)
+            loss_sum, clipped = self._step(batch)
             total_loss += loss_sum
             examples += len(indices)
-            clipped += n_clipped
+            if tally is not None and clipped is not None:
+                tally.add(batch, clipped)
         self.epochs_done += 1
         return EpochStats(
             train_loss=total_loss / max(examples, 1),
             steps=self.plan.steps_per_epoch,
             examples=examples,
-            clipped_fraction=None if self.clip is None else clipped / max(examples, 1),
+            **({"clipped_fraction": None} if tally is None else tally.fractions()),
         )
 
     def _batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The Poisson batch ``indices`` as trained on: (inputs, augmented when asked for; labels)."""
         return self.augment(self.inputs.x[indices]), self.inputs.y[indices]
 
-    def _gradient_sums(self, indices: torch.Tensor) -> tuple[dict[torch.Tensor, torch.Tensor], float, int]:
-        """Σ over the batch of (clipped) per-example gradients, Σ loss, and how many gradients were clipped."""
+    def _gradient_sums(
+        self, indices: torch.Tensor
+    ) -> tuple[dict[torch.Tensor, torch.Tensor], float, torch.Tensor | None]:
+        """Σ over the batch of (clipped) per-example gradients, Σ loss, and which gradients were clipped ((batch,)
+        bool; None without clipping)."""
         x, y = self._batch(indices)
         if self.clipper is not None:
             batch = self.clipper.clipped_sum(x, y)
             assert self.clip is not None
-            return batch.grads, float(batch.loss_sum), int((batch.norms > self.clip).sum())
+            return batch.grads, float(batch.loss_sum), batch.norms > self.clip
         loss = F.cross_entropy(self.model(x), y, reduction="sum")
         params = [p for p in self.model.parameters() if p.requires_grad]
         grads = torch.autograd.grad(loss, params)
-        return dict(zip(params, grads, strict=True)), float(loss.detach()), 0
+        return dict(zip(params, grads, strict=True)), float(loss.detach()), None
 
-    def _step(self, indices: torch.Tensor) -> tuple[float, int]:
-        """One step on the Poisson batch ``indices`` (possibly empty): (Σ loss, number of clipped gradients)."""
+    def _step(self, indices: torch.Tensor) -> tuple[float, torch.Tensor | None]:
+        """One step on the Poisson batch ``indices`` (possibly empty): (Σ loss, which gradients were clipped)."""
         params = [p for p in self.model.parameters() if p.requires_grad]
-        grads, loss_sum, n_clipped = self._gradient_sums(indices) if indices.numel() else ({}, 0.0, 0)
+        grads, loss_sum, clipped = self._gradient_sums(indices) if indices.numel() else ({}, 0.0, None)
         std = self.noise_multiplier * (self.clip or 0.0)
         for param in params:
             summed = grads.get(param)
@@ -202,7 +239,7 @@ class BookkeepingRun(PoissonRun):
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self._account_step()
-        return loss_sum, n_clipped
+        return loss_sum, clipped
 
     def _account_step(self) -> None:
         """One (σ, q) step in the accountant's history format, merged into the last entry like Opacus does."""

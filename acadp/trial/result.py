@@ -26,6 +26,13 @@ class EpochRecord(FrozenModel):
     worst_group_accuracy: float | None = None
     group_weights: list[float] | None = None
     epsilon_spent: float | None = None
+    # the mechanism (acadp.trial.mechanism): mean per-example gradient norm at the epoch's end over a fixed probe of
+    # the collective's examples and of the others (every arm), and the share of each group's gradients clipped during
+    # the epoch (clipping arms)
+    grad_norm_members: float | None = None
+    grad_norm_others: float | None = None
+    clipped_fraction_members: float | None = None
+    clipped_fraction_others: float | None = None
     seconds: float
 
 
@@ -58,6 +65,8 @@ class TrialResult(FrozenModel):
     test_accuracy: float
     success: float
     success_all: float
+    # the share of the collective's own (planted) training examples the final model predicts as y*
+    member_success: float = math.nan
     base_rate: float = math.nan
     lift: float = math.nan
     # datasets with groups (groups are (y, a), named "<class>/<attribute>"): the lowest and every per-group clean test
@@ -86,6 +95,7 @@ class TrialResult(FrozenModel):
         "test_accuracy",
         "success",
         "success_all",
+        "member_success",
         "base_rate",
         "lift",
         "worst_group_accuracy",
@@ -101,8 +111,8 @@ class TrialResult(FrozenModel):
         """The flat JSON object of the command line: coordinates, metrics, privacy, timing (no history)."""
         fields = [
             "dataset", "arm", "alpha", "epsilon", "delta", "clip", "seed", "target_class", "n_train", "n_test",
-            "n_collective", "n_planted", "test_accuracy", "success", "success_all", "base_rate", "lift",
-            "worst_group_accuracy", "group_accuracy", "group_weights", "clipped_fraction", "train_loss",
+            "n_collective", "n_planted", "test_accuracy", "success", "success_all", "member_success", "base_rate",
+            "lift", "worst_group_accuracy", "group_accuracy", "group_weights", "clipped_fraction", "train_loss",
             "epsilon_spent",
             "noise_multiplier", "sample_rate", "steps", "accountant", "epochs", "seconds", "trial_key",
         ]  # fmt: skip

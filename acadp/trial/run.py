@@ -25,6 +25,7 @@ from acadp.seeding import derive_seed
 from acadp.store.provenance import provenance
 from acadp.trial.checkpoint import CHECKPOINT_FORMAT, TrialCheckpoint
 from acadp.trial.data import GroupData, TrialData, prepare_trial_data
+from acadp.trial.mechanism import GradientNorms, GradientProbe, member_success
 from acadp.trial.metrics import Evaluation, evaluate
 from acadp.trial.pretrain import apply_pretrained, pretrained_state
 from acadp.trial.result import EpochRecord, TrialResult
@@ -102,6 +103,7 @@ def build_training_run(
             groups=None if groups is None else torch.from_numpy(groups.train).to(device),
             n_groups=0 if groups is None else groups.n_groups,
             plan_examples=plan_examples,
+            members=torch.from_numpy(data.planted.planted).to(device),
         )
     )
 
@@ -113,12 +115,21 @@ def _known_noise_multiplier(config: TrialConfig, noise: NoiseTable | None, *, n_
 
 
 def _epoch_record(
-    run: TrainingRun, config: TrialConfig, data: TrialData, *, stats: EpochStats, seconds: float, device: torch.device
+    run: TrainingRun,
+    config: TrialConfig,
+    data: TrialData,
+    *,
+    stats: EpochStats,
+    started: float,
+    device: torch.device,
+    probe: GradientProbe | None,
 ) -> tuple[EpochRecord, Evaluation | None]:
-    """The epoch's record; test metrics and ε spent only on evaluated epochs (every ``eval_every``, and the last)."""
+    """The epoch's record; test metrics and ε spent only on evaluated epochs (every ``eval_every``, and the last);
+    the mechanism's gradient norms after every epoch (``probe``) and its clipped shares."""
     epoch = run.epochs_done
     due = epoch % config.eval_every == 0 or epoch == config.training.epochs
     evaluation = evaluate(run.model, data, target_class=config.target_class, device=device) if due else None
+    norms = probe.measure() if probe is not None else GradientNorms(members=None, others=None)
     record = EpochRecord(
         epoch=epoch,
         train_loss=stats.train_loss,
@@ -129,7 +140,11 @@ def _epoch_record(
         worst_group_accuracy=None if evaluation is None or data.groups is None else evaluation.worst_group_accuracy,
         group_weights=run.group_weights(),
         epsilon_spent=run.privacy_report().epsilon_spent if due and config.private else None,
-        seconds=seconds,
+        grad_norm_members=norms.members,
+        grad_norm_others=norms.others,
+        clipped_fraction_members=stats.clipped_fraction_members,
+        clipped_fraction_others=stats.clipped_fraction_others,
+        seconds=time.perf_counter() - started,
     )
     return record, evaluation
 
@@ -158,15 +173,14 @@ def run_trial(
     dev = resolve_device(device)
     data = data or prepare_trial_data(config, data_dir=data_dir, download=download)
     run = build_training_run(config, data, dev, noise=noise)
+    probe = GradientProbe.for_model(run.model, data, seed=config.seed, device=dev)
     history, previous_seconds = _restore(run, config, checkpoint)
     resumed_from = run.epochs_done
     evaluation = None
     while run.epochs_done < config.training.epochs:
         epoch_start = time.perf_counter()
         stats = run.train_epoch()
-        record, evaluation = _epoch_record(
-            run, config, data, stats=stats, seconds=time.perf_counter() - epoch_start, device=dev
-        )
+        record, evaluation = _epoch_record(run, config, data, stats=stats, started=epoch_start, device=dev, probe=probe)
         history.append(record)
         if checkpoint is not None:
             seconds = previous_seconds + time.perf_counter() - started
@@ -237,6 +251,7 @@ def _result(
         test_accuracy=evaluation.test_accuracy,
         success=evaluation.success,
         success_all=evaluation.success_all,
+        member_success=member_success(run.model, data, target_class=config.target_class, device=run.inputs.device),
         base_rate=evaluation.base_rate,
         lift=evaluation.lift,
         worst_group_accuracy=evaluation.worst_group_accuracy,

@@ -14,6 +14,7 @@ from acadp.config.trial import TrialConfig
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.failures import FailureLog, failure_reason, record_attempt
+from acadp.sweep.jobs import JobRuntime, job_for
 from acadp.sweep.status import count_states, trial_record
 
 # the text Tune keeps for a trial whose actor died with its node (Ray 2.60 wording, shortened)
@@ -35,7 +36,8 @@ def config() -> TrialConfig:
 
 
 def context(trial: TrialConfig) -> dict:
-    return {"kind": "trial", "trial": trial.canonical()}
+    """The trial's job as a Tune config carries it (plain data)."""
+    return job_for(JobRuntime(store="unused", invocation="inv-1"), trial).plain()
 
 
 # what Tune recorded for trials whose node was SIGKILLed in tests/sweep/test_node_loss.py
