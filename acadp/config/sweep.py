@@ -52,8 +52,15 @@ def _erm_only() -> list[Objective]:
     return ["erm"]
 
 
-def _all_arm_kinds() -> list[GridArmKind]:
+def _all_arm_kinds() -> list[GridArmKind | ArmPoint]:
     return list(GRID_ARM_KINDS)
+
+
+class ArmPoint(FrozenModel):
+    """One arm of the grid's epsilon × clip product named by its knobs, e.g. ``{epsilon: 2, clip: 10}``."""
+
+    epsilon: Epsilon
+    clip: ClipChoice = None
 
 
 class GridSection(FrozenModel):
@@ -68,8 +75,9 @@ class GridSection(FrozenModel):
     epsilon: Annotated[list[Epsilon], Field(min_length=1)]
     clip: Annotated[list[ClipChoice], Field(min_length=1)] = Field(default_factory=lambda: [None, 1.0])
     seed: Annotated[list[Seed], Field(min_length=1)] = Field(default_factory=lambda: [0])
-    # which kinds of arm of the product to run (default all): sgd (inf, none), clip (inf, C), dpsgd (ε, C)
-    arms: Annotated[list[GridArmKind], Field(min_length=1)] = Field(default_factory=_all_arm_kinds)
+    # which arms of the product to run (default all): kinds — sgd (inf, none), clip (inf, C), dpsgd (ε, C) — and/or
+    # single arms by their knobs, {epsilon: 2, clip: 10} (e.g. DP at every ε with C = 1 but only ε = 2 with C = 10)
+    arms: Annotated[list[GridArmKind | ArmPoint], Field(min_length=1)] = Field(default_factory=_all_arm_kinds)
     # training objectives crossed with the arms: erm, and gdro (Group-DRO) on the (inf, none) arm only
     objective: Annotated[list[Objective], Field(min_length=1)] = Field(default_factory=_erm_only)
 
@@ -91,8 +99,17 @@ class GridSection(FrozenModel):
     def _at_least_one_arm(self) -> GridSection:
         if not any(is_arm(e, c) for e in self.epsilon for c in self.clip):
             raise ValueError("clip: every epsilon is finite and clip is only 'none': DP-SGD needs a clipping norm C")
+        product = [(e, c) for e in self.epsilon for c in self.clip if is_arm(e, c)]
+        outside = [a for a in self.arms if isinstance(a, ArmPoint) and (a.epsilon, a.clip) not in product]
+        if outside:
+            clip = "none" if outside[0].clip is None else f"{outside[0].clip:g}"
+            raise ValueError(
+                f"arms: {{epsilon: {outside[0].epsilon:g}, clip: {clip}}} is not an arm of the grid's epsilon × clip "
+                "(add its epsilon and clip to the grid; a finite epsilon needs a clip)"
+            )
         if not self.arm_points():
-            raise ValueError(f"arms: the grid's epsilon × clip has no arm of kind {', '.join(self.arms)}")
+            kinds = ", ".join(a for a in self.arms if isinstance(a, str))
+            raise ValueError(f"arms: the grid's epsilon × clip has no arm of kind {kinds}")
         if "gdro" in self.objective and (math.inf, None) not in self.arm_points():
             raise ValueError(
                 "objective: gdro runs on the (inf, none) arm; add inf to epsilon, none to clip, sgd to arms"
@@ -139,7 +156,14 @@ class GridSection(FrozenModel):
         """The (epsilon, clip) arms of the product that ``arms`` asks for, strongest privacy first (finite ε without
         clipping skipped)."""
         ordered = sorted(self.epsilon)
-        return [(e, c) for e in ordered for c in self.clip if is_arm(e, c) and grid_arm_kind(e, c) in self.arms]
+        kinds = {arm for arm in self.arms if isinstance(arm, str)}
+        points = {(arm.epsilon, arm.clip) for arm in self.arms if isinstance(arm, ArmPoint)}
+        return [
+            (e, c)
+            for e in ordered
+            for c in self.clip
+            if is_arm(e, c) and (grid_arm_kind(e, c) in kinds or (e, c) in points)
+        ]
 
 
 class Resources(FrozenModel):

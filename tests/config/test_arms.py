@@ -42,6 +42,20 @@ def test_one_grid_asks_for_sgd_clipping_only_dp_and_a_named_recipe(tmp_path: Pat
     assert tuned.training.sampling == "shuffle" and tuned.arm_kind == "sgd" and tuned.clip is None
 
 
+def test_single_arms_are_named_by_their_knobs_beside_kinds(tmp_path: Path) -> None:
+    text = GRID.replace(
+        "grid: {alpha: [0.0, 0.1], epsilon: [2, inf], clip: [none, 1.0], seed: [0]}",
+        "grid: {alpha: [0.0, 0.1], epsilon: [1, 2, 8, inf], clip: [none, 1.0, 10],\n"
+        "       arms: [sgd, {epsilon: 1, clip: 1}, {epsilon: 2, clip: 10}, {epsilon: inf, clip: 10}], seed: [0]}",
+    )
+    arms = sorted({config.arm for config in load_spec(spec_file(tmp_path, text)).trial_configs()})
+    assert arms == ["DP ε=1 C=1", "DP ε=2 C=10", "SGD", "SGD [tuned]", "clip C=10"]
+    outside = text.replace("{epsilon: 2, clip: 10}", "{epsilon: 4, clip: 10}")
+    with pytest.raises(SpecError, match=r"arms: \{epsilon: 4, clip: 10\} is not an arm of the grid") as error:
+        load_spec(spec_file(tmp_path, outside))
+    assert "\n" not in str(error.value)
+
+
 def test_smoke_runs_every_arm(tmp_path: Path) -> None:
     smoke = load_spec(spec_file(tmp_path, GRID)).trial_configs(smoke=True)
     assert {config.arm for config in smoke} == {"DP ε=2 C=1", "SGD", "SGD [tuned]", "clip C=1"}
