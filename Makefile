@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine with Python >= 3.11:
 #   make quickstart   build .venv (first time only) and run the quickstart sweep on embedded MNIST-5k
 #   make test         build .venv (first time only), then lint, type-check and run the test suite
+#   make test-fast    the suite without the multi-process end-to-end tests (the inner loop; no lint)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: quickstart test lint venv clean-venv
+.PHONY: quickstart test test-fast lint venv clean-venv
 
 venv: $(STAMP)
 
@@ -25,6 +26,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# the inner loop: everything but the multi-process end-to-end tests (marked e2e in tests/conftest.py)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not e2e"
 
 clean-venv:
 	rm -rf $(VENV)
