@@ -44,49 +44,44 @@ class JobRuntime(FrozenModel):
         return JobRuntime.model_validate(self.model_dump(include=set(JobRuntime.model_fields)))
 
 
-class TrialJob(JobRuntime):
+class _Job(JobRuntime):
+    """A job: its ``kind`` names the field that holds its work and the store folder it writes (``LAYOUT.<kind>``)."""
+
+    @property
+    def work(self) -> TrialConfig | AuditConfig | OneRunConfig:
+        work: TrialConfig | AuditConfig | OneRunConfig = getattr(self, self.kind)  # type: ignore[attr-defined]
+        return work
+
+    @property
+    def paths(self) -> JobLayout:
+        """The job's folder in the store (config, result, error, attempts)."""
+        layout: JobLayout = getattr(LAYOUT, self.kind)(self.work.key())  # type: ignore[attr-defined]
+        return layout
+
+    @property
+    def label(self) -> str:
+        return self.work.label()
+
+
+class TrialJob(_Job):
     """One grid point."""
 
     kind: Literal["trial"] = "trial"
     trial: TrialConfig
 
-    @property
-    def paths(self) -> JobLayout:
-        return LAYOUT.trial(self.trial.key())
 
-    @property
-    def label(self) -> str:
-        return self.trial.label()
-
-
-class AuditJob(JobRuntime):
+class AuditJob(_Job):
     """One LiRA audit (its shadows train in the job's placement group)."""
 
     kind: Literal["audit"] = "audit"
     audit: AuditConfig
 
-    @property
-    def paths(self) -> JobLayout:
-        return LAYOUT.audit(self.audit.key())
 
-    @property
-    def label(self) -> str:
-        return f"LiRA audit of {self.audit.trial.label()}"
-
-
-class OneRunJob(JobRuntime):
+class OneRunJob(_Job):
     """One one-run audit (one training run in the job's slot)."""
 
     kind: Literal["one_run"] = "one_run"
     one_run: OneRunConfig
-
-    @property
-    def paths(self) -> JobLayout:
-        return LAYOUT.one_run(self.one_run.key())
-
-    @property
-    def label(self) -> str:
-        return self.one_run.label()
 
 
 Job = Annotated[TrialJob | AuditJob | OneRunJob, Field(discriminator="kind")]
