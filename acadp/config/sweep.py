@@ -21,8 +21,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
-from acadp.config.arms import GRID_ARM_KINDS, GridArmKind, grid_arm_kind, is_arm
+from acadp.config.arms import GRID_ARM_KINDS, GridArmKind, arm_label, grid_arm_kind, is_arm
 from acadp.config.base import FrozenModel
+from acadp.config.contrasts import Contrast, contrast_problem
 from acadp.config.describe import describe
 from acadp.config.lira import AuditConfig, LiraPoints, LiraSection, LiraSettings, query_problem
 from acadp.config.one_run import OneRunConfig, OneRunSection
@@ -206,6 +207,9 @@ class ReduceSection(FrozenModel):
     interpolation: Literal["auto", "log", "linear", "logistic"] = "auto"
     # also report α* on lift = S − base rate (success that is the signal's doing)
     lift: bool = True
+    # paired contrasts of arms by label, e.g. [{a: "DP ε=2 C=1", b: "clip C=1", name: "noise"}]; None: the defaults
+    # of acadp.reduce.contrasts (noise, clipping, utility, clipping beyond utility, where their arms exist)
+    contrasts: list[Contrast] | None = None
 
 
 class SweepSpec(FrozenModel):
@@ -276,6 +280,13 @@ class SweepSpec(FrozenModel):
         return self
 
     @model_validator(mode="after")
+    def _contrasts_name_the_sweeps_arms(self) -> SweepSpec:
+        problem = None if self.reduce.contrasts is None else contrast_problem(self.reduce.contrasts, self.arm_labels())
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
     def _remote_storage_needs_a_tracking_server(self) -> SweepSpec:
         if "://" in self.storage and not self.storage.startswith("file://") and self.tracking_uri is None:
             raise ValueError(
@@ -283,6 +294,15 @@ class SweepSpec(FrozenModel):
                 "the default SQLite database only works on a local disk"
             )
         return self
+
+    def arm_labels(self) -> list[str]:
+        """The label of every arm of the sweep (:func:`acadp.config.arms.arm_label`): the grid's, then each dataset's
+        named recipes."""
+        labels = [arm_label(epsilon=e, clip=c, objective=o) for e, c, o in self.grid.objective_arms()]
+        labels += [
+            arm_label(epsilon=math.inf, clip=None, recipe=r.name) for d in self.datasets.values() for r in d.recipes
+        ]
+        return list(dict.fromkeys(labels))
 
     @property
     def shared(self) -> Shared:
