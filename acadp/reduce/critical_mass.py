@@ -15,9 +15,10 @@ log alpha fitted to every completed (alpha > 0, seed) trial, no extrapolation be
 bootstrap over seeds refitting on each resample's trials; it is what a dose-response search, which runs one seed per
 probed alpha, is read with.
 
-Metric: alpha* is defined on success S (as in the papers; ``metric = "success"``); with ``lift`` on, a second alpha* is
-read the same way off the lift curve S − base rate (``metric = "lift"``), the part of the success that is the signal's
-doing. A curve that never reaches S*
+Metric: alpha* is read on success S (test points whose true label is not y*; ``metric = "success"``), on
+``success_all`` (the same over all test points, the papers' definition; rows only when the trials recorded it) and,
+with ``lift`` on, on the lift curve S − base rate (``metric = "lift"``), the part of the success that is the signal's
+doing (:func:`metrics_present`). A curve that never reaches S*
 has alpha* = ``math.inf`` ("not reached") — never NaN. A non-monotone curve is read at its first crossing: a later dip
 below S* does not move alpha*. A mean within :data:`REACH_TOLERANCE` of S* counts as reaching it, so that seed means
 that equal S* up to float rounding (e.g. three seeds at exactly 0.9) are not read as misses.
@@ -54,7 +55,7 @@ CONFIDENCE = 0.95
 # auto interpolation is log when max/min of the consecutive log-ratios of the positive alphas is at most this
 LOG_SPACING_SPREAD = 1.5
 Interpolation = Literal["auto", "log", "linear", "logistic"]
-METRICS: tuple[str, ...] = ("success", "lift")
+METRICS: tuple[str, ...] = ("success", "success_all", "lift")
 CRITICAL_MASS_COLUMNS: tuple[str, ...] = (
     "metric", "threshold", "alpha_star", "reached", "ci_low", "ci_high", "frac_reached", "n_seeds", "n_boot",
     "alphas_total", "alphas_available", "alphas_bootstrap", "interpolation", "note",
@@ -253,6 +254,14 @@ def _hashable(key: Any) -> tuple[Hashable, ...]:
     return tuple(None if isinstance(v, float) and math.isnan(v) else v for v in values)
 
 
+def metrics_present(frame: pd.DataFrame, *, lift: bool) -> list[str]:
+    """The metrics alpha* is read on, in :data:`METRICS` order: ``success`` always, ``success_all`` when some completed
+    trial recorded it (stores from before it existed have none), ``lift`` when asked for."""
+    completed = frame["status"] == "completed" if "status" in frame.columns else pd.Series(False, index=frame.index)
+    has_all = "success_all" in frame.columns and bool(frame["success_all"][completed].notna().any())
+    return [m for m in METRICS if m == "success" or (m == "success_all" and has_all) or (m == "lift" and lift)]
+
+
 def _seed_matrices(
     frame: pd.DataFrame, keys: list[str], metric: str = "success"
 ) -> dict[tuple[Hashable, ...], pd.DataFrame]:
@@ -352,7 +361,8 @@ def critical_mass_table(
             change when other groups are added to the sweep.
         interpolation: ``auto``, ``log`` or ``linear`` (module docstring); ``auto`` is resolved on the whole sweep's
             alpha grid, so every arm of a sweep is read the same way.
-        lift: also report alpha* on the lift curve (rows with ``metric = "lift"``).
+        lift: also report alpha* on the lift curve (rows with ``metric = "lift"``); rows on ``success_all`` come
+            whenever the trials recorded it.
 
     Returns:
         The group keys followed by :data:`CRITICAL_MASS_COLUMNS`: ``metric``, ``alpha_star`` (``inf`` = not reached;
@@ -368,7 +378,7 @@ def critical_mass_table(
         return _logistic_table(frame, keys, thresholds=thresholds, n_boot=n_boot, seed=seed, lift=lift)
     log = resolved == "log"
     rows: list[dict] = []
-    for metric in METRICS if lift else METRICS[:1]:
+    for metric in metrics_present(frame, lift=lift):
         matrices = _seed_matrices(frame, keys, metric)
         for key, grid in frame.groupby(keys, dropna=False, sort=True)["alpha"]:
             hashable = _hashable(key)
@@ -433,7 +443,7 @@ def _logistic_table(
     frame: pd.DataFrame, keys: list[str], *, thresholds: Sequence[float], n_boot: int, seed: int, lift: bool
 ) -> pd.DataFrame:
     rows: list[dict] = []
-    for metric in METRICS if lift else METRICS[:1]:
+    for metric in metrics_present(frame, lift=lift):
         if metric not in frame.columns:
             continue
         for key, block in frame.groupby(keys, dropna=False, sort=True):
@@ -453,6 +463,6 @@ def _table(rows: list[dict], keys: list[str], dtypes: pd.Series) -> pd.DataFrame
         table[name] = table[name].astype("int64")
     table["reached"] = table["reached"].astype("bool")
     table["metric_rank"] = table["metric"].map({m: i for i, m in enumerate(METRICS)}).astype("float64")
-    order = [*keys, "metric_rank", "threshold"]  # success before lift
+    order = [*keys, "metric_rank", "threshold"]  # success, success_all, lift
     ordered = table.sort_values(order, na_position="last", kind="stable").drop(columns="metric_rank")
     return ordered.reset_index(drop=True)
