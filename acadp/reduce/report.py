@@ -7,12 +7,15 @@ names come from :class:`acadp.store.layout.ReducedLayout`)::
     success_curves.{csv,md,tex}         S(alpha), base rate, lift, collapse flag per (setting, arm, alpha) over seeds
     critical_mass.{csv,md,tex}          alpha*(S*) with bootstrap CIs per (setting, arm, metric, S*)
     accuracy.{csv,md,tex}               test accuracy and collapse flag per (setting, arm, alpha) over seeds
-    verdict.{csv,md,tex}                "alpha* rises as epsilon falls: yes/no" per (setting, S*) (acadp.reduce.verdict)
+    seed_alpha_star.{csv,md,tex}        alpha*(S*) of every seed and how it was read (acadp.reduce.seed_alpha)
+    contrasts.{csv,md,tex}              paired contrasts of alpha*: t-intervals, p, Holm p (acadp.reduce.contrasts)
+    verdict.{csv,md,tex}                "alpha* rises as epsilon falls" per (setting, S*, C), from the contrasts
+                                        (acadp.reduce.verdict)
     lira.{csv,md,tex}                   LiRA audit metrics (only when audit rows are given)
     one_run.{csv,md,tex}                one-run audits' ε lower bounds (only when one-run rows are given)
     lira_claim.{csv,md,tex}             the headline attack's AUC [95% CI] per audited point, convention and subset
     lira_regime.{csv,md,tex}            per audit, the regime of its grid trial and of its shadows (q, σ, steps, ...)
-    figures/<figure>_<setting>.{png,svg}
+    figures/<figure>_<setting>.{png,svg}   (contrasts_<setting>: the forest plot of the contrasts)
     dashboard.html                      the self-contained dashboard
 
 A "setting" is a dataset plus any other config value that varies across the sweep (see
@@ -31,7 +34,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from acadp.config.contrasts import Contrast
 from acadp.reduce.collect import trials_frame, with_arm_columns, write_trials_parquet
+from acadp.reduce.contrast_tables import contrast_notes
+from acadp.reduce.contrasts import contrast_table
 from acadp.reduce.critical_mass import Interpolation, critical_mass_table
 from acadp.reduce.curves import COLLAPSE_MARGIN, accuracy_by_epsilon, seed_summary, setting_keys, success_curves
 from acadp.reduce.dashboard import DashboardTable, render_dashboard
@@ -49,7 +55,9 @@ from acadp.reduce.plots import (
     plot_roc,
 )
 from acadp.reduce.plots import plot_success_curves as plot_success
+from acadp.reduce.plots_contrasts import contrasts_caption, plot_contrasts
 from acadp.reduce.search_table import SearchBounds, with_search_column
+from acadp.reduce.seed_alpha import seed_alpha_table
 from acadp.reduce.tables import write_table
 from acadp.reduce.verdict import verdict_table
 from acadp.store.atomic import write_atomic
@@ -82,9 +90,10 @@ def table_notes(*, n_boot: int, interpolation: str, thresholds: Sequence[float])
         "accuracy": "Test accuracy: seed mean ± sample std; 95% CI = Student-t interval over seeds. " + _COLLAPSE_NOTE,
         "worst_group": "Lowest per-group (label, attribute) clean test accuracy: seed mean ± sample std; 95% CI = "
         "Student-t interval over seeds.",
-        "verdict": "Yes when α* on S increases SGD < DP (largest ε) < … < DP (smallest ε) (not reached counts as "
-        "above every reached α*) and the 95% bootstrap CIs of SGD and of the smallest-ε arm are disjoint; "
-        f"S* = {', '.join(f'{t:g}' for t in thresholds)}.",
+        "verdict": "From the paired contrasts of α* on S along SGD → DP (largest ε) → … → DP (smallest ε) at one C: "
+        "yes when every step is yes (Δα* > 0, p_Holm < 0.05), no when any step is no, undetermined otherwise (a "
+        "side not reached or collapsed, all Δ tied, or p_Holm ≥ 0.05); not meaningful with fewer than 5 seeds or "
+        f"from a --smoke run; S* = {', '.join(f'{t:g}' for t in thresholds)}.",
         "lira": "LiRA audits (Carlini et al. 2022); per audited point the headline row comes first: online attack "
         "with fixed variance, balanced convention, all examples. Conventions (which shadows the Gaussians are fitted "
         "on, acadp.lira.conventions): reference = as the published LiRA code (the first k−1 IN and M−k−1 OUT shadows "
@@ -137,6 +146,8 @@ def reduce_sweep(
     provenance: Mapping[str, str] | None = None,
     search: SearchBounds | None = None,
     one_run_rows: pd.DataFrame | None = None,
+    contrasts: Sequence[Contrast] | None = None,
+    smoke: bool = False,
 ) -> ReduceOutputs:
     """Reduce a sweep's records into ``out_dir`` (see the module docstring for the files).
 
@@ -154,6 +165,8 @@ def reduce_sweep(
         search: the alpha search of a searched sweep (adds the critical-mass table's ``search`` column).
         one_run_rows: one row per stored one-run audit (:func:`acadp.sweep.one_run_audits.collect_one_run_rows`)
             or None.
+        contrasts: the sweep file's ``reduce.contrasts`` (None: the defaults of :mod:`acadp.reduce.contrasts`).
+        smoke: the records are a ``--smoke`` run's (every verdict is "not meaningful").
     """
     return reduce_frame(
         trials=trials_frame(records),
@@ -168,6 +181,8 @@ def reduce_sweep(
         provenance=provenance,
         search=search,
         one_run_rows=one_run_rows,
+        contrasts=contrasts,
+        smoke=smoke,
     )
 
 
@@ -181,9 +196,12 @@ def compute_tables(
     lift: bool = False,
     search: SearchBounds | None = None,
     one_run_rows: pd.DataFrame | None = None,
+    contrasts: Sequence[Contrast] | None = None,
+    smoke: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The reducer's tables by :data:`acadp.reduce.tables.TABLES` name (``lira`` and ``one_run`` only when rows are
-    given); a searched sweep (``search``) gets a ``search`` column in the critical-mass table."""
+    given); a searched sweep (``search``) gets a ``search`` column in the critical-mass table. ``contrasts`` and
+    ``smoke`` as :func:`reduce_sweep`."""
     critical_mass = critical_mass_table(
         trials, thresholds=thresholds, n_boot=n_boot, interpolation=interpolation, lift=lift
     )
@@ -193,8 +211,10 @@ def compute_tables(
         "success_curves": success_curves(trials, thresholds=thresholds),
         "critical_mass": critical_mass,
         "accuracy": accuracy_by_epsilon(trials, thresholds=thresholds),
-        "verdict": verdict_table(critical_mass),
     }
+    seed_alpha = seed_alpha_table(trials, thresholds=thresholds, interpolation=interpolation, lift=lift)
+    paired = contrast_table(seed_alpha, contrasts=contrasts, smoke=smoke)
+    tables |= {"verdict": verdict_table(paired), "contrasts": paired, "seed_alpha_star": seed_alpha}
     if "worst_group_accuracy" in trials.columns and trials["worst_group_accuracy"].notna().any():
         tables["worst_group"] = seed_summary(trials, "worst_group_accuracy")  # datasets with groups only
     if lira_rows is not None and not lira_rows.empty:
@@ -225,15 +245,18 @@ def reduce_frame(
     generated_at: datetime | None = None,
     search: SearchBounds | None = None,
     one_run_rows: pd.DataFrame | None = None,
+    contrasts: Sequence[Contrast] | None = None,
+    smoke: bool = False,
 ) -> ReduceOutputs:
     """:func:`reduce_sweep` from an already collected trials table (:func:`acadp.reduce.collect.trials_frame`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_trials_parquet(trials, out_dir / REDUCED.trials)]
     tables = compute_tables(
         trials, lira_rows=lira_rows, thresholds=thresholds, n_boot=n_boot, interpolation=interpolation, lift=lift,
-        search=search, one_run_rows=one_run_rows,
+        search=search, one_run_rows=one_run_rows, contrasts=contrasts, smoke=smoke,
     )  # fmt: skip
     notes = table_notes(n_boot=n_boot, interpolation=interpolation, thresholds=thresholds)
+    notes |= contrast_notes(tables.get("contrasts"))
     for name, frame in tables.items():
         written.extend(write_table(name, frame, out_dir, note=notes.get(name, "")))
     figures = sweep_figures(trials, tables, roc_curves, interpolation=interpolation)
@@ -244,7 +267,11 @@ def reduce_frame(
         sweep_name=sweep_name,
         trials=trials,
         figures=figures,
-        tables=[DashboardTable(name, frame, notes.get(name, "")) for name, frame in tables.items()],
+        tables=[
+            DashboardTable(name, frame, notes.get(name, ""))
+            for name, frame in tables.items()
+            if name not in FILE_ONLY_TABLES
+        ],
         provenance=provenance,
         generated_at=generated_at,
     )
@@ -267,6 +294,8 @@ def _settings(frame: pd.DataFrame, keys: list[str]) -> list[tuple[dict[str, Any]
     ]
 
 
+# tables written as files but left off the dashboard (one row per seed: too long to read on a page)
+FILE_ONLY_TABLES: frozenset[str] = frozenset({"seed_alpha_star"})
 # figure stem → (table it is drawn from, plotting function, caption prefix)
 FIGURES: dict[str, tuple[str, Callable[..., Figure], str]] = {
     "success_curves": ("success_curves", plot_success, "Success S(α) vs collective size"),
@@ -288,6 +317,19 @@ def _fits(trials: pd.DataFrame, setting: Mapping[str, Any]) -> dict[str, Logisti
         if fit is not None:
             fits[str(arm)] = fit
     return fits
+
+
+def _contrast_figures(contrasts: pd.DataFrame | None, keys: list[str]) -> list[FigureFile]:
+    """The forest plot of each setting's contrasts (settings whose contrasts have no paired seed are left out)."""
+    figures = []
+    for setting, rows in _settings(contrasts if contrasts is not None else pd.DataFrame(), keys):
+        if not (rows["n_seeds"] > 0).any():
+            continue
+        label = ", ".join(f"{value}" if key == "dataset" else f"{key}={value}" for key, value in setting.items())
+        figure = plot_contrasts(rows, title=f"Paired contrasts Δα* — {label}")
+        caption = f"{contrasts_caption(rows)} — {label}"
+        figures.append(figure_file(figure, name=f"contrasts_{_slug(label)}", title=caption))
+    return figures
 
 
 def sweep_figures(
@@ -313,6 +355,7 @@ def sweep_figures(
             fitted = stem == "success_curves" and interpolation == "logistic"
             figure = plot(rows, title=title, fits=_fits(trials, setting)) if fitted else plot(rows, title=title)
             figures.append(figure_file(figure, name=f"{stem}_{_slug(label)}", title=title))
+    figures += _contrast_figures(tables.get("contrasts"), keys) if has_results else []
     if "lira_claim" in tables:
         title = "LiRA AUC by collective size and member subset (headline attack)"
         figures.append(figure_file(plot_lira_auc(tables["lira_claim"]), name="lira_auc", title=title))

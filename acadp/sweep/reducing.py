@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from acadp.reduce.contrasts import contrast_lines
 from acadp.reduce.report import ReduceOutputs, reduce_sweep
 from acadp.reduce.search_table import SearchBounds
 from acadp.reduce.verdict import verdict_lines
@@ -42,6 +43,8 @@ def _reduce_into(plan: SweepPlan, store: ResultsStore, records: list[TrialRecord
         provenance=provenance(),
         search=_search_bounds(plan),
         one_run_rows=collect_one_run_rows(store),
+        contrasts=plan.spec.reduce.contrasts,
+        smoke=plan.smoke,
     )
 
 
@@ -112,10 +115,15 @@ def critical_mass_summary(table: pd.DataFrame, *, title: str) -> Table:
 
 
 def print_reduction(outputs: ReduceOutputs, console: Console) -> None:
-    """Show the critical-mass table and where the curves, tables and dashboard are."""
+    """Show the critical-mass table, the verdicts of the contrasts (on S) and of "α* rises as ε falls", and where
+    the curves, tables and dashboard are."""
     table = outputs.tables.get("critical_mass")
     if table is not None and not table.empty:
         console.print(critical_mass_summary(table, title="critical mass α* (smallest α with S(α) ≥ S*)"))
+    contrasts = outputs.tables.get("contrasts")
+    if contrasts is not None and not contrasts.empty:
+        for line in contrast_lines(contrasts):
+            console.print(escape(line), highlight=False)
     verdicts = outputs.tables.get("verdict")
     if verdicts is not None and not verdicts.empty:
         for line in verdict_lines(verdicts):

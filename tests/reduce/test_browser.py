@@ -103,8 +103,9 @@ def test_dom_after_javascript(dashboard: ReduceOutputs, tmp_path: Path) -> None:
     done = run_chromium(dashboard.dashboard.as_uri() + "#selftest", tmp_path / "profile", "--dump-dom")
     dom = DomSummary()
     dom.feed(done.stdout)
-    assert dom.tags.get("img", 0) + dom.tags.get("svg", 0) == 4  # 3 sweep figures + the ROC curves
-    assert dom.tags["table"] == 6  # failures, success curves, critical mass, accuracy, verdict, LiRA
+    assert dom.tags.get("img", 0) + dom.tags.get("svg", 0) == 5  # 3 sweep figures, the contrasts, the ROC curves
+    # failures, success curves, critical mass, accuracy, verdict, contrasts, LiRA
+    assert dom.tags["table"] == 7
     assert dom.attrs["selftest"].get("data-status") == "pass", dom.text["selftest"]
     assert dom.text["js-errors"].strip() == "" and "hidden" in dom.attrs["js-errors"]
     assert console_problems(done.stderr) == []

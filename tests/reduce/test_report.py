@@ -46,11 +46,13 @@ def test_all_files_are_written_and_listed(outputs: ReduceOutputs) -> None:
     names = {path.relative_to(outputs.out_dir).as_posix() for path in outputs.paths}
     tables = {
         f"{t}.{ext}"
-        for t in ("success_curves", "critical_mass", "accuracy", "verdict", "lira")
+        for t in ("success_curves", "critical_mass", "accuracy", "verdict", "contrasts", "seed_alpha_star", "lira")
         for ext in ("csv", "md", "tex")
     }
     figures = {
-        f"figures/{f}_mnist5k.{ext}" for f in ("success_curves", "critical_mass", "accuracy") for ext in ("png", "svg")
+        f"figures/{f}_mnist5k.{ext}"
+        for f in ("success_curves", "critical_mass", "accuracy", "contrasts")
+        for ext in ("png", "svg")
     }
     expected = {"trials.parquet", "dashboard.html", "figures/lira_roc.png", "figures/lira_roc.svg"} | tables | figures
     assert names == expected
@@ -82,7 +84,8 @@ def test_critical_mass_reports_not_reached_in_every_format(outputs: ReduceOutput
     assert "not reached" in (outputs.out_dir / "critical_mass.tex").read_text()
     csv = pd.read_csv(outputs.out_dir / "critical_mass.csv")
     assert set(csv["reached"]) == {True, False}
-    assert (csv["epsilon"] == math.inf).sum() == 2  # the non-private group, at two thresholds
+    # the non-private group, at two thresholds, on success and success_all
+    assert (csv["epsilon"] == math.inf).sum() == 4 and set(csv["metric"]) == {"success", "success_all"}
 
 
 def test_non_private_reference_in_tables(outputs: ReduceOutputs) -> None:
@@ -95,7 +98,7 @@ def test_non_private_reference_in_tables(outputs: ReduceOutputs) -> None:
 def test_dashboard_mentions_failures_and_provenance(outputs: ReduceOutputs) -> None:
     html = outputs.dashboard.read_text()
     assert html.count("out of memory") == 2 and "deadbeef" in html
-    assert html.count('src="data:image/svg+xml;base64,') == 4
+    assert html.count('src="data:image/svg+xml;base64,') == 5  # 3 sweep figures, the contrasts, the ROC curves
 
 
 def test_rerun_overwrites_in_place(outputs: ReduceOutputs, tmp_path: Path) -> None:

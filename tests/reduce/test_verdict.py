@@ -1,84 +1,94 @@
-"""The "α* rises as ε falls" verdict on hand-made critical-mass tables."""
+"""The "α* rises as ε falls" verdict, read off the ε steps of the paired contrasts."""
 
 from __future__ import annotations
 
 import math
 
-import pandas as pd
 import pytest
 
 from acadp.reduce.collect import trials_frame
-from acadp.reduce.critical_mass import critical_mass_table
+from acadp.reduce.contrasts import contrast_table
+from acadp.reduce.seed_alpha import seed_alpha_table
 from acadp.reduce.verdict import verdict_lines, verdict_table
 
 from .builders import make_config, make_record
+from .test_contrasts import seed_rows, seed_table
 
 INF = math.inf
+SEEDS = 6
+SGD = [0.020 + 0.001 * s for s in range(SEEDS)]
 
 
-def table(*arms: tuple[str, float, float, float, float, float]) -> pd.DataFrame:
-    """Critical-mass rows (arm, epsilon, clip, alpha*, ci_low, ci_high) of one dataset at S* = 0.9."""
-    rows = [
-        {"dataset": "mnist", "recipe": "", "epsilon": e, "clip": c, "arm": arm, "metric": "success",
-         "threshold": 0.9, "alpha_star": star, "ci_low": low, "ci_high": high}
-        for arm, e, c, star, low, high in arms
-    ]  # fmt: skip
-    return pd.DataFrame(rows)
+def shifted(base: list[float], deltas: list[float]) -> list[float]:
+    return [b + d for b, d in zip(base, deltas, strict=True)]
 
 
-SGD = ("SGD", INF, math.nan, 0.01, 0.008, 0.012)
-CLIP = ("clip C=1", INF, 1.0, 0.5, 0.4, 0.6)  # clip-only does not enter the verdict
+RISE = [0.010, 0.012, 0.011, 0.009, 0.013, 0.010]  # a clear, consistent rise
+FALL = [-d for d in RISE]
+NOISE = [0.004, -0.003, 0.002, -0.004, 0.001, 0.0]  # no consistent change
+
+
+def verdict_of(eps8: list[float], eps2: list[float], *, smoke: bool = False):  # type: ignore[no-untyped-def]
+    table = seed_table(seed_rows("SGD", SGD), seed_rows("DP ε=8 C=1", eps8), seed_rows("DP ε=2 C=1", eps2))
+    return verdict_table(contrast_table(table, smoke=smoke))
 
 
 @pytest.mark.parametrize(
-    ("dp", "sgd", "expected"),
+    ("step1", "step2", "expected"),
     [
-        # ordered, CIs of SGD and ε = 1 disjoint
-        ([("DP ε=8 C=1", 8.0, 1.0, 0.02, 0.015, 0.03), ("DP ε=1 C=1", 1.0, 1.0, 0.05, 0.04, 0.06)], SGD, "yes"),
-        # smallest ε not reached: counts as above every reached α*, its CI [inf, inf] is disjoint from SGD's
-        ([("DP ε=8 C=1", 8.0, 1.0, 0.02, 0.015, 0.03), ("DP ε=1 C=1", 1.0, 1.0, INF, INF, INF)], SGD, "yes"),
-        # two not-reached arms tie: still ordered
-        ([("DP ε=8 C=1", 8.0, 1.0, INF, 0.5, INF), ("DP ε=1 C=1", 1.0, 1.0, INF, INF, INF)], SGD, "yes"),
-        # not ordered: ε = 1 below ε = 8
-        ([("DP ε=8 C=1", 8.0, 1.0, 0.05, 0.04, 0.06), ("DP ε=1 C=1", 1.0, 1.0, 0.02, 0.015, 0.03)], SGD, "no"),
-        # a reached α* after a not-reached one
-        ([("DP ε=8 C=1", 8.0, 1.0, INF, INF, INF), ("DP ε=1 C=1", 1.0, 1.0, 0.05, 0.04, 0.06)], SGD, "no"),
-        # ordered but the CIs overlap
-        ([("DP ε=8 C=1", 8.0, 1.0, 0.012, 0.009, 0.02), ("DP ε=1 C=1", 1.0, 1.0, 0.013, 0.011, 0.02)], SGD, "no"),
-        # SGD does not reach S*
-        ([("DP ε=1 C=1", 1.0, 1.0, INF, INF, INF)], ("SGD", INF, math.nan, INF, INF, INF), "no"),
+        (RISE, RISE, "yes"),  # both steps rise significantly
+        (RISE, FALL, "no"),  # one step falls significantly
+        (RISE, NOISE, "undetermined"),  # one step cannot decide
+        (RISE, [INF] * SEEDS, "undetermined"),  # the smallest ε does not reach S*: never "ordered"
     ],
 )
-def test_verdict_fixtures(dp: list, sgd: tuple, expected: str) -> None:
-    verdicts = verdict_table(table(sgd, CLIP, *dp))
+def test_chain_verdicts(step1: list[float], step2: list[float], expected: str) -> None:
+    eps8 = shifted(SGD, step1)
+    eps2 = shifted(eps8, step2) if math.isfinite(step2[0]) else step2
+    verdicts = verdict_of(eps8, eps2)
     assert verdicts["verdict"].tolist() == [expected]
     assert verdicts["text"].tolist() == [f"α* rises as ε falls: {expected}"]
-    assert verdict_lines(verdicts)[0].startswith("mnist, S* = 0.9, C = 1: α* rises as ε falls: ")
+    line = verdict_lines(verdicts)[0]
+    assert line.startswith(f"toy, S* = 0.5, C = 1: α* rises as ε falls: {expected} — SGD → DP ε=8 C=1: yes (+")
+    assert "; DP ε=8 C=1 → DP ε=2 C=1: " in line
 
 
-def test_verdict_without_sgd_or_dp_is_not_applicable() -> None:
-    assert verdict_table(table(("DP ε=1 C=1", 1.0, 1.0, 0.05, 0.04, 0.06)))["verdict"].tolist() == ["n/a"]
-    assert verdict_table(table(SGD))["verdict"].tolist() == ["n/a"]
+def test_not_reached_tie_is_not_ordered() -> None:
+    # both DP arms never reach S*: the old rule called this ordered ("inf < inf"), the contrast rule does not
+    verdicts = verdict_of([INF] * SEEDS, [INF] * SEEDS)
+    assert verdicts["verdict"].tolist() == ["undetermined"]
+    reason = verdicts["reason"].iloc[0]
+    assert "S* not reached: DP ε=8 C=1 in 6 of 6 seeds" in reason
+    assert "S* not reached: DP ε=2 C=1 in 6 of 6 seeds and DP ε=8 C=1 in 6 of 6 seeds" in reason
 
 
-def test_an_arm_that_reaches_s_star_without_a_collective_makes_the_verdict_not_applicable() -> None:
-    # e.g. a DP model that learnt only a spurious cue: half the signed test points get y* at α = 0 already
-    verdicts = verdict_table(table(SGD, ("DP ε=8 C=1", 8.0, 1.0, 0.0, 0.0, 0.0)))
-    assert verdicts["verdict"].tolist() == ["n/a"]
-    assert "DP ε=8 C=1 reaches S* at α = 0" in verdicts["reason"].iloc[0]
+def test_a_smoke_run_or_few_seeds_is_not_meaningful() -> None:
+    eps8 = shifted(SGD, RISE)
+    assert verdict_of(eps8, shifted(eps8, RISE), smoke=True)["verdict"].tolist() == ["not meaningful (6 seeds)"]
+    table = seed_table(seed_rows("SGD", SGD[:3]), seed_rows("DP ε=8 C=1", eps8[:3]))
+    assert verdict_table(contrast_table(table))["verdict"].tolist() == ["not meaningful (3 seeds)"]
+
+
+def test_a_chain_without_sgd_starts_at_the_largest_epsilon() -> None:
+    eps8 = shifted(SGD, RISE)
+    table = seed_table(seed_rows("DP ε=8 C=1", eps8), seed_rows("DP ε=2 C=1", shifted(eps8, RISE)))
+    verdicts = verdict_table(contrast_table(table))
+    assert verdicts["verdict"].tolist() == ["yes"] and verdicts["reason"].iloc[0].startswith("DP ε=8 C=1 → DP ε=2")
 
 
 def test_verdict_from_a_reduced_sweep() -> None:
-    def success(alpha: float, epsilon: float) -> float:
-        slope = {INF: 20.0, 8.0: 5.0, 1.0: 1.0}[epsilon]
+    def success(alpha: float, epsilon: float, seed: int) -> float:
+        slope = {INF: 20.0, 8.0: 5.0, 1.0: 1.0}[epsilon] * (1 + 0.05 * seed)
         return min(1.0, alpha * slope)
 
     records = [
-        make_record(make_config(alpha=a, epsilon=e, seed=s), success=success(a, e))
+        make_record(make_config(alpha=a, epsilon=e, seed=s), success=success(a, e, s))
         for e in (INF, 8.0, 1.0)
-        for a in (0.0, 0.05, 0.1, 0.2, 0.4)
-        for s in (0, 1, 2)
+        for a in (0.0, 0.05, 0.1, 0.2, 0.4, 0.8)
+        for s in range(5)
     ]
-    critical_mass = critical_mass_table(trials_frame(records), thresholds=(0.5, 0.9), n_boot=50)
-    verdicts = verdict_table(critical_mass)
-    assert verdicts["threshold"].tolist() == [0.5, 0.9] and verdicts["verdict"].tolist() == ["yes", "yes"]
+    seed_alpha = seed_alpha_table(trials_frame(records), thresholds=(0.5, 0.9), interpolation="linear")
+    verdicts = verdict_table(contrast_table(seed_alpha))
+    assert verdicts["threshold"].tolist() == [0.5, 0.9] and verdicts["clip"].tolist() == [1.0, 1.0]
+    # S* = 0.5: alpha* = 0.025, 0.1, 0.5 (shrinking with the seed's slope): every step rises in every seed
+    assert verdicts["verdict"].tolist() == ["yes", "undetermined"]  # S* = 0.9: ε = 1 reaches it only in some seeds
