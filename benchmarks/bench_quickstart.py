@@ -108,6 +108,7 @@ def main() -> None:
         print((reduced / "critical_mass.md").read_text())
         print(arms.to_string(float_format=lambda v: f"{v:.3f}"), "\n")
         print((reduced / "verdict.md").read_text())
+        print((reduced / "contrasts.md").read_text())
         print("\n".join(goals(critical, arms)))
 
 
