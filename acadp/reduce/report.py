@@ -84,7 +84,8 @@ def table_notes(*, n_boot: int, interpolation: str, thresholds: Sequence[float])
             if interpolation == "logistic"
             else f"α* = first crossing of S* on the seed-mean curve, interpolated {_interpolation_text(interpolation)}"
         )
-        + "; metric 'lift' = the same on S − base rate. 95% CI = percentile "
+        + "; metric 'success_all' = the same on the success over all test points (the papers' definition), 'lift' "
+        "= the same on S − base rate. 95% CI = percentile "
         f"bootstrap over seeds ({n_boot} resamples of the seeds with replacement, 2.5th and 97.5th percentiles); "
         "'Reached' = fraction of resamples that reached S*.",
         "accuracy": "Test accuracy: seed mean ± sample std; 95% CI = Student-t interval over seeds. " + _COLLAPSE_NOTE,
