@@ -143,7 +143,7 @@ def test_the_lira_command_refuses_a_query_training_did_not_use_before_loading_da
     with pytest.raises(SpecError, match=re.escape("lira.queries: 'mirror' is a query training did not use")):
         lira(dataset="bank", queries="original,mirror", shadows=4, out_dir=tmp_path / "out", data_dir=tmp_path)
     with pytest.raises(SpecError, match=r"training\.augment: \[flip\] augments images only"):
-        lira(dataset="bank", augment="flip", shadows=4, out_dir=tmp_path / "out", data_dir=tmp_path)
+        lira(dataset="bank", set_training=["augment=flip"], shadows=4, out_dir=tmp_path / "out", data_dir=tmp_path)
     assert not (tmp_path / "out").exists()
 
 
