@@ -23,6 +23,10 @@ class DataMissingError(AcadpError):
     """A dataset's files are not where they were expected and cannot be downloaded."""
 
 
+class DataFetchError(DataMissingError):
+    """A dataset or model asset could not be fetched from its package-registry archive (nothing was changed)."""
+
+
 class DataFormatError(AcadpError):
     """A dataset file exists but is not in the expected on-disk format."""
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from acadp.data.base import ArrayDataset, register_dataset
+from acadp.data.base import ArrayDataset, DatasetFacts, register_dataset
 from acadp.errors import DataFormatError, DataMissingError
 from acadp.store.atomic import atomic_path
 
@@ -57,6 +57,7 @@ _DOWNLOAD_ERRORS = (ImportError, OSError, RuntimeError, ValueError)  # no sklear
     modality="tabular",
     description="UCI Bank Marketing (bank-full.csv, 45211 clients; 80/20 stratified split; one-hot + standardised)",
     expected_files=(str(SEARCH_PATHS[0]),),
+    facts=DatasetFacts(n_train=36_169, n_test=9_042, classes=CLASS_NAMES, origin=UCI_PAGE, licence="CC BY 4.0 (UCI)"),
 )
 def load_bank(data_dir: Path, download: bool) -> ArrayDataset:
     """Read ``bank-full.csv`` (fetching OpenML's copy first if allowed and missing) and prepare it.

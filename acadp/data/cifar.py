@@ -6,91 +6,27 @@ Layouts (the archives ``cifar-10-python.tar.gz`` / ``cifar-100-python.tar.gz`` e
 uint8 array (n, 3072) holding, per image, the 1024 red, then green, then blue values of a 32x32 image in row-major
 order; ``b"labels"`` (CIFAR-10) or ``b"fine_labels"`` (CIFAR-100) is a list of n ints.
 
-Pickles can run arbitrary code when loaded, so they are read with an unpickler that can only rebuild numpy arrays.
+Pickles can run arbitrary code when loaded, so they are read with an unpickler that can only rebuild numpy arrays
+(:mod:`acadp.data.pickles`).
 """
 
 from __future__ import annotations
 
-import importlib
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
 import numpy as np
 
-from acadp.data.base import ArrayDataset, register_dataset
+from acadp.data.base import ArrayDataset, DatasetFacts, register_dataset
+from acadp.data.pickles import load_restricted_pickle
 from acadp.errors import DataFormatError, DataMissingError
 
 IMAGE_SHAPE = (3, 32, 32)  # channels (R, G, B), height, width
 ROW_SIZE = 3 * 32 * 32
 OFFICIAL_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
-# The only globals a CIFAR pickle needs: numpy's array/scalar reconstructors (numpy 1 names them under numpy.core,
-# numpy 2 under numpy._core; protocol 5 pickles use _frombuffer) and, for bytes written by Python 3 at protocol <= 2,
-# _codecs.encode. Every one of them only builds data from data.
-_ALLOWED_GLOBALS = frozenset(
-    {
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-        ("numpy.core.numeric", "_frombuffer"),
-        ("numpy._core.numeric", "_frombuffer"),
-        ("_codecs", "encode"),
-    }
-)
-# Errors a damaged pickle stream can raise while being decoded.
-_UNPICKLE_ERRORS = (
-    pickle.UnpicklingError,
-    EOFError,
-    ValueError,
-    TypeError,
-    IndexError,
-    KeyError,
-    AttributeError,
-    OverflowError,
-    MemoryError,
-)
+CIFAR_LICENCE = "no licence stated; cite Krizhevsky 2009 (the official page)"
 # What a failed download can raise: no torchvision, no network (URLError is an OSError), a bad checksum.
 _DOWNLOAD_ERRORS = (ImportError, OSError, RuntimeError, ValueError)
-
-
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """An unpickler that rebuilds numpy arrays and plain Python containers and refuses every other global."""
-
-    def __init__(self, file: BinaryIO, *, path: Path) -> None:
-        # Files pickled by Python 2 hold byte strings; "bytes" keeps them (and the dict keys) as bytes.
-        super().__init__(file, encoding="bytes")
-        self._path = path
-
-    def find_class(self, module: str, name: str, /) -> Any:
-        """Resolve an allowed numpy global; raise :class:`DataFormatError` for anything else, without importing it."""
-        if (module, name) not in _ALLOWED_GLOBALS:
-            raise DataFormatError(
-                f"{self._path}: refusing to unpickle the global {module}.{name}; a CIFAR file holds only numpy "
-                "arrays, lists and bytes (this file is not an original CIFAR batch and may be malicious)"
-            )
-        # numpy 2 moved numpy.core to numpy._core (numpy.core remains as a deprecated alias); try the new one first.
-        candidates = (module.replace("numpy.core.", "numpy._core."), module.replace("numpy._core.", "numpy.core."))
-        for candidate in dict.fromkeys(candidates):
-            try:
-                return getattr(importlib.import_module(candidate), name)
-            except (ImportError, AttributeError):
-                continue
-        raise DataFormatError(f"{self._path}: this numpy cannot resolve the pickled global {module}.{name}")
-
-
-def load_restricted_pickle(path: Path) -> object:
-    """Unpickle ``path`` with :class:`NumpyOnlyUnpickler`; any decoding failure becomes a :class:`DataFormatError`."""
-    try:
-        with open(path, "rb") as handle:
-            return NumpyOnlyUnpickler(handle, path=path).load()
-    except OSError as exc:
-        raise DataFormatError(f"{path}: cannot be read ({exc})") from exc
-    except _UNPICKLE_ERRORS as exc:
-        raise DataFormatError(f"{path}: not a readable CIFAR pickle ({type(exc).__name__}: {exc})") from exc
 
 
 @dataclass(frozen=True)
@@ -172,6 +108,9 @@ def _expected_files(layout: CifarLayout) -> tuple[str, ...]:
     modality="image",
     description="CIFAR-10, 50000 train / 10000 test 32x32 colour images, 10 classes (python-version batches)",
     expected_files=_expected_files(CIFAR10),
+    facts=DatasetFacts(
+        n_train=50_000, n_test=10_000, classes=CIFAR10.class_names, origin=OFFICIAL_PAGE, licence=CIFAR_LICENCE
+    ),
 )
 def load_cifar10(data_dir: Path, download: bool) -> ArrayDataset:
     """Read CIFAR-10 from ``data_dir/cifar-10-batches-py``; see :func:`load_cifar`."""
@@ -183,6 +122,9 @@ def load_cifar10(data_dir: Path, download: bool) -> ArrayDataset:
     modality="image",
     description="CIFAR-100, 50000 train / 10000 test 32x32 colour images, 100 fine classes (python version)",
     expected_files=_expected_files(CIFAR100),
+    facts=DatasetFacts(
+        n_train=50_000, n_test=10_000, classes=CIFAR100.class_names, origin=OFFICIAL_PAGE, licence=CIFAR_LICENCE
+    ),
 )
 def load_cifar100(data_dir: Path, download: bool) -> ArrayDataset:
     """Read CIFAR-100 (fine labels) from ``data_dir/cifar-100-python``; see :func:`load_cifar`."""

