@@ -133,6 +133,12 @@ def recipe_training(dataset: str, overrides: DatasetOverrides, recipe: str | Non
 def trial_payload(dataset: str, overrides: DatasetOverrides, point: GridPoint, shared: Shared) -> dict[str, Any]:
     """The unvalidated trial config of ``point`` (callers may adjust sizes before validation, e.g. smoke runs)."""
     preset = PRESETS.get(dataset).model_dump(mode="python")
+    if preset["model"] is None or preset["signal"] is None:
+        modality = preset["modality"]
+        raise SpecError(
+            f"dataset {dataset!r} is {modality} and acadp has no {modality} model or {modality} signal yet, so no "
+            f"trial can train on it; its data loads (`acadp data fetch {dataset}`, acadp.data.load_dataset)"
+        )
     training = recipe_training(dataset, overrides, point.recipe)
     if point.objective is not None:
         training["objective"] = point.objective

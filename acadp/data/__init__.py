@@ -1,12 +1,25 @@
-"""Dataset registry: ``mnist5k`` (embedded), ``mnist``, ``cifar10``, ``cifar100``, ``bank``, and the datasets with
-groups ``mnist5k_spurious`` (embedded) and ``waterbirds`` → prepared arrays.
+"""Dataset registry: ``mnist5k`` (embedded), ``mnist``, ``cifar10``, ``cifar100``, ``bank``, the datasets with
+groups ``mnist5k_spurious`` (embedded) and ``waterbirds``, and the text corpora ``tweets``, ``bbc_news`` and
+``rotten_tomatoes`` → prepared arrays; model assets (``minilm-l6``) fetched like the registry datasets.
 
 Importing this package registers every built-in dataset; :func:`load_dataset` looks one up by name. Datasets are
 prepared once per data directory into an atomically written cache. May import: ``errors``, ``registry``, ``seeding``
 and ``store.atomic``; never a model, a learner, Ray or MLflow.
 """
 
-from acadp.data import bank, cifar, mnist, mnist5k, spurious, waterbirds  # noqa: F401  (importing registers the datasets)
+# importing registers the datasets and the model assets
+from acadp.data import (  # noqa: F401
+    assets,
+    bank,
+    bbc_news,
+    cifar,
+    mnist,
+    mnist5k,
+    rotten_tomatoes,
+    spurious,
+    tweets,
+    waterbirds,
+)
 from acadp.data.base import DATASETS, ArrayDataset, DatasetSource, register_dataset
 from acadp.data.cache import clear_memory_cache, default_data_dir, load_dataset
 

