@@ -1,6 +1,7 @@
 """Dataset registry: ``mnist5k`` (embedded), ``mnist``, ``cifar10``, ``cifar100``, ``bank``, the datasets with
-groups ``mnist5k_spurious`` (embedded) and ``waterbirds``, and the text corpora ``tweets``, ``bbc_news`` and
-``rotten_tomatoes`` → prepared arrays; model assets (``minilm-l6``) fetched like the registry datasets.
+groups ``mnist5k_spurious`` (embedded), ``waterbirds``, ``adult`` and ``adult_race``, and the text corpora
+``tweets``, ``bbc_news`` and ``rotten_tomatoes`` → prepared arrays; model assets (``minilm-l6``) are fetched like the
+registry datasets.
 
 Importing this package registers every built-in dataset; :func:`load_dataset` looks one up by name. Datasets are
 prepared once per data directory into an atomically written cache. May import: ``errors``, ``registry``, ``seeding``
@@ -9,6 +10,7 @@ and ``store.atomic``; never a model, a learner, Ray or MLflow.
 
 # importing registers the datasets and the model assets
 from acadp.data import (  # noqa: F401
+    adult,
     assets,
     bank,
     bbc_news,

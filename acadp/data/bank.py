@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from acadp.data.base import ArrayDataset, DatasetFacts, register_dataset
+from acadp.data.tabular import encode_columns
 from acadp.errors import DataFormatError, DataMissingError
 from acadp.store.atomic import atomic_path
 
@@ -164,29 +165,8 @@ def proportional_split(y: np.ndarray, *, test_fraction: float, seed: int) -> tup
 def encode_features(
     columns: dict[str, np.ndarray], *, train: np.ndarray, test: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """One-hot encode categorical and standardise numeric columns with training-split statistics only.
-
-    ``columns`` maps each name in :data:`FEATURES` to an array (n,); ``train``/``test`` are row indices. Returns
-    x_train float32 (n_train, n_features), x_test float32 (n_test, n_features) and the feature names.
-    """
-    train_blocks, test_blocks, names = [], [], []
-    for name in FEATURES:
-        values = columns[name]
-        if name in NUMERIC_FEATURES:
-            mean = float(values[train].mean())
-            std = float(values[train].std())  # population std (ddof=0)
-            scale = std if std > 0 else 1.0  # a constant column becomes all zeros
-            train_blocks.append(((values[train] - mean) / scale)[:, None])
-            test_blocks.append(((values[test] - mean) / scale)[:, None])
-            names.append(name)
-        else:
-            categories = np.array(sorted(set(values[train].tolist())), dtype=object)  # (n_categories,)
-            train_blocks.append(values[train][:, None] == categories[None, :])
-            test_blocks.append(values[test][:, None] == categories[None, :])  # unseen value → all zeros
-            names.extend(f"{name}={category}" for category in categories)
-    x_train = np.hstack([block.astype(np.float32) for block in train_blocks])
-    x_test = np.hstack([block.astype(np.float32) for block in test_blocks])
-    return x_train, x_test, tuple(names)
+    """The bank columns encoded by :func:`acadp.data.tabular.encode_columns` (training-split statistics only)."""
+    return encode_columns(columns, features=FEATURES, numeric=NUMERIC_FEATURES, train=train, test=test)
 
 
 def _locate_file(data_dir: Path, download: bool) -> Path:

@@ -269,7 +269,7 @@ def _result(
         seconds=seconds,
         resumed_from_epoch=resumed_from,
         history=tuple(history),
-        provenance=provenance(),
+        provenance={**provenance(), **data.dataset.provenance()},
     )
 
 

