@@ -178,15 +178,28 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 @app.command()
-def datasets() -> None:
-    """List the registered datasets (with the group counts of the embedded datasets with groups)."""
-    from acadp.data import DATASETS
+def datasets(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list: facts, source, sha256, licence, cached")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """List the registered datasets and model assets: sizes, source, whether they are in the data directory (and the
+    group counts of the embedded datasets with groups); --json adds classes, archive sha256, licence, description."""
+    from acadp.data import default_data_dir
     from acadp.data.groups import embedded_group_counts
+    from acadp.data.listing import dataset_rows
 
-    table = Table("name", "modality", "description", "groups (train / test)")
-    for name in DATASETS.names():
-        source = DATASETS.get(name)
-        table.add_row(name, source.modality, source.description, embedded_group_counts(name))
+    rows = dataset_rows((data_dir or default_data_dir()).expanduser())
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    table = Table("name", "modality", "train / test", "source", "cached", "groups (train / test)")
+    for row in rows:
+        sizes = "-" if row["n_train"] is None else f"{row['n_train']} / {row['n_test']}"
+        groups = embedded_group_counts(row["name"]) or row["groups"] or ""
+        kind = row["modality"] or row["kind"]
+        table.add_row(row["name"], kind, sizes, row["source"], "yes" if row["cached"] else "no", groups)
     Console().print(table)
 
 
@@ -221,11 +234,13 @@ def ui(
 
 
 def _register_subcommands() -> None:
+    from acadp.cli.data import data_app
     from acadp.cli.lira import lira
     from acadp.cli.one_run import audit_one_run
     from acadp.cli.sweep import sweep_app
 
     app.add_typer(sweep_app, name="sweep")
+    app.add_typer(data_app, name="data")
     app.command()(lira)
     app.command(name="audit-one-run")(audit_one_run)
 

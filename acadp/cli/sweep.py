@@ -26,6 +26,13 @@ AddressOption = Annotated[
     str | None, typer.Option("--address", help="Ray cluster to run on (default: $RAY_ADDRESS, else a local Ray)")
 ]
 ReduceOption = Annotated[bool, typer.Option("--reduce/--no-reduce", help="Reduce (tables, figures) at the end")]
+DownloadOption = Annotated[
+    bool,
+    typer.Option(
+        "--download",
+        help="Fetch missing datasets once, on the driver, before the first job (as the sweep file's download: true)",
+    ),
+]
 
 
 def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
@@ -64,9 +71,10 @@ def run(
     storage: StorageOption = None,
     address: AddressOption = None,
     reduce: ReduceOption = True,
+    download: DownloadOption = False,
 ) -> None:
     """Run a sweep: every grid point without a result (re-running a finished sweep runs only new points)."""
-    _execute(plan_sweep(spec, smoke=smoke, storage=storage), address=address, reduce=reduce)
+    _execute(plan_sweep(spec, smoke=smoke, storage=storage, download=download), address=address, reduce=reduce)
 
 
 @sweep_app.command()
@@ -76,9 +84,10 @@ def resume(
     storage: StorageOption = None,
     address: AddressOption = None,
     reduce: ReduceOption = True,
+    download: DownloadOption = False,
 ) -> None:
     """Continue an interrupted sweep: finished trials are kept, unfinished ones continue from their last epoch."""
-    plan = plan_sweep(spec, smoke=smoke, storage=storage)
+    plan = plan_sweep(spec, smoke=smoke, storage=storage, download=download)
     require_existing(plan, plan.open_store())
     _execute(plan, address=address, reduce=reduce)
 
@@ -181,11 +190,12 @@ def submit(
     storage: StorageOption = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the job until it ends")] = False,
     working_dir: Annotated[Path, typer.Option(help="Directory shipped with the job (the acadp checkout)")] = Path(),
+    download: DownloadOption = False,
 ) -> None:
     """Submit a sweep to a Ray cluster as a Ray Job (token authentication aware); print the job id."""
     from acadp.sweep.submit import follow_job, submit_sweep
 
-    plan = plan_sweep(spec, smoke=smoke, storage=storage)
+    plan = plan_sweep(spec, smoke=smoke, storage=storage, download=download)
     job = submit_sweep(plan, address=address, working_dir=working_dir, storage=storage)
     print(job.job_id)
     auth = "RAY_AUTH_MODE=token " if job.authenticated else ""

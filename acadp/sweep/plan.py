@@ -6,6 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from acadp.config.sweep import SweepSpec, load_spec
 from acadp.config.trial import TrialConfig
@@ -57,16 +58,24 @@ def _resolve_storage(storage: str) -> str:
 
 
 def plan_sweep(
-    spec_path: Path | str, *, smoke: bool = False, storage: str | None = None, tracking_uri: str | None = None
+    spec_path: Path | str,
+    *,
+    smoke: bool = False,
+    storage: str | None = None,
+    tracking_uri: str | None = None,
+    download: bool = False,
 ) -> SweepPlan:
     """Load and validate ``spec_path`` (raising :class:`SpecError`) and expand its grid; creates nothing.
 
-    ``storage`` and ``tracking_uri`` override the sweep file's values (e.g. to try a cluster sweep file locally)."""
-    overrides: dict[str, str] = {}
+    ``storage`` and ``tracking_uri`` override the sweep file's values (e.g. to try a cluster sweep file locally);
+    ``download`` turns the file's ``download`` on (``--download``)."""
+    overrides: dict[str, Any] = {}
     if storage is not None:
         overrides["storage"] = storage
     if tracking_uri is not None:
         overrides["tracking_uri"] = tracking_uri
+    if download:
+        overrides["download"] = True
     spec = load_spec(spec_path, overrides=overrides)
     _refuse_unauditable_one_runs(spec, spec_path)
     root = _resolve_storage(spec.storage)

@@ -27,11 +27,11 @@ class Preflight:
     noise: NoiseTable
 
 
-def _check_pretrain(config: TrialConfig, dataset: ArrayDataset, data_dir: Path | None) -> None:
+def _check_pretrain(config: TrialConfig, dataset: ArrayDataset, data_dir: Path | None, *, download: bool) -> None:
     """The public pre-training dataset is there (prepared into the cache now) and has the trial's input shape."""
     if config.pretrain is None:
         return
-    public = load_dataset(config.pretrain.dataset, data_dir=data_dir)
+    public = load_dataset(config.pretrain.dataset, data_dir=data_dir, download=download)
     if public.input_shape != dataset.input_shape:
         raise SpecError(
             f"pretrain.dataset: {config.pretrain.dataset} has inputs of shape {public.input_shape}, but "
@@ -59,7 +59,7 @@ def preflight(plan: SweepPlan) -> Preflight:
     datasets: dict[str, ArrayDataset] = {}
     for name in plan.spec.datasets:
         try:
-            datasets[name] = load_dataset(name, data_dir=plan.data_dir)
+            datasets[name] = load_dataset(name, data_dir=plan.data_dir, download=plan.spec.download)
         except AcadpError as error:
             problems[f"datasets.{name}: {error}"] = None
     sigmas: dict[NoiseSetting, float] = {}
@@ -73,7 +73,7 @@ def preflight(plan: SweepPlan) -> Preflight:
             if shape_key not in checked:
                 checked.add(shape_key)
                 _check_fit(config, dataset)
-                _check_pretrain(config, dataset, plan.data_dir)
+                _check_pretrain(config, dataset, plan.data_dir, download=plan.spec.download)
             if config.private:
                 n_train = min(config.n_train or dataset.y_train.shape[0], dataset.y_train.shape[0])
                 setting = noise_setting_of(config, n_train=n_train)

@@ -71,6 +71,8 @@ def _entrypoint(plan: SweepPlan, working_dir: Path, storage: str | None) -> str:
         words.append("--smoke")
     if storage:
         words += ["--storage", storage]
+    if plan.spec.download:  # the job's driver fetches what its cluster lacks (the file's own setting travels too)
+        words.append("--download")
     return shlex.join(words)
 
 

