@@ -63,11 +63,11 @@ def load_dataset(
 def _load_or_prepare(source: DatasetSource, root: Path, download: bool, image_size: int | None) -> ArrayDataset:
     path = cache_path(source, root, image_size)
     if path.exists():
-        return _read_cache(path)
+        return _read_cache(path, source)
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):
         if path.exists():  # prepared by another process while we waited for the lock
-            return _read_cache(path)
+            return _read_cache(path, source)
         dataset = (
             source.load(root, download) if image_size is None else source.load(root, download, image_size=image_size)
         )
@@ -147,7 +147,7 @@ def _with_origin(dataset: ArrayDataset, source: DatasetSource) -> ArrayDataset:
     return replace(dataset, source=named, source_sha256=dataset.source_sha256 or arrays_sha256(dataset))
 
 
-def _read_cache(path: Path) -> ArrayDataset:
+def _read_cache(path: Path, source: DatasetSource) -> ArrayDataset:
     with np.load(path, allow_pickle=False) as arrays:
         meta = json.loads(arrays["meta"].tobytes().decode())
         grouped = "a_train" in arrays.files
@@ -170,9 +170,8 @@ def _read_cache(path: Path) -> ArrayDataset:
             source_sha256=meta.get("source_sha256", ""),
         )
     if "source" not in meta:  # written before sources were recorded: the hash is recomputed (once per process)
-        return replace(
-            dataset, source="unrecorded (prepared by an earlier acadp)", source_sha256=arrays_sha256(dataset)
-        )
+        named = source.source_label if source.embedded else "unrecorded (prepared by an earlier acadp)"
+        return replace(dataset, source=named, source_sha256=arrays_sha256(dataset))
     return dataset
 
 

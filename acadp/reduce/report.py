@@ -24,6 +24,7 @@ A "setting" is a dataset plus any other config value that varies across the swee
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -187,6 +188,20 @@ def reduce_sweep(
     )
 
 
+def dataset_sources(trials: pd.DataFrame) -> dict[str, str]:
+    """``data <dataset>`` → ``<source>, sha256 <hash>`` from the completed trials' provenance, for the dashboard; a
+    dataset whose trials read different data lists every source it saw (joined by " | ")."""
+    seen: dict[str, dict[str, None]] = {}
+    if "provenance" not in trials.columns:
+        return {}
+    for dataset, text in zip(trials["dataset"], trials["provenance"], strict=True):
+        record = json.loads(text) if isinstance(text, str) and text else {}
+        if "dataset_source" in record:
+            entry = f"{record['dataset_source']}, sha256 {record.get('dataset_sha256', '')}"
+            seen.setdefault(f"data {dataset}", {})[entry] = None
+    return {key: " | ".join(entries) for key, entries in sorted(seen.items())}
+
+
 def compute_tables(
     trials: pd.DataFrame,
     *,
@@ -273,7 +288,7 @@ def reduce_frame(
             for name, frame in tables.items()
             if name not in FILE_ONLY_TABLES
         ],
-        provenance=provenance,
+        provenance={**(provenance or {}), **dataset_sources(trials)},
         generated_at=generated_at,
     )
     dashboard = write_atomic(out_dir / REDUCED.dashboard, html)

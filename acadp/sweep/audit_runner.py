@@ -378,7 +378,7 @@ def run_audit(
     report = _score_and_save_roc(audit, store, paths, logits=logits, keep=keep, arrays=pool_arrays(audit, pool))
     result = AuditResult.of(
         audit, report.rows, n_pool=int(keep.shape[1]), n_collective=int(pool.planted.members.sum()),
-        seconds=time.perf_counter() - started, provenance=provenance(),
+        seconds=time.perf_counter() - started, provenance={**provenance(), **pool.dataset.provenance()},
         shadow_regime=shadow_regime(audit, store, paths),
     )  # fmt: skip
     record = dict(result.plain())

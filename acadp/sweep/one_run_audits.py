@@ -98,7 +98,9 @@ def run_stored_one_run(
     problem = canary_problem(config, n_train=int(data.planted.y.shape[0]))
     if problem is not None:
         raise SpecError(problem)
-    outcome = run_one_run_audit(config, data, device=torch.device(device), provenance=provenance())
+    outcome = run_one_run_audit(
+        config, data, device=torch.device(device), provenance={**provenance(), **data.dataset.provenance()}
+    )
     store.write_json(paths.config, config.plain())
     store.write_bytes(paths.canaries, _npy_bytes(outcome.draw.indices))
     store.write_bytes(paths.included, _npy_bytes(outcome.draw.included))

