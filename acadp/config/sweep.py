@@ -1,7 +1,8 @@
 """Sweep files: the schema (unknown keys refused, every error reported at once) and grid expansion to trial configs.
 
-A sweep file is YAML, read with ``yaml.safe_load``. See ``sweeps/quickstart.yaml`` for a commented example and the
-README's "Sweep file reference" for every key.
+A sweep file is YAML, read by :func:`acadp.config.yaml_source.read_yaml` (a key given twice is refused); training
+keys that change no trial of the grid are refused too (:mod:`acadp.config.no_effect`). See ``sweeps/quickstart.yaml``
+for a commented example and the README's "Sweep file reference" for every key.
 
 The grid is a product over ``alpha × epsilon × clip × seed`` (× ``objective``) in which ``inf`` in epsilon means no
 noise and ``none``
@@ -26,6 +27,7 @@ from acadp.config.base import FrozenModel
 from acadp.config.contrasts import Contrast, contrast_problem
 from acadp.config.describe import describe
 from acadp.config.lira import AuditConfig, LiraPoints, LiraSection, LiraSettings, query_problem
+from acadp.config.no_effect import refuse_settings_without_effect
 from acadp.config.one_run import OneRunConfig, OneRunSection
 from acadp.config.presets import PRESETS
 from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, recipe_training, trial_payload, validate_trial
@@ -44,6 +46,7 @@ from acadp.config.trial import (
     TrainSize,
     TrialConfig,
 )
+from acadp.config.yaml_source import read_yaml
 from acadp.errors import SpecError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
@@ -486,9 +489,10 @@ def load_spec(path: Path | str, *, overrides: dict[str, Any] | None = None) -> S
     except OSError as error:
         raise SpecError(f"{path}: cannot read the sweep file ({error.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        source = read_yaml(text, source=str(path))
     except yaml.YAMLError as error:
         raise _yaml_error(path, error) from None
+    data = source.data
     if not isinstance(data, dict):
         raise SpecError(f"{path}: a sweep file must be a mapping of keys (name, datasets, grid, ...)")
     data = {**data, **(overrides or {})}
@@ -497,7 +501,7 @@ def load_spec(path: Path | str, *, overrides: dict[str, Any] | None = None) -> S
     except ValidationError as error:
         raise SpecError(describe(error, prefix=str(path))) from None
     try:
-        expand_grid(spec)
+        configs = expand_grid(spec)
         expand_grid(spec, smoke=True)
         expand_audits(spec)
         expand_audits(spec, smoke=True)
@@ -507,4 +511,5 @@ def load_spec(path: Path | str, *, overrides: dict[str, Any] | None = None) -> S
         raise SpecError(f"{path}: {error}") from None
     except ValidationError as error:
         raise SpecError(describe(error, prefix=f"{path}: lira")) from None
+    refuse_settings_without_effect(spec, configs, source=source, file=path)
     return spec
