@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from acadp.sweep.plan import SweepPlan, plan_sweep, require_existing
+from acadp.sweep.plan import SweepPlan, not_started, plan_sweep, require_existing
 
 sweep_app = typer.Typer(help="Run, resume, inspect and submit sweeps.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -60,7 +60,9 @@ def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
         if record.status == "failed":
             console.print(f"[red]failed[/] {record.config.label()}: {escape(str(record.error))}", highlight=False)
     if outcome.exit_code == 130:
-        console.print(f"interrupted: resume with `acadp sweep resume {plan.spec_path}`", highlight=False)
+        console.print(
+            f"interrupted: resume with `{plan.command('sweep resume')}`", highlight=False, soft_wrap=True, markup=False
+        )
     raise typer.Exit(outcome.exit_code)
 
 
@@ -74,7 +76,10 @@ def run(
     download: DownloadOption = False,
 ) -> None:
     """Run a sweep: every grid point without a result (re-running a finished sweep runs only new points)."""
-    _execute(plan_sweep(spec, smoke=smoke, storage=storage, download=download), address=address, reduce=reduce)
+    plan = plan_sweep(spec, smoke=smoke, storage=storage, download=download).invoked_with(
+        address=address, reduce=reduce
+    )
+    _execute(plan, address=address, reduce=reduce)
 
 
 @sweep_app.command()
@@ -87,7 +92,9 @@ def resume(
     download: DownloadOption = False,
 ) -> None:
     """Continue an interrupted sweep: finished trials are kept, unfinished ones continue from their last epoch."""
-    plan = plan_sweep(spec, smoke=smoke, storage=storage, download=download)
+    plan = plan_sweep(spec, smoke=smoke, storage=storage, download=download).invoked_with(
+        address=address, reduce=reduce
+    )
     require_existing(plan, plan.open_store())
     _execute(plan, address=address, reduce=reduce)
 
@@ -125,6 +132,9 @@ def status(
     payload["parent_run_untracked"] = store.exists(LAYOUT.untracked)
     payload["sweep"] = plan.name
     payload["location"] = plan.location
+    payload["sync_command"] = plan.command("sweep sync")
+    if not store.exists(""):
+        console.print(f"{plan.location}: {not_started(plan)}", highlight=False, soft_wrap=True, markup=False)
     search = None if smoke else plan.spec.grid.search
     if search is not None:  # per arm and threshold: the current bracket and the trials used
         from acadp.sweep.search import search_lines
@@ -162,8 +172,10 @@ def _print_status(payload: dict) -> None:
     if payload["awaiting_tracking"]:
         Console().print(
             f"{payload['awaiting_tracking']} results await tracking (MLflow was unreachable): "
-            "`acadp sweep sync` logs them",
+            f"`{payload['sync_command']}` logs them",
             highlight=False,
+            soft_wrap=True,
+            markup=False,
         )
 
 
@@ -178,7 +190,7 @@ def sync(spec: SpecArgument, smoke: SmokeOption = False, storage: StorageOption 
     require_existing(plan, store)
     apply_http_budget()
     report = sync_tracking(plan, store)
-    console.print(report.line(), highlight=False)
+    console.print(report.line(), highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit(0 if report.reachable and not report.awaiting else 1)
 
 

@@ -52,10 +52,11 @@ class SyncReport:
     tracked: int
     awaiting: int
     reachable: bool
+    sync_command: str  # the command that logs them later (:meth:`SweepPlan.command`)
 
     def line(self) -> str:
         if not self.reachable:
-            return f"MLflow unreachable: {self.awaiting} results await tracking (`acadp sweep sync` logs them later)"
+            return f"MLflow unreachable: {self.awaiting} results await tracking (`{self.sync_command}` logs them later)"
         if self.awaiting:
             return f"tracking: {self.tracked} results logged to MLflow, {self.awaiting} still await tracking"
         return f"tracking: {self.tracked} results logged to MLflow; nothing awaits tracking"
@@ -117,22 +118,23 @@ def sync_tracking(
     audits = untracked_audits(store, plan.spec.audit_configs(smoke=plan.smoke))
     sweep_marker = read_marker(store, LAYOUT.untracked) if close_parent else None
     total = len(trials) + len(audits)
+    report = partial(SyncReport, sync_command=plan.command("sweep sync"))
     if not total and sweep_marker is None:
-        return SyncReport(tracked=0, awaiting=0, reachable=True)
+        return report(tracked=0, awaiting=0, reachable=True)
     target = target or health.attempt(lambda: _parent(plan, store))
     if target is None:
-        return SyncReport(tracked=0, awaiting=total, reachable=False)
+        return report(tracked=0, awaiting=total, reachable=False)
     tracked = 0
     jobs: list[tuple[str, Any]] = [(LAYOUT.trial(c.key()).untracked, c) for c in trials]
     jobs += [(LAYOUT.audit(a.key()).untracked, a) for a in audits]
     for marker, job in jobs:
         if not health.succeeds(partial(_backfill, target, store, job)):
-            return SyncReport(tracked=tracked, awaiting=total - tracked, reachable=False)
+            return report(tracked=tracked, awaiting=total - tracked, reachable=False)
         store.delete(marker)
         tracked += 1
     if sweep_marker is not None and health.succeeds(lambda: _close_parent(target, store, sweep_marker)):
         store.delete(LAYOUT.untracked)
-    return SyncReport(tracked=tracked, awaiting=0, reachable=health.reachable)
+    return report(tracked=tracked, awaiting=0, reachable=health.reachable)
 
 
 def _backfill(target: TrackingTarget, store: ResultsStore, job: TrialConfig | AuditConfig) -> str:

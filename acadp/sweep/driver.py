@@ -273,7 +273,7 @@ def _open_tracking(plan: SweepPlan, store: ResultsStore, console: Console) -> Tr
         return None
     report = sync_tracking(plan, store, target=tracking, close_parent=False)
     if report.tracked or report.awaiting:
-        console.print(report.line(), highlight=False)
+        console.print(report.line(), highlight=False, soft_wrap=True, markup=False)
     return tracking
 
 
@@ -294,12 +294,14 @@ def _close_tracking(
     if PROCESS_HEALTH.should_try():
         report = sync_tracking(plan, store, target=tracking)
         if report.tracked or report.awaiting:
-            console.print(report.line(), highlight=False)
+            console.print(report.line(), highlight=False, soft_wrap=True, markup=False)
     else:
         console.print(
             f"MLflow unreachable: {awaiting_tracking(plan, store)} results await tracking "
-            f"(`acadp sweep sync {plan.spec_path}` logs them)",
+            f"(`{plan.command('sweep sync')}` logs them)",
             highlight=False,
+            soft_wrap=True,
+            markup=False,
         )
 
 
@@ -313,6 +315,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
     """Run every pending grid point and audit of ``plan``; returns the records of all grid points afterwards."""
     timings: dict[str, Any] = {"started_at": utc_stamp()}
     apply_http_budget()
+    PROCESS_HEALTH.sync_command = plan.command("sweep sync")
     store = plan.open_store()
     checks = preflight(plan)  # data prepared and every trial's settings checked before anything is created
     store.makedirs("")

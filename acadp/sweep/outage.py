@@ -79,6 +79,8 @@ class TrackingHealth:
     def __init__(self, *, emit: Callable[[str], None] | None = None, retry_after: float = RETRY_AFTER_SECONDS) -> None:
         self.emit = emit or (lambda line: print(line, file=sys.stderr, flush=True))
         self.retry_after = retry_after
+        # the command that logs marked results later; a command that knows its sweep sets its own invocation's
+        self.sync_command = "acadp sweep sync <sweep file>"
         self.down_since: float | None = None
         self.warnings = 0
 
@@ -98,7 +100,7 @@ class TrackingHealth:
             reason = error if isinstance(error, str) else _reason(error)
             self.emit(
                 f"warning: MLflow tracking unreachable ({reason}); results are kept in the store and logged "
-                "later (`acadp sweep sync`)"
+                f"later (`{self.sync_command}`)"
             )
 
     def succeeded(self) -> None:

@@ -13,6 +13,7 @@ from acadp.config.trial import TrialConfig
 from acadp.errors import SpecError
 from acadp.store.layout import LAYOUT, sweep_dir_name, sweep_location
 from acadp.store.results import ResultsStore
+from acadp.sweep.invocation import Invocation, Verb
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,17 @@ class SweepPlan:
     smoke: bool
     location: str  # the sweep directory: a local path or a URI
     configs: tuple[TrialConfig, ...]
+    invocation: Invocation  # the command as typed: every hint is that command with another verb
+
+    def command(self, verb: Verb) -> str:
+        """The command that does ``verb`` to this sweep, with the user's own flags (:class:`Invocation`)."""
+        return self.invocation.command(verb)
+
+    def invoked_with(self, *, address: str | None, reduce: bool) -> SweepPlan:
+        """This plan with the flags of ``sweep run``/``resume`` that do not change it, for the hints."""
+        return dataclasses.replace(
+            self, invocation=dataclasses.replace(self.invocation, address=address, reduce=reduce)
+        )
 
     @property
     def name(self) -> str:
@@ -85,6 +97,7 @@ def plan_sweep(
         smoke=smoke,
         location=sweep_location(root, spec.name, smoke=smoke),
         configs=tuple(spec.trial_configs(smoke=smoke)),
+        invocation=Invocation(spec=Path(spec_path), smoke=smoke, storage=storage, download=download),
     )
     return replan(plan, plan.open_store()) if spec.grid.search is not None and not smoke else plan
 
@@ -130,8 +143,9 @@ def write_spec_files(plan: SweepPlan, store: ResultsStore) -> None:
 def require_existing(plan: SweepPlan, store: ResultsStore) -> None:
     """Raise a clear error when a command that reads a sweep finds no sweep directory."""
     if not store.exists(""):
-        flag = " --smoke" if plan.smoke else ""
-        raise SpecError(
-            f"{plan.location}: no results for sweep {plan.name!r} yet; "
-            f"start it with `acadp sweep run {plan.spec_path}{flag}`"
-        )
+        raise SpecError(f"{plan.location}: {not_started(plan)}")
+
+
+def not_started(plan: SweepPlan) -> str:
+    """What to say about a sweep that has no results yet (its directory does not exist)."""
+    return f"no results for sweep {plan.name!r} yet; start it with `{plan.command('sweep run')}`"

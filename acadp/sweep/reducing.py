@@ -77,10 +77,11 @@ def _track_reduction(plan: SweepPlan, store: ResultsStore, outputs: ReduceOutput
     the next backfill when MLflow is unreachable)."""
     apply_http_budget()
     health = PROCESS_HEALTH
+    health.sync_command = plan.command("sweep sync")
     if health.should_try():  # a driver that just found MLflow unreachable does not wait for it again
         report = sync_tracking(plan, store, health=health)
         if report.tracked or report.awaiting:
-            Console(stderr=True).print(report.line(), highlight=False)
+            Console(stderr=True).print(report.line(), highlight=False, soft_wrap=True, markup=False)
     if not store.is_local:
         return
     tracking = health.attempt(

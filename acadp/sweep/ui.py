@@ -51,7 +51,7 @@ def tracking_uri_for(spec: Path | None, *, smoke: bool, storage: str | None) -> 
         return UiStore(plan.spec.tracking_uri, None, plan.name)
     database = Path(plan.location) / LAYOUT.mlflow_db
     if not database.exists():
-        raise SpecError(f"{database}: no MLflow store yet; run the sweep first (`acadp sweep run {spec}`)")
+        raise SpecError(f"{database}: no MLflow store yet; run the sweep first (`{plan.command('sweep run')}`)")
     return UiStore(plan.tracking_uri, Path(plan.location) / LAYOUT.mlflow_artifacts, plan.name)
 
 
