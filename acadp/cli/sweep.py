@@ -183,11 +183,15 @@ def _print_status(payload: dict) -> None:
 def sync(spec: SpecArgument, smoke: SmokeOption = False, storage: StorageOption = None) -> None:
     """Log to MLflow every result that could not be logged while it was unreachable (exit 1 if it still is)."""
     from acadp.sweep.backfill import sync_tracking
+    from acadp.sweep.lease import refuse_while_driven
     from acadp.sweep.outage import apply_http_budget
 
     plan = plan_sweep(spec, smoke=smoke, storage=storage)
     store = plan.open_store()
     require_existing(plan, store)
+    refuse_while_driven(
+        store, "a driver", "it logs its results itself: sync after it has ended (or stop it first, then sync)"
+    )
     apply_http_budget()
     report = sync_tracking(plan, store)
     console.print(report.line(), highlight=False, soft_wrap=True, markup=False)

@@ -37,7 +37,7 @@ from acadp.sweep.backfill import (
     sync_tracking,
 )
 from acadp.sweep.jobs import AuditJob, JobRuntime, job_for, parse_job
-from acadp.sweep.lease import DriverLease
+from acadp.sweep.lease import DriverLease, refuse_while_driven
 from acadp.sweep.outage import PROCESS_HEALTH, apply_http_budget, http_budget
 from acadp.sweep.plan import SweepPlan, replan, write_spec_files
 from acadp.sweep.preflight import preflight
@@ -317,6 +317,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
     apply_http_budget()
     PROCESS_HEALTH.sync_command = plan.command("sweep sync")
     store = plan.open_store()
+    refuse_while_driven(store, "another driver", "wait for it to end, or stop it first")  # before any preparation
     checks = preflight(plan)  # data prepared and every trial's settings checked before anything is created
     store.makedirs("")
     lease = DriverLease.acquire(store)

@@ -1,8 +1,9 @@
 """One live driver per sweep: ``driver.json`` names it (pid, host, invocation id) and carries a heartbeat.
 
-A second ``sweep run`` on the same sweep refuses to start while the first is alive. A driver that died (SIGKILL,
-pre-emption) leaves a stale file: its heartbeat stops, or its pid is gone on this host, and the next driver takes
-over. Trials check the invocation id every epoch and stop if a newer driver owns the sweep.
+A second ``sweep run`` (or ``resume``) on the same sweep refuses to start while the first is alive, before it prepares
+anything, naming the live driver; so does ``sweep sync``, which would log what the driver logs itself. A driver that
+died (SIGKILL, pre-emption) leaves a stale file: its heartbeat stops, or its pid is gone on this host, and the next
+driver takes over. Trials check the invocation id every epoch and stop if a newer driver owns the sweep.
 """
 
 from __future__ import annotations
@@ -55,6 +56,17 @@ def driver_is_live(record: dict[str, Any] | None) -> bool:
     return True
 
 
+def refuse_while_driven(store: ResultsStore, who: str, what_to_do: str) -> None:
+    """Raise :class:`SweepLockedError` when a live driver holds the sweep's lease: ``<store>: <who> (pid P on H,
+    started S) is running this sweep; <what_to_do>``."""
+    current = read_driver(store)
+    if current is not None and driver_is_live(current):
+        raise SweepLockedError(
+            f"{store.uri}: {who} (pid {current.get('pid')} on {current.get('host')}, started "
+            f"{current.get('started_at')}) is running this sweep; {what_to_do}"
+        )
+
+
 def read_driver(store: ResultsStore) -> dict[str, Any] | None:
     if not store.exists(LAYOUT.driver):
         return None
@@ -72,13 +84,8 @@ class DriverLease:
 
     @classmethod
     def acquire(cls, store: ResultsStore) -> DriverLease:
-        current = read_driver(store)
-        if driver_is_live(current):
-            assert current is not None
-            raise SweepLockedError(
-                f"{store.uri}: another driver (pid {current.get('pid')} on {current.get('host')}, started "
-                f"{current.get('started_at')}) is running this sweep; wait for it, or stop it first"
-            )
+        """Take the sweep's lease; :class:`SweepLockedError` naming the live driver when another one holds it."""
+        refuse_while_driven(store, "another driver", "wait for it to end, or stop it first")
         lease = cls(store=store, invocation=uuid.uuid4().hex[:12], started_at=utc_now().isoformat(timespec="seconds"))
         lease.beat()
         return lease
