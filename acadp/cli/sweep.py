@@ -189,6 +189,7 @@ def sync(spec: SpecArgument, smoke: SmokeOption = False, storage: StorageOption 
     plan = plan_sweep(spec, smoke=smoke, storage=storage)
     store = plan.open_store()
     require_existing(plan, store)
+    store.require_writable()
     refuse_while_driven(
         store, "a driver", "it logs its results itself: sync after it has ended (or stop it first, then sync)"
     )

@@ -9,6 +9,8 @@ the store are POSIX strings relative to its root, as given by :mod:`acadp.store.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,31 @@ class ResultsStore:
     def location_of(self, rel: str) -> str:
         """``rel`` as a location other tools can open: a local path, or a URI on object storage (``s3://…/rel``)."""
         return self.path(rel) if self.is_local else f"{self.uri}/{rel}"
+
+    def require_writable(self) -> None:
+        """Raise :class:`StoreError` (one line, naming the folder and what to do) unless this local store can be
+        written: its folder exists (or, not created yet, its parent or grandparent does: the storage root and the folder
+        holding it), is a folder, and takes a new file. Creates nothing that stays. Object stores are not checked."""
+        if not self.is_local:
+            return
+        root = Path(self.root)
+        existing = next((folder for folder in (root, root.parent, root.parent.parent) if folder.exists()), None)
+        if existing is None:
+            raise StoreError(
+                f"results store {root}: neither {root.parent} nor its parent {root.parent.parent} exists; create the "
+                "storage folder first (or mount it), or give another --storage"
+            )
+        if not existing.is_dir():
+            raise StoreError(f"results store {root}: {existing} is not a folder; give another --storage")
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".acadp-write-probe-", dir=existing)
+        except OSError as error:
+            raise StoreError(
+                f"results store {root}: cannot write in {existing} ({error.strerror}); make it writable, or give "
+                "another --storage"
+            ) from None
+        os.close(handle)
+        os.unlink(probe)
 
     def exists(self, rel: str) -> bool:
         return self.fs.get_file_info(self.path(rel)).type != pafs.FileType.NotFound

@@ -317,7 +317,8 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
     apply_http_budget()
     PROCESS_HEALTH.sync_command = plan.command("sweep sync")
     store = plan.open_store()
-    refuse_while_driven(store, "another driver", "wait for it to end, or stop it first")  # before any preparation
+    store.require_writable()  # a read-only or missing storage folder: one line before anything is prepared
+    refuse_while_driven(store, "another driver", "wait for it to end, or stop it first")
     checks = preflight(plan)  # data prepared and every trial's settings checked before anything is created
     store.makedirs("")
     lease = DriverLease.acquire(store)

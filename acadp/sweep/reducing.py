@@ -59,6 +59,7 @@ def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) ->
     """Reduce whatever the sweep has finished so far into ``<sweep>/reduced/`` and log it to the parent run."""
     store = plan.open_store()
     require_existing(plan, store)
+    store.require_writable()
     records = records if records is not None else collect_records(store, plan.configs)
     if store.is_local:
         outputs = _reduce_into(plan, store, records, store.local_path(LAYOUT.reduced))
