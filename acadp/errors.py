@@ -51,6 +51,10 @@ class StoreError(AcadpError):
     """The results store cannot be read or written."""
 
 
+class StoreFullError(StoreError):
+    """The device holding the results store is full (or the quota is spent): nothing more can be written there."""
+
+
 class SweepSupersededError(AcadpError):
     """A newer driver took over the sweep; a trial of the old driver stops without writing further."""
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from acadp.errors import StoreFullError
 from acadp.sweep.plan import SweepPlan, not_started, plan_sweep, require_existing
 
 sweep_app = typer.Typer(help="Run, resume, inspect and submit sweeps.", no_args_is_help=True)
@@ -40,7 +41,10 @@ def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
     from acadp.sweep.driver import run_sweep
     from acadp.sweep.one_run_audits import one_run_state
 
-    outcome = run_sweep(plan, console=console, address=address)
+    try:
+        outcome = run_sweep(plan, console=console, address=address)
+    except StoreFullError as error:  # results so far are kept; no job was started after the store filled up
+        raise StoreFullError(f"{error}, then `{plan.command('sweep resume')}`") from None
     counts = outcome.counts
     store = plan.open_store()
     audits = [audit_state(store, audit)[0] for audit in plan.spec.audit_configs(smoke=plan.smoke)]

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pyarrow import fs as pafs
 
-from acadp.errors import StoreError
+from acadp.errors import StoreError, StoreFullError
 from acadp.store.atomic import write_atomic
+from acadp.store.space import disk_full
 
 
 def _is_uri(location: str) -> bool:
@@ -91,16 +94,37 @@ class ResultsStore:
         return self.fs.get_file_info(self.path(rel)).type != pafs.FileType.NotFound
 
     def makedirs(self, rel: str) -> None:
-        self.fs.create_dir(self.path(rel), recursive=True)
+        with self.full_device_named(rel):
+            self.fs.create_dir(self.path(rel), recursive=True)
 
     def write_bytes(self, rel: str, data: bytes) -> None:
-        """Write ``data`` to ``rel`` atomically (readers see the old content or the new, never a mix)."""
-        if self.is_local:
-            write_atomic(Path(self.path(rel)), data)
-            return
-        self.makedirs(rel.rsplit("/", 1)[0] if "/" in rel else "")
-        with self.fs.open_output_stream(self.path(rel)) as stream:
-            stream.write(data)
+        """Write ``data`` to ``rel`` atomically (readers see the old content or the new, never a mix).
+
+        A full device raises :class:`StoreFullError` naming the store; the old content of ``rel`` stays."""
+        with self.full_device_named(rel):
+            if self.is_local:
+                write_atomic(Path(self.path(rel)), data)
+                return
+            self.makedirs(rel.rsplit("/", 1)[0] if "/" in rel else "")
+            with self.fs.open_output_stream(self.path(rel)) as stream:
+                stream.write(data)
+
+    @contextmanager
+    def full_device_named(self, rel: str) -> Iterator[None]:
+        """Turn a full device under the block into :class:`StoreFullError` naming this store and ``rel``."""
+        try:
+            yield
+        except StoreFullError:
+            raise
+        except OSError as error:
+            if not disk_full(error):
+                raise
+            raise StoreFullError(self.full_message(f"{error.strerror or error} writing {rel}")) from error
+
+    def full_message(self, detail: str) -> str:
+        """The one line for a full store: which store, what failed (``detail``), what to do (callers add the command
+        to run once there is space)."""
+        return f"results store {self.uri} is full ({detail}); free space on its device (or give another --storage)"
 
     def read_bytes(self, rel: str) -> bytes:
         try:

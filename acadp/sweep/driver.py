@@ -24,11 +24,13 @@ from acadp.config.lira import AuditConfig
 from acadp.config.one_run import OneRunConfig
 from acadp.config.trial import TrialConfig
 from acadp.environment import RAY_ADDRESS, RAY_AIR_NEW_OUTPUT, TUNE_DISABLE_AUTO_CALLBACK_LOGGERS
+from acadp.errors import StoreFullError
 from acadp.learners.noise import NoiseTable
 from acadp.lira.one_run_result import OneRunResult
 from acadp.lira.results import AuditResult
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
+from acadp.store.space import StoreFullNotice, disk_full
 from acadp.sweep.backfill import (
     awaiting_tracking,
     clear_parent_finish,
@@ -206,11 +208,13 @@ def _search_over(plan: SweepPlan, store: ResultsStore) -> bool:
 
 def _run_tune(
     plan: SweepPlan, store: ResultsStore, jobs: list[dict[str, Any]], console: Console, *, cluster: bool,
-    runtime: JobRuntime,
+    runtime: JobRuntime, full: StoreFullNotice,
 ) -> None:  # fmt: skip
+    """Run the jobs as one Tune experiment; :class:`StoreFullError` once the store's device is full (``full`` stops
+    the experiment: no job starts after it)."""
     from ray import tune
 
-    from acadp.sweep.failures import FailureLog
+    from acadp.sweep.failures import FailureLog, StoreFullStop
     from acadp.sweep.progress import SweepCounts, SweepProgress
     from acadp.sweep.trainable import sweep_trainable
 
@@ -246,12 +250,25 @@ def _run_tune(
             name="run-" + dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S"),
             storage_path=store.location_of(LAYOUT.tune),
             failure_config=tune.FailureConfig(max_failures=plan.spec.max_failures),
+            stop=StoreFullStop(full),
             verbose=0,
-            callbacks=[progress, FailureLog(store, runtime.invocation)],
+            callbacks=[progress, FailureLog(store, runtime.invocation, full=full)],
         ),
     )
     with progress:
-        tuner.fit()
+        try:
+            tuner.fit()
+        except Exception as error:  # Tune's own writes to the store (its experiment state) end the run
+            if not disk_full(error):
+                raise
+            full.note(store.full_message(f"Ray Tune's experiment state: {_last_line(error)}"))
+    if full.reason is not None:
+        raise StoreFullError(full.reason)
+
+
+def _last_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1][:300] if lines else type(error).__name__
 
 
 def _slots(cpus_per_trial: float, gpus_per_trial: float) -> int:
@@ -322,7 +339,8 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
     checks = preflight(plan)  # data prepared and every trial's settings checked before anything is created
     store.makedirs("")
     lease = DriverLease.acquire(store)
-    stop = lease.start_heartbeat()
+    full = StoreFullNotice()
+    stop = lease.start_heartbeat(on_store_full=full.note)
     try:
         write_spec_files(plan, store)
         tracking = _open_tracking(plan, store, console)
@@ -342,7 +360,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
             runtime = _runtime(plan, store, lease=lease, tracking=tracking, gpus=gpus, noise=checks.noise)
             timings["tune_started_at"] = utc_stamp()
             jobs = _job_configs(runtime, trials, audits)
-            _run_tune(plan, store, jobs, console, cluster=cluster, runtime=runtime)
+            _run_tune(plan, store, jobs, console, cluster=cluster, runtime=runtime, full=full)
             timings["tune_finished_at"] = utc_stamp()
         _record_invocation(store, {**timings, "finished_at": utc_stamp()})
         if searched:

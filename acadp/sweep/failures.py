@@ -13,10 +13,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ray.tune import Callback
+from ray.tune import Callback, Stopper
 
 from acadp.clock import utc_stamp
+from acadp.errors import StoreFullError
 from acadp.store.results import ResultsStore
+from acadp.store.space import StoreFullNotice, disk_full_text
 from acadp.sweep.jobs import parse_job
 
 # How Ray words a trial process that went away with its node (Ray 2.60): the node declared dead, or the actor
@@ -95,23 +97,55 @@ def last_error_text(trial: Any) -> str:
     return text.rsplit("Failure # ", 1)[-1]
 
 
-class FailureLog(Callback):
-    """Records each failed attempt of a trial or audit in its directory (see the module docstring)."""
+class StoreFullStop(Stopper):
+    """Stops the whole Tune experiment once ``notice`` holds a full-store report: no trial starts after it, and the
+    running ones stop at once (their last epoch checkpoint is what a resume continues from). Tune asks
+    :meth:`stop_all` after every event it handles."""
 
-    def __init__(self, store: ResultsStore, invocation: str) -> None:
-        self.store, self.invocation = store, invocation
+    def __init__(self, notice: StoreFullNotice) -> None:
+        self.notice = notice
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        return False
+
+    def stop_all(self) -> bool:
+        return self.notice.reason is not None
+
+
+def full_store_reason(store: ResultsStore, error_text: str) -> str:
+    """The one line of a trial that failed on a full store: its own :class:`StoreFullError` message when it got that
+    far, else the store and the error's last line."""
+    lines = [line.strip() for line in error_text.splitlines() if line.strip()]
+    own = [line.split("StoreFullError: ", 1)[1] for line in lines if "StoreFullError: " in line]
+    return own[-1] if own else store.full_message(lines[-1] if lines else "no space left on device")
+
+
+class FailureLog(Callback):
+    """Records each failed attempt of a trial or audit in its directory (see the module docstring); a failure on a full
+    store is no attempt of the trial's: it goes to ``full`` instead, which stops the experiment."""
+
+    def __init__(self, store: ResultsStore, invocation: str, *, full: StoreFullNotice | None = None) -> None:
+        self.store, self.invocation, self.full = store, invocation, full or StoreFullNotice()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"store": self.store.uri, "invocation": self.invocation}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.store, self.invocation = ResultsStore(state["store"]), state["invocation"]
+        self.full = StoreFullNotice()
 
     def _record(self, trial: Any, *, final: bool) -> None:
         context = trial.config.get("acadp")
         if not isinstance(context, dict):
             return
-        record_attempt(self.store, context, error_text=last_error_text(trial), invocation=self.invocation, final=final)
+        text = last_error_text(trial)
+        if disk_full_text(text):
+            self.full.note(full_store_reason(self.store, text))
+            return
+        try:
+            record_attempt(self.store, context, error_text=text, invocation=self.invocation, final=final)
+        except StoreFullError as error:  # the trial failed for its own reason, then the store filled up
+            self.full.note(str(error))
 
     def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._record(trial, final=False)

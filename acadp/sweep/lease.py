@@ -13,12 +13,13 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from acadp.clock import utc_now
-from acadp.errors import SweepLockedError
+from acadp.errors import StoreFullError, SweepLockedError
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 
@@ -102,13 +103,20 @@ class DriverLease:
     def beat(self) -> None:
         self.store.write_json(LAYOUT.driver, self.record())
 
-    def start_heartbeat(self) -> threading.Event:
-        """Renew the lease every few seconds from a daemon thread; set the returned event to stop it."""
+    def start_heartbeat(self, *, on_store_full: Callable[[str], None] | None = None) -> threading.Event:
+        """Renew the lease every few seconds from a daemon thread; set the returned event to stop it.
+
+        A beat the full store cannot take is reported to ``on_store_full`` (its one line), and the next beat tries
+        again."""
         stop = threading.Event()
 
         def loop() -> None:
             while not stop.wait(HEARTBEAT_SECONDS):
-                self.beat()
+                try:
+                    self.beat()
+                except StoreFullError as error:
+                    if on_store_full is not None:
+                        on_store_full(str(error))
 
         threading.Thread(target=loop, name="acadp-heartbeat", daemon=True).start()
         return stop

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from acadp.errors import StoreFullError
 from acadp.reduce.contrasts import contrast_lines
 from acadp.reduce.report import ReduceOutputs, reduce_sweep
 from acadp.reduce.search_table import SearchBounds
@@ -62,7 +63,11 @@ def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) ->
     store.require_writable()
     records = records if records is not None else collect_records(store, plan.configs)
     if store.is_local:
-        outputs = _reduce_into(plan, store, records, store.local_path(LAYOUT.reduced))
+        try:
+            with store.full_device_named(LAYOUT.reduced):  # the files written before stay whole (atomic writes)
+                outputs = _reduce_into(plan, store, records, store.local_path(LAYOUT.reduced))
+        except StoreFullError as error:
+            raise StoreFullError(f"{error}, then `{plan.command('reduce')}`") from None
     else:
         with tempfile.TemporaryDirectory(prefix="acadp-reduce-") as tmp:
             outputs = _reduce_into(plan, store, records, Path(tmp))

@@ -22,7 +22,7 @@ import torch
 from ray import tune
 
 from acadp.clock import utc_stamp
-from acadp.errors import SweepSupersededError
+from acadp.errors import StoreFullError, SweepSupersededError
 from acadp.learners import TrainingRun
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
@@ -107,6 +107,8 @@ def run_one_run_job(job: OneRunJob) -> None:
     torch.set_num_threads(max(1, job.threads))
     try:
         run_stored_one_run(job.one_run, store=store, data_dir=_data_dir(job), device=device_for_gpus(job.gpus))
+    except StoreFullError:
+        raise  # not the audit's failure: the driver stops the sweep until there is space
     except Exception as error:
         _record_failure(store, job.paths.error, error, job.invocation)
         raise
@@ -139,6 +141,8 @@ def run_audit_job(job: AuditJob) -> None:
             placement_group=ray.util.get_current_placement_group(),
             on_shadow=on_shadow,
         )
+    except StoreFullError:
+        raise  # not the audit's failure: the driver stops the sweep until there is space
     except Exception as error:
         _record_failure(store, paths.error, error, job.invocation)
         if tracking is not None:
@@ -184,8 +188,8 @@ def run_trial_job(job: TrialJob) -> None:
             on_epoch=on_epoch,
             noise=job.noise,
         )
-    except SweepSupersededError:
-        raise
+    except (SweepSupersededError, StoreFullError):
+        raise  # neither is the trial's failure: no error.json (a full store could not take it anyway)
     except Exception as error:
         _record_failure(store, paths.error, error, job.invocation)
         if tracking is not None:
