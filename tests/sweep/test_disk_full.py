@@ -123,3 +123,40 @@ def test_a_full_store_is_named_whatever_write_hits_it(tmp_path: Path) -> None:
             store.write_json("trials/a/result.json", {"success": 0.75, "pad": "x" * 8192})
         assert json.loads((disk / "sweep" / "trials" / "a" / "result.json").read_text()) == {"success": 0.5}
         assert not list(disk.rglob("*.tmp"))
+
+
+def test_each_writer_of_a_trial_raises_the_full_store_rather_than_failing_or_swallowing_it(tmp_path: Path) -> None:
+    """The checkpoint, MLflow's SQLite child run (through the tracking guard) and an artifact copied into the store's
+    artifact root: each ends in :class:`StoreFullError` naming the store, never in a trial failure or a silent skip."""
+    from acadp.errors import StoreFullError
+    from acadp.store.layout import LAYOUT
+    from acadp.store.results import ResultsStore
+    from acadp.sweep.backfill import mark_parent
+    from acadp.sweep.outage import GuardedRun, TrackingHealth
+    from acadp.sweep.tracking import TrialTracker, log_sweep_artifacts, setup_sweep_tracking
+    from acadp.trial.checkpoint import TrialCheckpoint
+
+    from .test_tracking_outage import config
+
+    trial = config()
+    with tmpfs(tmp_path / "disk", size="8m") as disk:
+        store = ResultsStore(disk / "sweep")
+        store.makedirs(LAYOUT.mlflow_artifacts)
+        target = setup_sweep_tracking(
+            tracking_uri=f"sqlite:///{disk / 'sweep' / LAYOUT.mlflow_db}", experiment="full", sweep_dir=store.uri,
+            artifact_root=store.local_path(LAYOUT.mlflow_artifacts), spec_files=[],
+        )  # fmt: skip
+        figure = tmp_path / "figure.png"
+        figure.write_bytes(b"\x89PNG" + b"\0" * 65536)
+        fill(disk)
+        named = r"results store .*/disk/sweep is full"
+        with pytest.raises(StoreFullError, match=named):
+            TrialCheckpoint(store, LAYOUT.trial(trial.key()).checkpoint).save({"w": torch.zeros(4096)}, {"epoch": 1})
+        health = TrackingHealth(emit=lambda line: None)
+        with pytest.raises(StoreFullError, match=named):
+            GuardedRun(store, LAYOUT.trial(trial.key()).untracked, lambda: TrialTracker(target, trial), health=health)
+        assert not health.reachable, "MLflow's full database counts as tracking down, not as a trial error"
+        with pytest.raises(StoreFullError, match=named):  # as the reducer logs its outputs to the parent run
+            if not health.succeeds(lambda: log_sweep_artifacts(target, [figure], base=tmp_path)):
+                mark_parent(store, "the reducer's outputs are not logged yet", reduced=True)
+        assert not list(disk.rglob("*.tmp"))
