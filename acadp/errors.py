@@ -47,6 +47,10 @@ class SweepLockedError(AcadpError):
     """Another live driver is already running the same sweep."""
 
 
+class ClusterUnreachableError(AcadpError):
+    """The Ray cluster a sweep was told to run on does not answer."""
+
+
 class StoreError(AcadpError):
     """The results store cannot be read or written."""
 

@@ -38,6 +38,7 @@ from acadp.sweep.backfill import (
     open_sweep_run,
     sync_tracking,
 )
+from acadp.sweep.cluster import RayTarget, choose_ray
 from acadp.sweep.jobs import AuditJob, JobRuntime, job_for, parse_job
 from acadp.sweep.lease import DriverLease, refuse_while_driven
 from acadp.sweep.outage import PROCESS_HEALTH, apply_http_budget, http_budget
@@ -91,23 +92,25 @@ def _pending(store: ResultsStore, configs: Sequence[TrialConfig], console: Conso
     return [c for c in configs if _needs_run(store, LAYOUT.trial(c.key()).result, TrialResult, console)]
 
 
-def _init_ray(address: str | None) -> bool:
-    """Connect to ``address`` (or ``$RAY_ADDRESS``), else start a local Ray; True when joining an existing cluster."""
+def _init_ray(target: RayTarget, console: Console) -> bool:
+    """Connect to ``target`` (:func:`acadp.sweep.cluster.choose_ray`), else start a local Ray; True when joining a
+    given cluster."""
     import logging
 
     import ray
 
-    target = address or RAY_ADDRESS.get()
     if ray.is_initialized():
-        return bool(target)
-    if target:
-        ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
+        return target.joins_cluster
+    if target.note is not None:
+        console.print(target.note, highlight=False, soft_wrap=True, markup=False)
+    if target.joins_cluster:
+        ray.init(address=target.address, log_to_driver=False, logging_level=logging.WARNING)
     else:
-        ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        ray.init(address=target.address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     # Tune logs every failed attempt with its traceback; acadp reports failures itself (error.json, sweep status).
     for name in ("ray.tune", "ray.train", "ray.air"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
-    return bool(target)
+    return target.joins_cluster
 
 
 def _cluster_has_gpus() -> bool:
@@ -336,6 +339,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
     store = plan.open_store()
     store.require_writable()  # a read-only or missing storage folder: one line before anything is prepared
     refuse_while_driven(store, "another driver", "wait for it to end, or stop it first")
+    ray_target = choose_ray(address or RAY_ADDRESS.get())  # a head that does not answer is never waited on
     checks = preflight(plan)  # data prepared and every trial's settings checked before anything is created
     store.makedirs("")
     lease = DriverLease.acquire(store)
@@ -354,7 +358,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
         searched = plan.spec.grid.search is not None and not plan.smoke
         if trials or audits or (searched and not _search_over(plan, store)):
             timings["ray_init_at"] = utc_stamp()
-            cluster = _init_ray(address)
+            cluster = _init_ray(ray_target, console)
             # a local machine without GPUs trains on CPU; a cluster may still scale GPU workers up
             gpus = plan.spec.resources.gpus if cluster or _cluster_has_gpus() else 0.0
             runtime = _runtime(plan, store, lease=lease, tracking=tracking, gpus=gpus, noise=checks.noise)
