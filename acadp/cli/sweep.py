@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -36,16 +39,52 @@ DownloadOption = Annotated[
 ]
 
 
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (a scheduler's or `kill`'s stop) does what Ctrl-C does: Ray Tune stops the trials, each keeping its
+    last epoch checkpoint, and the driver ends with the resume command."""
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: signal.raise_signal(signal.SIGINT))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(plan: SweepPlan) -> typer.Exit:
+    console.print(
+        f"interrupted: resume with `{plan.command('sweep resume')}`", highlight=False, soft_wrap=True, markup=False
+    )
+    return typer.Exit(130)
+
+
 def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
-    from acadp.sweep.audits import audit_state
     from acadp.sweep.driver import run_sweep
+
+    with _sigterm_as_ctrl_c():
+        try:
+            outcome = run_sweep(plan, console=console, address=address)
+        except StoreFullError as error:  # results so far are kept; no job was started after the store filled up
+            raise StoreFullError(f"{error}, then `{plan.command('sweep resume')}`") from None
+        except KeyboardInterrupt:  # a signal before or after Ray Tune ran (Tune itself returns after one)
+            raise _interrupted(plan) from None
+    if outcome.exit_code == 130:  # stopped by a signal: the reducer waits for `acadp reduce` or the resumed sweep
+        _print_summary(plan, outcome.counts)
+        raise _interrupted(plan)
+    _print_summary(plan, outcome.counts)
+    if reduce and outcome.counts["completed"]:
+        from acadp.sweep.reducing import print_reduction, reduce_plan
+
+        print_reduction(reduce_plan(plan, records=outcome.records), Console())
+    for record in outcome.records:
+        if record.status == "failed":
+            console.print(f"[red]failed[/] {record.config.label()}: {escape(str(record.error))}", highlight=False)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _print_summary(plan: SweepPlan, counts: dict[str, int]) -> None:
+    from acadp.sweep.audits import audit_state
     from acadp.sweep.one_run_audits import one_run_state
 
-    try:
-        outcome = run_sweep(plan, console=console, address=address)
-    except StoreFullError as error:  # results so far are kept; no job was started after the store filled up
-        raise StoreFullError(f"{error}, then `{plan.command('sweep resume')}`") from None
-    counts = outcome.counts
     store = plan.open_store()
     audits = [audit_state(store, audit)[0] for audit in plan.spec.audit_configs(smoke=plan.smoke)]
     one_runs = [one_run_state(store, config)["status"] for config in plan.spec.one_run_configs(smoke=plan.smoke)]
@@ -56,18 +95,6 @@ def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
         f"{audits.count('completed')}/{len(audits)} LiRA audits completed{one_run_text}",
         highlight=False,
     )
-    if reduce and counts["completed"]:
-        from acadp.sweep.reducing import print_reduction, reduce_plan
-
-        print_reduction(reduce_plan(plan, records=outcome.records), Console())
-    for record in outcome.records:
-        if record.status == "failed":
-            console.print(f"[red]failed[/] {record.config.label()}: {escape(str(record.error))}", highlight=False)
-    if outcome.exit_code == 130:
-        console.print(
-            f"interrupted: resume with `{plan.command('sweep resume')}`", highlight=False, soft_wrap=True, markup=False
-        )
-    raise typer.Exit(outcome.exit_code)
 
 
 @sweep_app.command()

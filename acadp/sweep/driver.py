@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -103,10 +104,13 @@ def _init_ray(target: RayTarget, console: Console) -> bool:
         return target.joins_cluster
     if target.note is not None:
         console.print(target.note, highlight=False, soft_wrap=True, markup=False)
+    sigterm = signal.getsignal(signal.SIGTERM)
     if target.joins_cluster:
         ray.init(address=target.address, log_to_driver=False, logging_level=logging.WARNING)
     else:
         ray.init(address=target.address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    if callable(sigterm):  # Ray's own SIGTERM handlers (Python's and its core's) replaced the caller's: restore it
+        signal.signal(signal.SIGTERM, sigterm)
     # Tune logs every failed attempt with its traceback; acadp reports failures itself (error.json, sweep status).
     for name in ("ray.tune", "ray.train", "ray.air"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
