@@ -12,6 +12,7 @@ user may override with the same environment variables, and sends it to every tri
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -25,6 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from acadp.clock import utc_stamp
 from acadp.environment import MLFLOW_HTTP_BUDGET
 from acadp.store.results import ResultsStore
+
+# MLflow logs the whole traceback of a locked or full SQLite file before it raises; the outage is reported here in one
+# line instead (set after MLflow's import, which resets its loggers' levels)
+logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -58,14 +63,14 @@ def apply_http_budget(budget: Mapping[str, str] | None = None) -> None:
     ``budget`` (the driver's, sent with a trial's context) replaces the process's values; without it the process's
     own environment variables win over acadp's defaults. Also keeps urllib3's per-retry warnings out of the console.
     """
-    import logging
-
     os.environ.update(budget if budget is not None else http_budget())
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
 def _reason(error: BaseException) -> str:
     text = " ".join(f"{type(error).__name__}: {error}".split())
+    if "database is locked" in text:  # SQLite's busy timeout (MLflow's: 20 s) ran out
+        return "MLflow's SQLite file is locked by another process's write transaction (database is locked)"
     return text if len(text) <= 300 else text[:299] + "…"
 
 
