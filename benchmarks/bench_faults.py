@@ -9,7 +9,8 @@ Usage::
 Prints a Markdown table (the one in docs/cluster.md). Every number is one run (no repeats) on a shared machine: read
 the orders of magnitude, not the second digit. The tests (tests/sweep/test_disk_full.py, test_unwritable_store.py,
 test_locked_tracking.py, test_live_driver.py, test_stop_signals.py, test_stale_ray_record.py, and
-tests/config/test_yaml_source.py) check the behaviour; this script only times it.
+tests/config/test_yaml_source.py and the others docs/cluster.md lists) check the behaviour; this script only times
+it.
 """
 
 from __future__ import annotations
@@ -30,11 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 # the tests' helpers: sweep files, CLI runs in their own sessions, the fault injectors
-from sweep.helpers import background_acadp, cli_env, results_by_key, run_acadp, write_sweep  # noqa: E402
+from sweep.helpers import background_acadp, cli_env, closed_port, ray_record, results_by_key, run_acadp, write_sweep  # noqa: E402
 from sweep.mounts import fill, read_only_folder, tmpfs  # noqa: E402
 from sweep.test_live_driver import lease_holder  # noqa: E402
 from sweep.test_locked_tracking import write_lock  # noqa: E402
-from sweep.test_stale_ray_record import closed_port  # noqa: E402
 from sweep.test_stop_signals import mid_training  # noqa: E402
 
 GRID = {"alpha": [0.0, 0.1, 0.2], "epsilon": ["inf"], "clip": ["none"], "arms": ["sgd"], "seed": [0]}
@@ -164,8 +164,7 @@ def sigterm(bench: Bench) -> Row:
 def stale(bench: Bench) -> Row:
     ray_tmp = Path(tempfile.mkdtemp(prefix="acadp-ray-", dir="/tmp"))
     try:
-        (ray_tmp / "ray").mkdir()
-        (ray_tmp / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{closed_port()}")
+        ray_record(ray_tmp, f"127.0.0.1:{closed_port()}")
         spec, storage = bench.spec("stale"), bench.root / "stale"
         began = time.monotonic()
         result = run_acadp(

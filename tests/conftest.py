@@ -14,6 +14,7 @@ import pytest
 E2E_MODULES = frozenset(
     {
         "cli/test_data_command.py",
+        "cli/test_hint_commands.py",
         "cli/test_trial_command.py",
         "cli/test_ui.py",
         "cli/test_usage_errors.py",
@@ -23,12 +24,18 @@ E2E_MODULES = frozenset(
         "reduce/test_browser.py",
         "reduce/test_checkout_resources.py",
         "reduce/test_wheel.py",
+        "sweep/test_disk_full.py",
         "sweep/test_lira_collective.py",
+        "sweep/test_live_driver.py",
+        "sweep/test_locked_tracking.py",
         "sweep/test_node_loss.py",
         "sweep/test_search_e2e.py",
         "sweep/test_services.py",
+        "sweep/test_stale_ray_record.py",
+        "sweep/test_stop_signals.py",
         "sweep/test_sweep_e2e.py",
         "sweep/test_tracking_outage_e2e.py",
+        "sweep/test_unwritable_store.py",
     }
 )
 TESTS = Path(__file__).resolve().parent

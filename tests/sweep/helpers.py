@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -148,3 +149,18 @@ def child_runs(tracking_uri: str, experiment: str) -> tuple[list, list]:
     parents = [r for r in runs if r.data.tags.get("acadp.role") == "sweep"]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     return parents, children
+
+
+def closed_port() -> int:
+    """A port nothing listens on: bound, read and released."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def ray_record(ray_tmpdir: Path, address: str) -> Path:
+    """Write Ray's record of the last local cluster (``ray_current_cluster``) under ``ray_tmpdir``: head ``address``."""
+    path = ray_tmpdir / "ray" / "ray_current_cluster"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(address)
+    return path

@@ -1,5 +1,5 @@
-"""A results store that cannot be written (a read-only folder, a missing one, a file in its place) is refused in one
-line naming it, before anything is prepared: no dataset is loaded, nothing is created."""
+"""A read-only results store is refused by ``sweep run`` in one line naming it, before anything is prepared: no dataset
+is loaded, nothing is created (the missing and not-a-folder cases: tests/store/test_writable.py)."""
 
 from __future__ import annotations
 
@@ -12,19 +12,6 @@ from acadp.store.results import ResultsStore
 
 from .helpers import cli_env, run_acadp, write_sweep
 from .mounts import read_only_folder
-
-
-def test_a_store_that_takes_files_passes_and_keeps_nothing(tmp_path: Path) -> None:
-    ResultsStore(tmp_path / "results" / "sweep").require_writable()  # storage root and sweep folder not there yet
-    assert sorted(tmp_path.iterdir()) == []
-
-
-def test_a_missing_storage_folder_or_a_file_in_its_place_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match=r"neither .*/no/such nor its parent .*/no exists; create the storage folder"):
-        ResultsStore(tmp_path / "no" / "such" / "sweep").require_writable()
-    (tmp_path / "plain").write_text("a file")
-    with pytest.raises(StoreError, match=r"plain is not a folder; give another --storage"):
-        ResultsStore(tmp_path / "plain" / "sweep").require_writable()
 
 
 def test_sweep_commands_refuse_a_read_only_store_in_one_line_before_preparing_anything(tmp_path: Path) -> None:
