@@ -67,10 +67,9 @@ def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
             raise StoreFullError(f"{error}, then `{plan.command('sweep resume')}`") from None
         except KeyboardInterrupt:  # a signal before or after Ray Tune ran (Tune itself returns after one)
             raise _interrupted(plan) from None
-    if outcome.exit_code == 130:  # stopped by a signal: the reducer waits for `acadp reduce` or the resumed sweep
-        _print_summary(plan, outcome.counts)
-        raise _interrupted(plan)
     _print_summary(plan, outcome.counts)
+    if outcome.exit_code == 130:  # stopped by a signal: the reducer waits for `acadp reduce` or the resumed sweep
+        raise _interrupted(plan)
     if reduce and outcome.counts["completed"]:
         from acadp.sweep.reducing import print_reduction, reduce_plan
 

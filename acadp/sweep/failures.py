@@ -112,12 +112,16 @@ class StoreFullStop(Stopper):
         return self.notice.reason is not None
 
 
-def full_store_reason(store: ResultsStore, error_text: str) -> str:
-    """The one line of a trial that failed on a full store: its own :class:`StoreFullError` message when it got that
-    far, else the store and the error's last line."""
+def full_store_reason(error_text: str) -> str:
+    """The one line of a trial that failed on a full device: its :class:`StoreFullError` message (naming the results
+    store) when the store's write raised it, else the error's last line (another device: a data cache, a temporary
+    folder)."""
     lines = [line.strip() for line in error_text.splitlines() if line.strip()]
     own = [line.split("StoreFullError: ", 1)[1] for line in lines if "StoreFullError: " in line]
-    return own[-1] if own else store.full_message(lines[-1] if lines else "no space left on device")
+    if own:
+        return own[-1]
+    last = lines[-1][:300] if lines else "no space left on device"
+    return f"a trial ran out of disk space outside the results store ({last}); free space on that device"
 
 
 class FailureLog(Callback):
@@ -140,7 +144,7 @@ class FailureLog(Callback):
             return
         text = last_error_text(trial)
         if disk_full_text(text):
-            self.full.note(full_store_reason(self.store, text))
+            self.full.note(full_store_reason(text))
             return
         try:
             record_attempt(self.store, context, error_text=text, invocation=self.invocation, final=final)

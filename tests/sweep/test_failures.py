@@ -13,7 +13,8 @@ from acadp.config.options import TrialOptions, build_trial_config
 from acadp.config.trial import TrialConfig
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
-from acadp.sweep.failures import FailureLog, failure_reason, record_attempt
+from acadp.store.space import StoreFullNotice
+from acadp.sweep.failures import FailureLog, StoreFullStop, failure_reason, record_attempt
 from acadp.sweep.jobs import JobRuntime, job_for
 from acadp.sweep.status import count_states, trial_record
 
@@ -105,3 +106,40 @@ def test_the_tune_callback_records_the_trial_of_its_context(tmp_path: Path, fina
     assert attempt["invocation"] == "inv-7" and attempt["final"] is final
     assert attempt["reason"].startswith("node lost")  # the latest failure of the file, not the first
     assert store.exists(LAYOUT.trial(trial.key()).error) is final
+
+
+# what Tune keeps for a trial whose store write hit a full disk, and for one whose data cache filled up (shortened)
+STORE_FULL = """Failure # 1 (occurred at 2026-12-07_18-45-20)
+ray.exceptions.RayTaskError(StoreFullError): ray::ImplicitFunc.train() (pid=1, ip=127.0.0.1)
+acadp.errors.StoreFullError: results store /r/full is full (No space left on device writing trials/k/progress.json); \
+free space on its device (or give another --storage)
+"""
+CACHE_FULL = """Failure # 1 (occurred at 2026-12-07_18-45-20)
+ray.exceptions.RayTaskError(OSError): ray::ImplicitFunc.train() (pid=1, ip=127.0.0.1)
+OSError: [Errno 28] No space left on device: '/data/mnist.npz'
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (STORE_FULL, "results store /r/full is full (No space left on device writing trials/k/progress.json)"),
+        (CACHE_FULL, "a trial ran out of disk space outside the results store (OSError: [Errno 28] No space left"),
+    ],
+)
+def test_a_full_disk_is_no_attempt_of_the_trial_and_stops_the_experiment(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    store, trial = ResultsStore(tmp_path), config()
+    error_file = tmp_path / "error.txt"
+    error_file.write_text(text)
+    fake = SimpleNamespace(config={"acadp": context(trial)}, error_file=str(error_file), get_error=lambda: "")
+    notice = StoreFullNotice()
+    stop = StoreFullStop(notice)
+    log = FailureLog(store, "inv-8", full=notice)
+    assert not stop.stop_all()
+    log.on_trial_recover(0, [], fake)
+    assert stop.stop_all() and notice.reason is not None and notice.reason.startswith(reason)
+    assert not store.exists(LAYOUT.trial(trial.key()).attempts) and not store.exists(LAYOUT.trial(trial.key()).error)
+    notice.note("a later report")
+    assert notice.reason.startswith(reason), "the first report is kept"
