@@ -1,7 +1,7 @@
 """Every command hint acadp prints is the user's own command with another verb: the sweep file as typed and the flags
-that choose the sweep (``--smoke``, ``--storage``, ``--address``, ``--no-reduce``), wherever the other command takes
-them. A hint without them would point at another sweep (the full one, the default storage). The commands' own
-hints are checked through the console script in test_hint_commands.py."""
+that choose the sweep (``--smoke``, ``--storage``, ``--address``, ``--no-reduce``, ``--download``), wherever the
+other command takes them. A hint without them would point at another sweep (the full one, the default storage). The
+commands' own hints are checked through the console script in test_hint_commands.py."""
 
 from __future__ import annotations
 
