@@ -6,7 +6,9 @@ from the trial's seed — is put through the book-keeping engine (:mod:`acadp.le
 parameters, without a step: the mean per-example gradient norm of each group (what clipping to C would act on). The
 clipping engines also count, during training, the share of each group's gradients they actually clipped
 (:class:`acadp.learners.poisson.ClippingTally`). Neither touches the parameters or any random stream, so a trial's
-results are the same with or without them.
+results are the same with or without them. Arms that clip through Opacus's engines (``grad_sample_mode`` other than
+``bookkeeping``) get no probe: Opacus hooks every layer, and an extra backward pass would corrupt its per-sample
+state.
 """
 
 from __future__ import annotations

@@ -173,7 +173,10 @@ def run_trial(
     dev = resolve_device(device)
     data = data or prepare_trial_data(config, data_dir=data_dir, download=download)
     run = build_training_run(config, data, dev, noise=noise)
-    probe = GradientProbe.for_model(run.model, data, seed=config.seed, device=dev)
+    # Opacus's engines hook every layer's forward and backward: a probe's extra backward pass would corrupt their
+    # per-sample state, so the probe runs with acadp's engines only
+    opacus = config.clip is not None and config.training.grad_sample_mode != "bookkeeping"
+    probe = None if opacus else GradientProbe.for_model(run.model, data, seed=config.seed, device=dev)
     history, previous_seconds = _restore(run, config, checkpoint)
     resumed_from = run.epochs_done
     evaluation = None

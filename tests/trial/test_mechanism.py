@@ -101,3 +101,11 @@ def test_member_success_is_the_collectives_training_points_predicted_as_the_targ
     assert result.member_success == pytest.approx(by_hand) and 0.0 < result.member_success <= 1.0
     no_collective = run_trial(config.model_copy(update={"alpha": 0.0}), threads=1)
     assert math.isnan(no_collective.member_success)
+
+
+def test_an_opacus_engine_trains_unprobed_and_unchanged() -> None:
+    config = small(4.0, 1.0)
+    hooks = config.model_copy(update={"training": config.training.model_copy(update={"grad_sample_mode": "hooks"})})
+    result = run_trial(hooks, threads=1)
+    assert all(h.grad_norm_members is None and h.grad_norm_others is None for h in result.history)
+    assert 0.0 <= result.test_accuracy <= 1.0 and math.isfinite(result.epsilon_spent)
