@@ -44,8 +44,11 @@ def expected_trials(spec: SweepSpec) -> int:
             return "dpsgd" if clip is not None else None
         return "sgd" if clip is None else "clip"
 
-    kinds = [kind(epsilon, clip) for epsilon in grid.epsilon for clip in grid.clip]
-    arms = sum(k is not None and k in grid.arms for k in kinds) if "erm" in grid.objective else 0
+    points = {(arm.epsilon, arm.clip) for arm in grid.arms if not isinstance(arm, str)}  # single arms by their knobs
+    pairs = [(epsilon, clip) for epsilon in grid.epsilon for clip in grid.clip]
+    kinds = [kind(epsilon, clip) for epsilon, clip in pairs]
+    chosen = [k is not None and (k in grid.arms or pair in points) for k, pair in zip(kinds, pairs, strict=True)]
+    arms = sum(chosen) if "erm" in grid.objective else 0
     arms += int("gdro" in grid.objective and "sgd" in grid.arms and "sgd" in kinds)  # Group-DRO on the SGD arm
     recipes = sum(len(section.recipes) for section in spec.datasets.values())
     return (arms * len(spec.datasets) + recipes) * len(grid.alphas()) * len(grid.seed)
