@@ -8,6 +8,7 @@ global "active run" state, which reused Ray actors would share between trials).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,25 @@ PARENT_TAG = "mlflow.parentRunId"
 # that `acadp ui` prints
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
+# Tags every child run carries, to group, filter and sort by in MLflow (``tags.arm = 'SGD'``, "Group by: arm")
+GROUPING_TAGS: tuple[str, ...] = ("dataset", "arm", "alpha", "seed")
+# The run list a sweep opens on: a view stored as an experiment tag, which the MLflow UI applies when the page's
+# address names its key (``viewStateShareKey``, as the UI's own "share view" does). Sorted by run name, the runs show
+# as one flat list (sorted by creation time, the UI folds the children under their collapsed parent) with the
+# grouping tags and the headline metrics as columns.
+RUN_LIST_VIEW_KEY = "acadp"
+RUN_LIST_VIEW_TAG = f"mlflow.sharedViewState.{RUN_LIST_VIEW_KEY}"
+RUN_LIST_METRICS: tuple[str, ...] = (
+    "success", "lift", "base_rate", "test_accuracy", "epsilon_spent", "headline.auc_mean", "trial_seconds",
+)  # fmt: skip
+
+
+def run_list_view() -> str:
+    """The run-list view as the MLflow UI reads it: JSON of its search facets and column choices (column keys are
+    ``<tags|metrics>.`<name>```)."""
+    columns = [f"tags.`{name}`" for name in GROUPING_TAGS] + [f"metrics.`{name}`" for name in RUN_LIST_METRICS]
+    view = {"orderByKey": "tags.`mlflow.runName`", "orderByAsc": True, "selectedColumns": columns}
+    return json.dumps(view, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,7 @@ def setup_sweep_tracking(
         experiment_id = found.experiment_id
         if EXPERIMENT_KIND_TAG not in found.tags:  # created before acadp set the kind
             client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    client.set_experiment_tag(experiment_id, RUN_LIST_VIEW_TAG, run_list_view())  # this version's view
     parent_id = _find_run(client, experiment_id, {TAG_ROLE: "sweep", TAG_SWEEP_DIR: sweep_dir})
     if parent_id is not None:
         client.update_run(parent_id, status="RUNNING")
@@ -131,11 +152,11 @@ def flatten(prefix: str, value: Any) -> dict[str, str]:
 
 class _ChildRun:
     """A child run of the sweep's parent run, identified by one tag (``key_tag`` = ``key``): found again after a
-    resume, or created with ``params`` and ``tags``."""
+    resume (and given this version's ``name`` and ``tags``), or created with ``name``, ``params`` and ``tags``."""
 
     def __init__(
         self, target: TrackingTarget, *, key_tag: str, key: str, name: str, params: Mapping[str, str],
-        tags: Mapping[str, str] | None = None,
+        tags: Mapping[str, str],
     ) -> None:  # fmt: skip
         self.client = MlflowClient(tracking_uri=target.tracking_uri)
         self.key = key
@@ -144,10 +165,11 @@ class _ChildRun:
         self.created = existing is None  # False: a run of an earlier attempt, possibly logged in part
         if existing is not None:
             self.run_id = existing
-            self.client.update_run(self.run_id, status="RUNNING")
-            self.client.set_tag(self.run_id, TAG_STATUS, "running")
+            self.client.update_run(self.run_id, status="RUNNING", name=name)
+            running = [RunTag(TAG_STATUS, "running"), *(RunTag(k, v) for k, v in tags.items())]
+            self.client.log_batch(self.run_id, tags=running)
             return
-        all_tags = {**identity, TAG_STATUS: "running", **(tags or {})}
+        all_tags = {**identity, TAG_STATUS: "running", **tags}
         self.run_id = self.client.create_run(target.experiment_id, run_name=name, tags=all_tags).info.run_id
         self.client.log_batch(self.run_id, params=[Param(k, v[:6000]) for k, v in sorted(params.items())])
 
@@ -155,6 +177,18 @@ class _ChildRun:
         self.client.set_tag(self.run_id, TAG_STATUS, "failed")
         self.client.set_tag(self.run_id, "acadp.error", f"{type(error).__name__}: {error}"[:5000])
         self.client.set_terminated(self.run_id, status="FAILED")
+
+
+def run_name(config: TrialConfig) -> str:
+    """A trial's child-run name, the arm first so that MLflow's narrow name column still tells runs apart:
+    ``DP ε=8 C=1 · α=0.05 · s3`` (the dataset is a tag and a column of the run list)."""
+    return f"{config.arm} · α={config.alpha:g} · s{config.seed}"
+
+
+def grouping_tags(config: TrialConfig, *, role: str) -> dict[str, str]:
+    """The tags of :data:`GROUPING_TAGS` for a run of ``config`` (α as written in the name), and its role."""
+    values = (config.dataset, config.arm, f"{config.alpha:g}", str(config.seed))
+    return {TAG_ROLE: role, **dict(zip(GROUPING_TAGS, values, strict=True))}
 
 
 def trial_config_params(config: TrialConfig) -> dict[str, str]:
@@ -166,8 +200,10 @@ class TrialTracker(_ChildRun):
     """The MLflow child run of one trial (found by its key, or created)."""
 
     def __init__(self, target: TrackingTarget, config: TrialConfig) -> None:
-        params = trial_config_params(config)
-        super().__init__(target, key_tag=TAG_TRIAL_KEY, key=config.key(), name=config.label(), params=params)
+        super().__init__(
+            target, key_tag=TAG_TRIAL_KEY, key=config.key(), name=run_name(config),
+            params=trial_config_params(config), tags=grouping_tags(config, role="trial"),
+        )  # fmt: skip
 
     def log_epoch(self, record: EpochRecord) -> None:
         self.client.log_batch(self.run_id, metrics=epoch_metrics(record))
@@ -183,12 +219,16 @@ class TrialTracker(_ChildRun):
 
 
 def epoch_metrics(record: EpochRecord) -> list[Metric]:
-    """The metrics of one epoch, at step ``record.epoch`` (live and at backfill alike; finite values only)."""
+    """The metrics of one epoch, at step ``record.epoch`` (live and at backfill alike; finite values only). Test
+    metrics and the ε spent so far are there on evaluated epochs (every ``eval_every``-th and the last)."""
     values = {
         "train_loss": record.train_loss,
         "test_accuracy": record.test_accuracy,
         "success": record.success,
         "base_rate": record.base_rate,
+        "lift": None if record.success is None or record.base_rate is None else record.success - record.base_rate,
+        "worst_group_accuracy": record.worst_group_accuracy,
+        "epsilon_spent": record.epsilon_spent,
         "clipped_fraction": record.clipped_fraction,
         "epoch_seconds": record.seconds,
     }
@@ -235,10 +275,10 @@ class AuditTracker(_ChildRun):
     """The MLflow child run of one LiRA audit (found by ``acadp.audit_key``, or created)."""
 
     def __init__(self, target: TrackingTarget, audit: Any) -> None:
-        params = flatten("", audit.plain())
+        name = f"LiRA · {run_name(audit.trial)} · {audit.lira.shadows} shadows"
         super().__init__(
-            target, key_tag=TAG_AUDIT_KEY, key=audit.key(), name=audit.label(), params=params,
-            tags={TAG_ROLE: "audit"},
+            target, key_tag=TAG_AUDIT_KEY, key=audit.key(), name=name, params=flatten("", audit.plain()),
+            tags=grouping_tags(audit.trial, role="audit"),
         )  # fmt: skip
 
     def finish(self, record: dict[str, Any], store: Any) -> None:
