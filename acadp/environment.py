@@ -100,6 +100,32 @@ MLFLOW_LOGGING_LEVEL = _declare(
     EnvironmentVariable("MLFLOW_LOGGING_LEVEL", _text, "WARNING", "MLflow's: no database-creation chatter (set)")
 )
 
+# ---------------------------------------------------------------- set by `acadp ui` for the MLflow server it starts
+# (unless the user set them): one worker serves one user; the job runner serves GenAI jobs a sweep never submits
+MLFLOW_UI_SERVER: tuple[EnvironmentVariable[str], ...] = (
+    _declare(EnvironmentVariable("MLFLOW_WORKERS", _text, "1", "MLflow's: worker processes of the UI server (set)")),
+    _declare(
+        EnvironmentVariable(
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION", _text, "false", "MLflow's: the UI server's job runner (set off)"
+        )
+    ),
+    _declare(
+        EnvironmentVariable("MLFLOW_DISABLE_TELEMETRY", _text, "true", "MLflow's: no usage data sent, no banner (set)")
+    ),
+)
+
+
+def with_defaults(
+    variables: tuple[EnvironmentVariable[str], ...], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A copy of ``environ`` (default: this process's environment) in which each of ``variables`` that is unset or
+    empty holds its default: the environment for a child process, leaving the user's own settings as they are."""
+    child = dict(os.environ if environ is None else environ)
+    for variable in variables:
+        if not child.get(variable.name, "").strip() and variable.default is not None:
+            child[variable.name] = str(variable.default)
+    return child
+
 
 def describe_all() -> list[tuple[str, str, str]]:
     """(name, default, doc) of every declared variable, in declaration order."""

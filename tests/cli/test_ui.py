@@ -23,8 +23,12 @@ STOP_TIMEOUT_S = 10.0  # acadp ui gives the server 5 s after SIGTERM, then kills
 
 @pytest.fixture(scope="module")
 def store_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One sqlite store for both signals: the first server creates its tables (seconds), the second finds them."""
-    return f"sqlite:///{tmp_path_factory.mktemp('ui-store') / 'mlflow.db'}"
+    """One existing sqlite store for both signals (``acadp ui`` refuses to create one)."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('ui-store') / 'mlflow.db'}"
+    MlflowClient(tracking_uri=uri).search_experiments()  # creates the tables
+    return uri
 
 
 def _free_port() -> int:
@@ -171,8 +175,11 @@ def test_run_process_group_leaves_no_process_behind(
                 os.kill(pid, signal.SIGKILL)
 
 
-def test_ui_address_opens_the_sweep_in_the_model_training_view() -> None:
+def test_ui_address_opens_the_sweeps_runs_in_the_model_training_view() -> None:
+    assert ui_address(host="127.0.0.1", port=5000, experiment_id="7", view="acadp") == (
+        "http://127.0.0.1:5000/#/experiments/7/runs?workflowType=machine_learning&viewStateShareKey=acadp"
+    )
     assert ui_address(host="127.0.0.1", port=5000, experiment_id="7") == (
-        "http://127.0.0.1:5000/#/experiments/7?workflowType=machine_learning"
+        "http://127.0.0.1:5000/#/experiments/7/runs?workflowType=machine_learning"
     )
     assert ui_address(host="127.0.0.1", port=5000, experiment_id=None) == "http://127.0.0.1:5000"

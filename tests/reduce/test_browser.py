@@ -1,15 +1,13 @@
 """The dashboard in a real headless browser (Debian's chromium): it renders, its JS sorts, and logs no errors.
 
-Skipped when chromium is missing, except under CI (``CI=true``), where a missing browser is a failure.
+Skipped when chromium is missing, except under CI (``CI=true``), where a missing browser is a failure
+(:mod:`tests.browser`).
 """
 
 from __future__ import annotations
 
 import io
 import math
-import os
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,42 +17,12 @@ import pytest
 from PIL import Image
 
 from acadp.reduce.report import ReduceOutputs, reduce_sweep
+from tests import browser
+from tests.browser import chromium, console_problems, run_chromium
 
 from .builders import lira_row, synthetic_records
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
-)  # fmt: skip
-
-
-def find_chromium() -> str | None:
-    """Debian's chromium on the PATH or at its packaged location, else None."""
-    packaged = Path("/usr/bin/chromium")
-    return shutil.which("chromium") or (str(packaged) if packaged.is_file() else None)
-
-
-def chromium() -> str:
-    """The chromium executable, or skip (locally) / fail (under CI) when it is not installed."""
-    found = find_chromium()
-    if found:
-        return found
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is required under CI (apt-get install -y chromium)")
-    pytest.skip("chromium is not installed (apt-get install -y chromium)")
-
-
-def run_chromium(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra, url]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
-
-
-def console_problems(stderr: str) -> list[str]:
-    """Lines of chromium's log that report a page error or console message (browser-internal noise excluded)."""
-    return [line for line in stderr.splitlines() if "Uncaught" in line or ":CONSOLE" in line]
 
 
 class DomSummary(HTMLParser):
@@ -136,7 +104,7 @@ def test_error_box_catches_a_script_error(dashboard: ReduceOutputs, tmp_path: Pa
 def test_missing_chromium_fails_under_ci_and_skips_locally(
     monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]
 ) -> None:
-    monkeypatch.setattr(f"{__name__}.find_chromium", lambda: None)
+    monkeypatch.setattr(browser, "find_chromium", lambda: None)
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome):
         chromium()
