@@ -17,6 +17,7 @@ E2E_MODULES = frozenset(
         "cli/test_hint_commands.py",
         "cli/test_trial_command.py",
         "cli/test_ui.py",
+        "cli/test_ui_views.py",
         "cli/test_usage_errors.py",
         "config/test_bad_sweeps.py",
         "data/test_registry_sources.py",
