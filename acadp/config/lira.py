@@ -37,8 +37,16 @@ QUERY_VIEWS: dict[Query, QueryView] = {
     "shift_left": QueryView("shift", direction=(0, -1)),
     "shift_right": QueryView("shift", direction=(0, 1)),
 }
-# the attacks of acadp.lira.attacks, by the names its registry uses (a test checks the two agree)
-ATTACK_NAMES = ("online", "online_fixed_variance", "offline", "offline_fixed_variance", "global_threshold")
+# the attacks of acadp.lira.attacks, by the names its registry uses (a test checks the two agree), and the words
+# figures and captions use for them
+ATTACK_LABELS: dict[str, str] = {
+    "online": "online",
+    "online_fixed_variance": "online, fixed variance",
+    "offline": "offline",
+    "offline_fixed_variance": "offline, fixed variance",
+    "global_threshold": "global threshold",
+}
+ATTACK_NAMES = tuple(ATTACK_LABELS)
 DEFAULT_ATTACKS = ("online", "online_fixed_variance", "offline", "global_threshold")
 
 

@@ -115,7 +115,7 @@ def failures_view(trials: pd.DataFrame) -> list[dict[str, str]]:
 
 def _figure_view(figure: FigureFile) -> dict[str, Any]:
     svg = base64.b64encode(figure.svg).decode("ascii")
-    return {"name": figure.name, "title": figure.title, "svg_base64": svg, "wide": figure.wide}
+    return {"name": figure.name, "title": figure.title, "svg_base64": svg, "wide": True}  # every figure a full row
 
 
 def _raw_asset(name: str, closing_tag: str) -> Markup:

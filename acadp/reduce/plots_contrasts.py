@@ -15,7 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from acadp.reduce.contrasts import CONFIDENCE
-from acadp.reduce.plots import PALETTE, PANEL_HEIGHT, PANEL_WIDTH, REFERENCE_COLOR
+from acadp.reduce.plots import PANEL_HEIGHT, PANEL_WIDTH
+from acadp.reduce.style import PALETTE, REFERENCE_COLOR
 
 ROW_HEIGHT = 0.32  # inches per contrast row
 METRIC_TITLES = {"success": "α* on S", "success_all": "α* on success over all test points", "lift": "α* on lift"}

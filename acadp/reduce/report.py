@@ -15,7 +15,8 @@ names come from :class:`acadp.store.layout.ReducedLayout`)::
     one_run.{csv,md,tex}                one-run audits' ε lower bounds (only when one-run rows are given)
     lira_claim.{csv,md,tex}             the headline attack's AUC [95% CI] per audited point, convention and subset
     lira_regime.{csv,md,tex}            per audit, the regime of its grid trial and of its shadows (q, σ, steps, ...)
-    figures/<figure>_<setting>.{png,svg}   (contrasts_<setting>: the forest plot of the contrasts)
+    figures/<figure>_<setting>.{png,svg,txt}   the image, and its title and caption (the intervals drawn) as text
+                                        (contrasts_<setting>: the forest plot of the contrasts)
     dashboard.html                      the self-contained dashboard
 
 A "setting" is a dataset plus any other config value that varies across the sweep (see
@@ -36,6 +37,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from acadp.config.contrasts import Contrast
+from acadp.reduce.captions import (
+    accuracy_caption,
+    critical_mass_caption,
+    lira_auc_caption,
+    roc_caption,
+    success_caption,
+)
 from acadp.reduce.collect import trials_frame, with_arm_columns, write_trials_parquet
 from acadp.reduce.contrast_tables import contrast_notes
 from acadp.reduce.contrasts import contrast_table
@@ -46,17 +54,11 @@ from acadp.reduce.dose_response import LogisticFit, fit_logistic
 from acadp.reduce.lira_tables import lira_claim_table, lira_table, split_regime
 from acadp.reduce.one_run_table import NOTE as ONE_RUN_NOTE
 from acadp.reduce.one_run_table import one_run_table
-from acadp.reduce.plots import (
-    FigureFile,
-    RocCurves,
-    figure_file,
-    plot_accuracy,
-    plot_critical_mass,
-    plot_lira_auc,
-    plot_roc,
-)
+from acadp.reduce.plots import FigureFile, figure_file
 from acadp.reduce.plots import plot_success_curves as plot_success
 from acadp.reduce.plots_contrasts import contrasts_caption, plot_contrasts
+from acadp.reduce.plots_lira import RocCurves, plot_lira_auc, plot_roc
+from acadp.reduce.plots_privacy import plot_accuracy, plot_critical_mass
 from acadp.reduce.search_table import SearchBounds, with_search_column
 from acadp.reduce.seed_alpha import seed_alpha_table
 from acadp.reduce.tables import write_table
@@ -279,6 +281,7 @@ def reduce_frame(
     for figure in figures:
         written.append(write_atomic(out_dir / REDUCED.figure(figure.name, "png"), figure.png))
         written.append(write_atomic(out_dir / REDUCED.figure(figure.name, "svg"), figure.svg))
+        written.append(write_atomic(out_dir / REDUCED.figure(figure.name, "txt"), figure.text()))
     html = render_dashboard(
         sweep_name=sweep_name,
         trials=trials,
@@ -312,11 +315,11 @@ def _settings(frame: pd.DataFrame, keys: list[str]) -> list[tuple[dict[str, Any]
 
 # tables written as files but left off the dashboard (one row per seed: too long to read on a page)
 FILE_ONLY_TABLES: frozenset[str] = frozenset({"seed_alpha_star"})
-# figure stem → (table it is drawn from, plotting function, caption prefix)
-FIGURES: dict[str, tuple[str, Callable[..., Figure], str]] = {
-    "success_curves": ("success_curves", plot_success, "Success S(α) vs collective size"),
-    "critical_mass": ("critical_mass", plot_critical_mass, "Critical mass α* vs ε"),
-    "accuracy": ("accuracy", plot_accuracy, "Test accuracy vs ε"),
+# figure stem → (table it is drawn from, plotting function, title prefix, caption of the rows drawn)
+FIGURES: dict[str, tuple[str, Callable[..., Figure], str, Callable[[pd.DataFrame], str]]] = {
+    "critical_mass": ("critical_mass", plot_critical_mass, "Critical mass α* vs ε", critical_mass_caption),
+    "success_curves": ("success_curves", plot_success, "Success S(α) vs collective size", success_caption),
+    "accuracy": ("accuracy", plot_accuracy, "Test accuracy vs ε", accuracy_caption),
 }
 
 
@@ -342,9 +345,11 @@ def _contrast_figures(contrasts: pd.DataFrame | None, keys: list[str]) -> list[F
         if not (rows["n_seeds"] > 0).any():
             continue
         label = ", ".join(f"{value}" if key == "dataset" else f"{key}={value}" for key, value in setting.items())
-        figure = plot_contrasts(rows, title=f"Paired contrasts Δα* — {label}")
-        caption = f"{contrasts_caption(rows)} — {label}"
-        figures.append(figure_file(figure, name=f"contrasts_{_slug(label)}", title=caption))
+        title = f"Paired contrasts Δα* — {label}"
+        figure = plot_contrasts(rows, title=title)
+        figures.append(
+            figure_file(figure, name=f"contrasts_{_slug(label)}", title=title, caption=contrasts_caption(rows))
+        )
     return figures
 
 
@@ -355,7 +360,9 @@ def sweep_figures(
     *,
     interpolation: Interpolation = "auto",
 ) -> list[FigureFile]:
-    """All figures of a sweep: per setting S(alpha), alpha* vs epsilon and accuracy vs epsilon; then LiRA ROC curves.
+    """All figures of a sweep: per setting alpha* vs epsilon (the headline figure), S(alpha) and accuracy vs
+    epsilon; then the LiRA figures. Every figure carries a caption that states its intervals
+    (:mod:`acadp.reduce.captions`).
 
     With ``interpolation`` logistic (a dose-response search) S(alpha) shows the mean at each alpha run as a point
     (one trial at most alphas) and each arm's fitted curve as its line. Nothing is drawn for a sweep without a
@@ -364,17 +371,23 @@ def sweep_figures(
     figures: list[FigureFile] = []
     keys = setting_keys(trials)
     has_results = bool((tables["success_curves"]["n_seeds"] > 0).any()) if len(tables["success_curves"]) else False
-    for stem, (table_name, plot, caption) in FIGURES.items() if has_results else ():
+    for stem, (table_name, plot, prefix, caption) in FIGURES.items() if has_results else ():
         for setting, rows in _settings(tables[table_name], keys):
             label = ", ".join(f"{value}" if key == "dataset" else f"{key}={value}" for key, value in setting.items())
-            title = f"{caption} — {label}"
+            title = f"{prefix} — {label}"
             fitted = stem == "success_curves" and interpolation == "logistic"
             figure = plot(rows, title=title, fits=_fits(trials, setting)) if fitted else plot(rows, title=title)
-            figures.append(figure_file(figure, name=f"{stem}_{_slug(label)}", title=title))
+            text = success_caption(rows, fitted=True) if fitted else caption(rows)
+            figures.append(figure_file(figure, name=f"{stem}_{_slug(label)}", title=title, caption=text))
     figures += _contrast_figures(tables.get("contrasts"), keys) if has_results else []
+    lira = tables.get("lira")
     if "lira_claim" in tables:
         title = "LiRA AUC by collective size and member subset (headline attack)"
-        figures.append(figure_file(plot_lira_auc(tables["lira_claim"]), name="lira_auc", title=title))
+        figure = plot_lira_auc(tables["lira_claim"])
+        figures.append(figure_file(figure, name="lira_auc", title=title, caption=lira_auc_caption(lira)))
     if roc_curves:
-        figures.append(figure_file(plot_roc(roc_curves), name="lira_roc", title="LiRA ROC curves (log-log)"))
+        figure = plot_roc(roc_curves)
+        figures.append(
+            figure_file(figure, name="lira_roc", title="LiRA ROC curves (log-log)", caption=roc_caption(lira))
+        )
     return figures

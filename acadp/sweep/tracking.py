@@ -328,7 +328,8 @@ def audit_metrics(record: dict[str, Any]) -> list[Metric]:
 def _roc_figure(roc_path: Path, out: Path, *, title: str) -> Path:
     import numpy as np
 
-    from acadp.reduce.plots import figure_bytes, plot_roc
+    from acadp.reduce.plots import figure_bytes
+    from acadp.reduce.plots_lira import plot_roc
 
     with np.load(roc_path, allow_pickle=False) as arrays:
         attacks = sorted({name.split("/")[0] for name in arrays.files})

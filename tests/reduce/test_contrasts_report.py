@@ -109,7 +109,7 @@ def test_the_forest_plot_has_a_panel_per_metric_and_a_caption_with_the_interval(
     caption = contrasts_caption(contrasts)
     assert "95% Student-t interval over the n = 5 paired seeds" in caption
     assert f"Holm over the sweep's {contrasts['n_tests'].iloc[0]} tests" in caption
-    assert any(f.name == "contrasts_mnist5k" and "Student-t interval" in f.title for f in _figures(outputs))
+    assert any(f.name == "contrasts_mnist5k" and "Student-t interval" in f.caption for f in _figures(outputs))
 
 
 def _figures(outputs: ReduceOutputs) -> list:

@@ -9,7 +9,7 @@ import pytest
 
 from acadp.reduce.collect import trials_frame
 from acadp.reduce.lira_tables import lira_claim_table, lira_table
-from acadp.reduce.plots import plot_lira_auc
+from acadp.reduce.plots_lira import plot_lira_auc
 from acadp.reduce.report import compute_tables, sweep_figures
 from acadp.reduce.tables import render_table
 

@@ -49,12 +49,11 @@ def test_all_files_are_written_and_listed(outputs: ReduceOutputs) -> None:
         for t in ("success_curves", "critical_mass", "accuracy", "verdict", "contrasts", "seed_alpha_star", "lira")
         for ext in ("csv", "md", "tex")
     }
-    figures = {
-        f"figures/{f}_mnist5k.{ext}"
-        for f in ("success_curves", "critical_mass", "accuracy", "contrasts")
-        for ext in ("png", "svg")
-    }
-    expected = {"trials.parquet", "dashboard.html", "figures/lira_roc.png", "figures/lira_roc.svg"} | tables | figures
+    stems = ["figures/lira_roc"] + [
+        f"figures/{f}_mnist5k" for f in ("success_curves", "critical_mass", "accuracy", "contrasts")
+    ]
+    figures = {f"{stem}.{ext}" for stem in stems for ext in ("png", "svg", "txt")}
+    expected = {"trials.parquet", "dashboard.html"} | tables | figures
     assert names == expected
     assert outputs.paths[-1] == outputs.dashboard  # the final artifact is written last
     on_disk = {p.relative_to(outputs.out_dir).as_posix() for p in outputs.out_dir.rglob("*") if p.is_file()}
