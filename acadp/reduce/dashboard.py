@@ -1,5 +1,10 @@
 """The offline HTML dashboard: one self-contained page (inline CSS, JS and figures; no network, no external fonts).
 
+The page opens on the answer: the verdicts (one line each, with the steps they were read from; "not meaningful" from
+fewer than 5 seeds or a smoke run), then the headline figure (α* against ε); the sweep's status, the
+other figures (full width, each with its caption stating its intervals, which is also its alt text) and the tables
+follow.
+
 The page's source lives in the top-level ``dashboards/`` folder, shipped as the package ``acadp.dashboards``
 (``dashboard.html.j2``, ``dashboard.css``, ``dashboard.js``) and read with :mod:`importlib.resources`, so it is found
 in an editable install and in a wheel alike. Jinja2 autoescaping is on: every sweep-provided string (names, error
@@ -115,7 +120,35 @@ def failures_view(trials: pd.DataFrame) -> list[dict[str, str]]:
 
 def _figure_view(figure: FigureFile) -> dict[str, Any]:
     svg = base64.b64encode(figure.svg).decode("ascii")
-    return {"name": figure.name, "title": figure.title, "svg_base64": svg, "wide": True}  # every figure a full row
+    return {"name": figure.name, "title": figure.title, "caption": figure.caption, "svg_base64": svg}
+
+
+HEADLINE_FIGURE = "critical_mass_"  # the stem of the figure the page opens on (α* against ε), before its setting
+
+
+def split_headline(figures: Sequence[FigureFile]) -> tuple[FigureFile | None, list[FigureFile]]:
+    """(the headline figure: the first α*-vs-ε figure, else the first figure; the others in their order)."""
+    if not figures:
+        return None, []
+    headline = next((f for f in figures if f.name.startswith(HEADLINE_FIGURE)), figures[0])
+    return headline, [f for f in figures if f is not headline]
+
+
+def verdict_view(verdicts: pd.DataFrame | None) -> list[dict[str, str]]:
+    """One entry per verdict row (:func:`acadp.reduce.verdict.verdict_table`): the setting and S* (and C) it answers
+    for, the verdict, its kind for the page's style (yes, no, open: undetermined or not meaningful), the one-line text
+    and the reason."""
+    if verdicts is None or verdicts.empty:
+        return []
+    keys = list(verdicts.columns[: list(verdicts.columns).index("threshold")])
+    view = []
+    for _, row in verdicts.iterrows():
+        setting = ", ".join(str(row[k]) if k == "dataset" else f"{k}={row[k]}" for k in keys)
+        clip = "" if pd.isna(row["clip"]) else f", C = {row['clip']:g}"
+        scope = f"{setting}, S* = {row['threshold']:g}{clip}"
+        kind = str(row["verdict"]) if row["verdict"] in ("yes", "no") else "open"
+        view.append({"scope": scope, "kind": kind, **{name: str(row[name]) for name in ("verdict", "text", "reason")}})
+    return view
 
 
 def _raw_asset(name: str, closing_tag: str) -> Markup:
@@ -138,20 +171,24 @@ def render_dashboard(
     provenance: Mapping[str, str] | None = None,
     generated_at: datetime | None = None,
     version: str | None = None,
+    verdicts: pd.DataFrame | None = None,
 ) -> str:
     """The dashboard page as one HTML string.
 
     Args:
         sweep_name: shown in the title and header.
         trials: the trials table (:func:`acadp.reduce.collect.trials_frame`) for the status counts and failures.
-        figures: rendered figures, inlined as base64 SVG images.
+        figures: rendered figures, inlined as base64 SVG images; the headline one (:func:`split_headline`) comes
+            first, under the verdicts.
         tables: the tables to show, sortable, in this order.
         provenance: key → value pairs for the footer (e.g. git commit, sweep file hash); none when empty.
         generated_at: time stamp shown in the header (default: now, UTC).
         version: acadp version shown (default: the installed one).
+        verdicts: the verdict table (:func:`acadp.reduce.verdict.verdict_table`), shown first; None: none.
     """
     moment = generated_at or datetime.now(UTC)
     counts = status_counts(trials)
+    headline, others = split_headline(figures)
     template = _environment().from_string(read_resource(TEMPLATE_NAME))
     return template.render(
         sweep_name=sweep_name,
@@ -161,7 +198,9 @@ def render_dashboard(
         counts=counts,
         progress_label=", ".join(f"{c['value']} {c['label']}" for c in counts),
         failures=failures_view(trials),
-        figures=[_figure_view(figure) for figure in figures],
+        verdicts=verdict_view(verdicts),
+        headline=None if headline is None else _figure_view(headline),
+        figures=[_figure_view(figure) for figure in others],
         tables=[table_view(table) for table in tables],
         provenance=sorted((provenance or {}).items()),
         css=_raw_asset("dashboard.css", "</style"),

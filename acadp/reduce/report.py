@@ -293,6 +293,7 @@ def reduce_frame(
         ],
         provenance={**(provenance or {}), **dataset_sources(trials)},
         generated_at=generated_at,
+        verdicts=tables["verdict"],
     )
     dashboard = write_atomic(out_dir / REDUCED.dashboard, html)
     written.append(dashboard)

@@ -108,3 +108,48 @@ def test_missing_chromium_fails_under_ci_and_skips_locally(
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome):
         chromium()
+
+
+# Measures the laid-out page once it has loaded and writes the figures into attributes of <body>, for --dump-dom
+LAYOUT_PROBE = """<script>
+window.addEventListener("load", function () {
+  var top = function (selector) { return document.querySelector(selector).getBoundingClientRect().top; };
+  var widths = Array.prototype.map.call(document.querySelectorAll("figure img"), function (image) {
+    return Math.round(image.getBoundingClientRect().width);
+  });
+  document.body.setAttribute("data-verdict-top", top("#verdict .verdict"));
+  document.body.setAttribute("data-headline-top", top("figure.headline"));
+  document.body.setAttribute("data-status-top", top("#status"));
+  document.body.setAttribute("data-image-widths", widths.join(" "));
+  var main = document.querySelector("main").getBoundingClientRect();
+  document.body.setAttribute("data-main-width", Math.round(main.width));
+});
+</script></body>"""
+
+
+class BodyAttributes(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attrs: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body":
+            self.attrs = dict(attrs)
+
+
+def test_the_first_screen_shows_the_verdict_and_the_headline_figure_full_width(
+    dashboard: ReduceOutputs, tmp_path: Path
+) -> None:
+    probed = tmp_path / "probed.html"
+    probed.write_text(dashboard.dashboard.read_text(encoding="utf-8").replace("</body>", LAYOUT_PROBE))
+    done = run_chromium(probed.as_uri(), tmp_path / "profile", "--window-size=1280,900", "--dump-dom")
+    body = BodyAttributes()
+    body.feed(done.stdout)
+    verdict, headline, status = (
+        float(body.attrs[f"data-{name}-top"] or "nan") for name in ("verdict", "headline", "status")
+    )
+    assert verdict < headline < 900 - 300  # the verdict first, then at least 300 px of the headline figure
+    assert status > headline  # the status counts come after it
+    widths = [int(width) for width in (body.attrs["data-image-widths"] or "").split()]
+    main = int(body.attrs["data-main-width"] or 0)
+    assert len(widths) == 5 and all(width >= 0.8 * main for width in widths), (widths, main)  # every figure full width

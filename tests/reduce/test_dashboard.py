@@ -14,8 +14,15 @@ import pytest
 from acadp.reduce.collect import trials_frame
 from acadp.reduce.critical_mass import critical_mass_table
 from acadp.reduce.curves import success_curves
-from acadp.reduce.dashboard import DashboardTable, read_resource, render_dashboard, table_view
-from acadp.reduce.plots import figure_file, plot_success_curves
+from acadp.reduce.dashboard import (
+    DashboardTable,
+    read_resource,
+    render_dashboard,
+    split_headline,
+    table_view,
+    verdict_view,
+)
+from acadp.reduce.plots import FigureFile, figure_file, plot_success_curves
 
 from .builders import make_config, make_record, synthetic_records
 
@@ -122,3 +129,48 @@ def test_progress_bar_is_made_of_the_status_counts_only(page: str) -> None:
     bar = page.split('<div class="progress"', 1)[1].split("</div>", 1)[0]
     assert "progress-total" not in bar, "the grid total is a count, not a segment of the bar"
     assert "progress-completed" in bar
+
+
+def _verdicts() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"dataset": ["mnist5k", "mnist5k"], "threshold": [0.5, 0.9], "clip": [1.0, 1.0], "verdict": ["no", "yes"],
+         "text": ["α* rises as ε falls: no", "α* rises as ε falls: yes"],
+         "reason": ["α* not ordered (SGD: 0.04 < DP ε=2 C=1: 0.03)", "ordered, CIs of SGD and DP ε=2 C=1 disjoint"]}
+    )  # fmt: skip
+
+
+def _figure(name: str, caption: str) -> FigureFile:
+    return FigureFile(name=name, title=name.replace("_", " "), png=b"", svg=b"<svg/>", caption=caption)
+
+
+def test_the_page_opens_on_the_verdicts_and_the_headline_figure() -> None:
+    figures = [_figure("success_curves_toy", "Bands: 95% t."), _figure("critical_mass_toy", "Bars: 95% bootstrap.")]
+    html = render_dashboard(
+        sweep_name="s", trials=trials_frame([]), figures=figures, verdicts=_verdicts(),
+    )  # fmt: skip
+    verdict = html.index('id="verdict"')
+    lines = [html.index(text) for text in ("mnist5k, S* = 0.5, C = 1:", "mnist5k, S* = 0.9, C = 1:")]
+    headline, status = html.index('id="figure-critical_mass_toy"'), html.index('id="status"')
+    assert verdict < lines[0] < lines[1] < headline < status < html.index('id="figure-success_curves_toy"')
+    assert html.count('id="figure-critical_mass_toy"') == 1  # shown once, as the headline
+    assert 'class="verdict verdict-yes"' in html and 'class="verdict verdict-no"' in html
+    assert 'alt="critical mass toy. Bars: 95% bootstrap."' in html
+    assert "<figcaption><strong>success curves toy.</strong> Bands: 95% t.</figcaption>" in html
+
+
+def test_split_headline_prefers_the_critical_mass_figure() -> None:
+    first, second = _figure("success_curves_a", ""), _figure("critical_mass_a", "")
+    assert split_headline([first, second]) == (second, [first])
+    assert split_headline([first]) == (first, [])
+    assert split_headline([]) == (None, [])
+
+
+def test_verdicts_that_decide_nothing_are_styled_apart() -> None:
+    verdicts = _verdicts().assign(verdict=["not meaningful (1 seed)", "undetermined"])
+    html = render_dashboard(sweep_name="s", trials=trials_frame([]), verdicts=verdicts)
+    assert html.count('class="verdict verdict-open"') == 2 and 'class="verdict verdict-yes"' not in html
+
+
+def test_without_verdicts_the_page_says_why() -> None:
+    html = render_dashboard(sweep_name="s", trials=trials_frame([]))
+    assert "No verdict yet" in html and verdict_view(None) == []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from acadp.reduce.collect import read_trials_parquet
 from acadp.reduce.report import ReduceOutputs, reduce_sweep
@@ -98,6 +100,35 @@ def test_dashboard_mentions_failures_and_provenance(outputs: ReduceOutputs) -> N
     html = outputs.dashboard.read_text()
     assert html.count("out of memory") == 2 and "deadbeef" in html
     assert html.count('src="data:image/svg+xml;base64,') == 5  # 3 sweep figures, the contrasts, the ROC curves
+
+
+INTERVALS = {  # figure → how its caption states the interval: kind, level, over what, n
+    "critical_mass_mnist5k": r"95% percentile-bootstrap intervals over seeds \(100 resamples of the seeds, "
+    r"n = 3 seeds per arm\)",
+    # a failed seed at α = 0.2: two seeds there, three elsewhere
+    "success_curves_mnist5k": r"Bands: 95% Student-t intervals of the mean over seeds, n = 2–3 seeds per point",
+    "accuracy_mnist5k": r"Bars: 95% Student-t intervals of the mean over seeds, n = 3 seeds per point",
+    "lira_roc": r"No interval: pooled predictions share shadow models",
+}
+
+
+@pytest.mark.parametrize("stem", sorted(INTERVALS))
+def test_every_figure_has_a_caption_stating_its_interval(outputs: ReduceOutputs, stem: str) -> None:
+    text = (outputs.out_dir / "figures" / f"{stem}.txt").read_text(encoding="utf-8")
+    title, caption = text.split("\n\n", 1)
+    assert title and re.search(INTERVALS[stem], caption), caption
+    html = outputs.dashboard.read_text(encoding="utf-8")
+    assert html.count(str(escape(caption.strip()))) == 2  # the image's alt text and its caption
+
+
+def test_the_dashboard_opens_on_the_verdict_and_the_headline_figure(outputs: ReduceOutputs) -> None:
+    html = outputs.dashboard.read_text(encoding="utf-8")
+    main = html[html.index("<main>") :]
+    markers = ('id="verdict"', "α* rises as ε falls", 'id="figure-critical_mass_mnist5k"', 'id="status"',
+               'id="figures"', 'id="tables"')  # fmt: skip
+    order = [main.index(marker) for marker in markers]
+    assert order == sorted(order)
+    assert "α* rises as ε falls: not meaningful (3 seeds)" in main  # synthetic sweeps have three seeds
 
 
 def test_rerun_overwrites_in_place(outputs: ReduceOutputs, tmp_path: Path) -> None:
