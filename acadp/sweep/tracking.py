@@ -38,7 +38,7 @@ GROUPING_TAGS: tuple[str, ...] = ("dataset", "arm", "alpha", "seed")
 # The run list a sweep opens on: a view stored as an experiment tag, which the MLflow UI applies when the page's
 # address names its key (``viewStateShareKey``, as the UI's own "share view" does). Sorted by run name, the runs show
 # as one flat list (sorted by creation time, the UI folds the children under their collapsed parent) with the
-# grouping tags and the headline metrics as columns.
+# grouping tags and then the headline metrics as the first columns.
 RUN_LIST_VIEW_KEY = "acadp"
 RUN_LIST_VIEW_TAG = f"mlflow.sharedViewState.{RUN_LIST_VIEW_KEY}"
 RUN_LIST_METRICS: tuple[str, ...] = (
@@ -47,10 +47,15 @@ RUN_LIST_METRICS: tuple[str, ...] = (
 
 
 def run_list_view() -> str:
-    """The run-list view as the MLflow UI reads it: JSON of its search facets and column choices (column keys are
-    ``<tags|metrics>.`<name>```)."""
+    """The run-list view as the MLflow UI reads it: JSON of its search facets and column choices and order (column
+    keys are ``<tags|metrics>.`<name>```)."""
     columns = [f"tags.`{name}`" for name in GROUPING_TAGS] + [f"metrics.`{name}`" for name in RUN_LIST_METRICS]
-    view = {"orderByKey": "tags.`mlflow.runName`", "orderByAsc": True, "selectedColumns": columns}
+    view = {
+        "orderByKey": "tags.`mlflow.runName`",
+        "orderByAsc": True,
+        "selectedColumns": columns,
+        "columnOrder": columns,
+    }
     return json.dumps(view, ensure_ascii=False)
 
 

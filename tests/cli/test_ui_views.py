@@ -147,11 +147,13 @@ def test_one_server_process_without_job_runner_or_telemetry(served: Served) -> N
 
 
 class RunTable(HTMLParser):
-    """The run list in the MLflow UI's DOM: the ids of its column headers and the names of the runs it lists."""
+    """The run list in the MLflow UI's DOM: the ids of its column headers (with their on-screen position, which the
+    grid keeps in ``aria-colindex``: its DOM order is not the order shown) and the names of the runs it lists."""
 
     def __init__(self) -> None:
         super().__init__()
         self.columns: list[str] = []
+        self.position: dict[str, int] = {}
         self.names: list[str] = []
         self._in_name = False
 
@@ -159,6 +161,7 @@ class RunTable(HTMLParser):
         found = dict(attrs)
         if found.get("role") == "columnheader" and found.get("col-id"):
             self.columns.append(str(found["col-id"]))
+            self.position[str(found["col-id"])] = int(found.get("aria-colindex") or -1)
         if tag == "a" and "/runs/" in str(found.get("href") or ""):
             self._in_name = True
 
@@ -184,4 +187,5 @@ def test_the_run_list_reads_in_a_browser(served: Served, tmp_path: Path) -> None
     # the grouping tags and the headline metrics are columns
     for column in ("tags.`dataset`", "tags.`arm`", "tags.`alpha`", "tags.`seed`", "metrics.`success`"):
         assert column in table.columns, table.columns
+    assert table.position["tags.`seed`"] < table.position["metrics.`success`"]  # who, then how it did
     assert "MLflow collects usage data" not in page.stdout

@@ -134,6 +134,7 @@ def test_the_experiment_stores_the_run_list_view(database: Path, request: pytest
         "tags.`seed`",
     ]
     assert {"metrics.`success`", "metrics.`test_accuracy`"} <= set(columns)
+    assert view["columnOrder"] == columns  # the grouping tags first, then the metrics
     # sorted by anything but creation time, MLflow lists the children flat instead of folded under the parent
     assert view["orderByKey"] == "tags.`mlflow.runName`" and view["orderByAsc"] is True
     # the view's sort key is one the tracking store can sort by
