@@ -156,10 +156,19 @@ def plot_critical_mass(table: pd.DataFrame, *, title: str) -> Figure:
     for strip, main, threshold in zip(strips, mains, thresholds, strict=True):
         _critical_mass_panel(main, strip, table[table["threshold"] == threshold], styles)
         strip.set_title(f"S* = {threshold:g}")
-        main.margins(x=0.12)
         set_epsilon_ticks(main, table["epsilon"].to_numpy(float))
+        _pad_epsilon_limits(main, table["epsilon"].to_numpy(float))
     _legend(figure, table, styles)
     return figure
+
+
+def _pad_epsilon_limits(axis: Axes, epsilons: np.ndarray) -> None:
+    """Room on the log ε axis beyond the smallest and largest ε, so an arrow at either end is not on the frame (the
+    axis would otherwise end at the last point with a value)."""
+    values = np.unique(epsilons[np.isfinite(epsilons)])
+    if values.size > 1:
+        pad = max(1.2, float(values[-1] / values[0]) ** 0.08)
+        axis.set_xlim(values[0] / pad, values[-1] * pad)
 
 
 def _legend(figure: Figure, table: pd.DataFrame, styles: Mapping[str, ArmStyle]) -> None:

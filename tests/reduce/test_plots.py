@@ -145,6 +145,8 @@ def test_not_reached_is_an_arrow_beyond_the_axis_never_a_value_on_it() -> None:
     arrows = [child for child in strip.get_children() if isinstance(child, Annotation)]
     solid = [arrow.xy[0] for arrow in arrows if arrow.arrow_patch.get_linestyle() in ("-", "solid")]
     assert solid == pytest.approx([0.1])
+    low, high = main.get_xlim()
+    assert low < 0.1 / 1.1 and high > 4.0 * 1.1  # the arrow at the smallest ε is inside the band, not on its frame
     top = main.get_ylim()[1]
     for line in main.get_lines():  # on the α* axis only reached values, all inside it
         y = np.asarray(line.get_ydata(), dtype=float)
