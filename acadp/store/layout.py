@@ -13,7 +13,8 @@
         tune/                                Ray Tune's own experiment state (one experiment per invocation)
         trials/<trial key>/
             config.json                      the resolved trial config
-            checkpoint/state.pt, meta.json   state after the last finished epoch (meta.json written last)
+            checkpoint/state-<epoch>.pt      the training state after a finished epoch (tensors only)
+            checkpoint/meta.json             written last: commits one state file (its name and SHA-256), history
             progress.json                    epochs done, last metrics, MLflow run id
             error.json                       the last failure (kept after a later success, for the record)
             attempts.json                    every failed attempt the driver saw, with its reason (e.g. node lost)
@@ -58,14 +59,28 @@ CHECKPOINT_DIR = "checkpoint"  # a trial's checkpoint folder (also under ``acadp
 
 @dataclass(frozen=True)
 class CheckpointLayout:
-    """Paths of one epoch checkpoint, relative to the store root: the folder ``root`` holds the state, then the meta
-    file (written last: a state without a matching meta file is never used)."""
+    """Paths of one epoch checkpoint, relative to the store root: the folder ``root`` holds a state file per epoch
+    written and the meta file, written last, which commits one of them (see :mod:`acadp.trial.checkpoint`)."""
 
     root: str
 
-    @property
-    def state(self) -> str:
-        return f"{self.root}/state.pt"
+    STATE_PREFIX = "state-"
+    STATE_SUFFIX = ".pt"
+    LEGACY_STATE = "state.pt"  # the one state file of checkpoints written before meta files committed a state
+
+    @classmethod
+    def state_name(cls, epoch: int) -> str:
+        """The state file's name after ``epoch`` finished epochs (a name inside :attr:`root`)."""
+        return f"{cls.STATE_PREFIX}{epoch:04d}{cls.STATE_SUFFIX}"
+
+    @classmethod
+    def is_state_name(cls, name: str) -> bool:
+        """Whether ``name`` (inside :attr:`root`) is a state file, committed or not."""
+        return name == cls.LEGACY_STATE or (name.startswith(cls.STATE_PREFIX) and name.endswith(cls.STATE_SUFFIX))
+
+    def file(self, name: str) -> str:
+        """The file ``name`` of the checkpoint folder."""
+        return f"{self.root}/{name}"
 
     @property
     def meta(self) -> str:
@@ -105,10 +120,6 @@ class TrialLayout(JobLayout):
     @property
     def checkpoint(self) -> str:
         return f"{self.root}/{CHECKPOINT_DIR}"
-
-    @property
-    def checkpoint_state(self) -> str:
-        return CheckpointLayout(self.checkpoint).state
 
     @property
     def checkpoint_meta(self) -> str:

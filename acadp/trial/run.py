@@ -23,7 +23,7 @@ from acadp.models import ModelInputs, build_model
 from acadp.runtime import pin_malloc_thresholds
 from acadp.seeding import derive_seed
 from acadp.store.provenance import provenance
-from acadp.trial.checkpoint import CHECKPOINT_FORMAT, TrialCheckpoint
+from acadp.trial.checkpoint import TrialCheckpoint
 from acadp.trial.data import GroupData, TrialData, prepare_trial_data
 from acadp.trial.mechanism import GradientNorms, GradientProbe, member_success
 from acadp.trial.metrics import Evaluation, evaluate
@@ -214,7 +214,6 @@ def _checkpoint_meta(
     config: TrialConfig, run: TrainingRun, history: list[EpochRecord], *, seconds: float
 ) -> dict[str, Any]:
     return {
-        "format": CHECKPOINT_FORMAT,
         "trial_key": config.key(),
         "epochs_done": run.epochs_done,
         "history": [item.plain() for item in history],
