@@ -135,9 +135,12 @@ def results_by_key(sweep_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def comparable(result: dict[str, Any]) -> dict[str, Any]:
-    """A result without what legitimately differs between runs (timings, resume point, history timings)."""
-    skip = {"seconds", "resumed_from_epoch", "history", "provenance"}
-    return {key: value for key, value in result.items() if key not in skip}
+    """A ``result.json`` without what legitimately differs between runs: timings (the trial's and each epoch's), the
+    resume point and provenance. The per-epoch history is kept, so a resume that lost or repeated an epoch differs."""
+    skip = {"seconds", "resumed_from_epoch", "provenance"}
+    kept = {key: value for key, value in result.items() if key not in skip}
+    kept["history"] = [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in result["history"]]
+    return kept
 
 
 def child_runs(tracking_uri: str, experiment: str) -> tuple[list, list]:
