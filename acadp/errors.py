@@ -65,3 +65,7 @@ class SweepSupersededError(AcadpError):
 
 class AuditStateError(AcadpError):
     """A LiRA audit's saved files (keep matrix, shadows) do not fit its settings; the audit must start afresh."""
+
+
+class InjectedFaultError(AcadpError):
+    """A fault injected on purpose through ``ACADP_INJECT_FAULT`` (:mod:`acadp.trial.faults`), to test failure paths."""

@@ -25,6 +25,7 @@ from acadp.seeding import derive_seed
 from acadp.store.provenance import provenance
 from acadp.trial.checkpoint import TrialCheckpoint
 from acadp.trial.data import GroupData, TrialData, prepare_trial_data
+from acadp.trial.faults import inject_fault
 from acadp.trial.mechanism import GradientNorms, GradientProbe, member_success
 from acadp.trial.metrics import Evaluation, evaluate
 from acadp.trial.pretrain import apply_pretrained, pretrained_state
@@ -181,6 +182,7 @@ def run_trial(
     resumed_from = run.epochs_done
     evaluation = None
     while run.epochs_done < config.training.epochs:
+        inject_fault(config.key(), epochs_done=run.epochs_done)
         epoch_start = time.perf_counter()
         stats = run.train_epoch()
         record, evaluation = _epoch_record(run, config, data, stats=stats, started=epoch_start, device=dev, probe=probe)
