@@ -370,6 +370,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
             jobs = _job_configs(runtime, trials, audits)
             _run_tune(plan, store, jobs, console, cluster=cluster, runtime=runtime, full=full)
             timings["tune_finished_at"] = utc_stamp()
+        lease.check()  # a driver taken over while it stalled leaves the records and MLflow to its successor
         _record_invocation(store, {**timings, "finished_at": utc_stamp()})
         if searched:
             plan = replan(plan, store)  # the points the search ran

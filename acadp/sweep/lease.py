@@ -3,7 +3,16 @@
 A second ``sweep run`` (or ``resume``) on the same sweep refuses to start while the first is alive, before it prepares
 anything, naming the live driver; so does ``sweep sync``, which would log what the driver logs itself. A driver that
 died (SIGKILL, pre-emption) leaves a stale file: its heartbeat stops, or its pid is gone on this host, and the next
-driver takes over. Trials check the invocation id every epoch and stop if a newer driver owns the sweep.
+driver takes over. Trials check the invocation id before they start and after every epoch, and stop if a newer
+driver owns the sweep (or none does).
+
+A driver that only stalled (suspended, a frozen machine) past the stale time finds, when it runs again, another
+driver's ``driver.json``: its heartbeat renews the lease only while the file still names it, so it never takes the
+sweep back; it stops renewing, and the driver ends with :class:`SweepSupersededError` once Tune returns, without
+closing the sweep's MLflow run or recording an invocation (the new driver owns both). The check and the renewal are
+two file operations, not one atomic one: a driver that stalls for the whole stale time exactly between them could
+still overwrite its successor once; the successor's trials then stop at their next epoch and its driver ends the
+same way, so no result is written twice, but that sweep needs one more ``sweep resume``.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from acadp.clock import utc_now
-from acadp.errors import StoreFullError, SweepLockedError
+from acadp.errors import StoreError, StoreFullError, SweepLockedError, SweepSupersededError
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 
@@ -77,11 +86,13 @@ def read_driver(store: ResultsStore) -> dict[str, Any] | None:
 
 @dataclass
 class DriverLease:
-    """The lease of this process on a sweep, renewed by a background heartbeat until :meth:`release`."""
+    """The lease of this process on a sweep, renewed by a background heartbeat until :meth:`release` or until
+    ``driver.json`` names another driver (then ``successor`` holds that record, ``{}`` when the file was removed)."""
 
     store: ResultsStore
     invocation: str
     started_at: str
+    successor: dict[str, Any] | None = None
 
     @classmethod
     def acquire(cls, store: ResultsStore) -> DriverLease:
@@ -103,8 +114,38 @@ class DriverLease:
     def beat(self) -> None:
         self.store.write_json(LAYOUT.driver, self.record())
 
+    def renew(self) -> bool:
+        """Renew the lease if ``driver.json`` still names this driver; otherwise record the successor and return
+        False (a read that fails leaves the lease as it is, for the next beat to retry)."""
+        try:
+            current = read_driver(self.store)
+        except (StoreError, OSError, ValueError):
+            return True
+        if current is None or current.get("invocation") != self.invocation:
+            self.successor = current or {}
+            return False
+        self.beat()
+        return True
+
+    def check(self) -> None:
+        """Raise :class:`SweepSupersededError` if another driver took the sweep over (see the module docstring)."""
+        if self.successor is None:
+            return
+        new = self.successor
+        who = (
+            f"driver invocation {new.get('invocation')} (pid {new.get('pid')} on {new.get('host')}) took it over"
+            if new
+            else "driver.json no longer names this driver (another driver took the sweep over and has finished, or "
+            "the file was removed)"
+        )
+        raise SweepSupersededError(
+            f"{self.store.uri}: {who} while this driver ({self.invocation}) was not renewing its lease; this driver "
+            "stopped and left the sweep's MLflow run to it (`acadp sweep status` shows where the sweep stands)"
+        )
+
     def start_heartbeat(self, *, on_store_full: Callable[[str], None] | None = None) -> threading.Event:
-        """Renew the lease every few seconds from a daemon thread; set the returned event to stop it.
+        """Renew the lease every few seconds from a daemon thread until it is taken over; set the returned event to
+        stop it.
 
         A beat the full store cannot take is reported to ``on_store_full`` (its one line), and the next beat tries
         again."""
@@ -113,7 +154,8 @@ class DriverLease:
         def loop() -> None:
             while not stop.wait(HEARTBEAT_SECONDS):
                 try:
-                    self.beat()
+                    if not self.renew():
+                        return
                 except StoreFullError as error:
                     if on_store_full is not None:
                         on_store_full(str(error))

@@ -74,15 +74,17 @@ class _Progress:
 
 
 class _Guard:
-    """Stops a trial whose driver was replaced: each epoch, ``driver.json`` must still name this invocation."""
+    """Stops a trial whose driver was replaced: before it starts and after each epoch, ``driver.json`` must still
+    name this invocation (a missing file means no driver owns the sweep any more)."""
 
     def __init__(self, store: ResultsStore, invocation: str) -> None:
         self.store, self.invocation = store, invocation
 
+    def current(self) -> str | None:
+        return self.store.read_json(LAYOUT.driver).get("invocation") if self.store.exists(LAYOUT.driver) else None
+
     def check(self) -> None:
-        if not self.store.exists(LAYOUT.driver):
-            return
-        current = self.store.read_json(LAYOUT.driver).get("invocation")
+        current = self.current()
         if current != self.invocation:
             raise SweepSupersededError(f"driver invocation {current} replaced {self.invocation}; stopping")
 
@@ -160,10 +162,12 @@ def run_trial_job(job: TrialJob) -> None:
     if store.exists(paths.result):
         tune.report(final_metrics(TrialResult.model_validate(store.read_json(paths.result))))
         return
+    guard = _Guard(store, job.invocation)
+    if guard.current() != job.invocation:
+        return  # a newer driver owns the sweep (or none does): this driver's trials leave it alone
     if not store.exists(paths.config):
         store.write_json(paths.config, config.canonical())
     tracking = _guarded_run(job, store, paths.untracked, lambda target: TrialTracker(target, config))
-    guard = _Guard(store, job.invocation)
     progress = _Progress(store, paths.progress)
     node = current_node_id()
     progress.update(
@@ -177,6 +181,7 @@ def run_trial_job(job: TrialJob) -> None:
         if tracking is not None:
             tracking.call(lambda tracker: tracker.log_epoch(record))
         tune.report({k: v for k, v in record.plain().items() if v is not None})
+        guard.check()  # the report waits for the driver: a driver stalled there may have been taken over
 
     try:
         result = run_trial(
@@ -188,8 +193,10 @@ def run_trial_job(job: TrialJob) -> None:
             on_epoch=on_epoch,
             noise=job.noise,
         )
-    except (SweepSupersededError, StoreFullError):
-        raise  # neither is the trial's failure: no error.json (a full store could not take it anyway)
+    except SweepSupersededError:
+        return  # not a failure: the newer driver continues this trial from its checkpoint
+    except StoreFullError:
+        raise  # not the trial's failure: no error.json (a full store could not take it anyway)
     except Exception as error:
         _record_failure(store, paths.error, error, job.invocation)
         if tracking is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from acadp.errors import SweepLockedError
+from acadp.errors import SweepLockedError, SweepSupersededError
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.lease import DriverLease, driver_is_live, read_driver
@@ -53,3 +53,29 @@ def test_a_killed_unreaped_driver_is_not_alive(tmp_path: Path) -> None:
         DriverLease.acquire(store).release()
     finally:
         child.wait()
+
+
+def test_a_lease_taken_over_is_not_renewed_and_its_driver_learns_who_took_it(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    stalled = DriverLease.acquire(store)
+    assert stalled.renew()
+    stalled.check()  # still its own: nothing to raise
+    stale = {**read_driver(store), "heartbeat_at": record(0, age_seconds=120)["heartbeat_at"]}
+    store.write_json(LAYOUT.driver, stale)  # the stalled driver's heartbeat went quiet for two minutes
+    successor = DriverLease.acquire(store)
+    assert not stalled.renew()  # the stalled driver must not take the sweep back
+    assert read_driver(store)["invocation"] == successor.invocation
+    with pytest.raises(SweepSupersededError, match=rf"driver invocation {successor.invocation} \(pid \d+ on .*\) took"):
+        stalled.check()
+    stalled.release()  # leaves the successor's lease alone
+    assert read_driver(store)["invocation"] == successor.invocation
+
+
+def test_a_removed_lease_is_not_recreated_by_the_heartbeat(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    lease = DriverLease.acquire(store)
+    store.delete(LAYOUT.driver)
+    assert not lease.renew()
+    assert read_driver(store) is None
+    with pytest.raises(SweepSupersededError, match=r"driver\.json no longer names this driver .* while this driver"):
+        lease.check()
