@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sweep.helpers import on_a_free_port, raise_if_port_taken  # tests/ is on the path: the tests' own helpers
 
 from acadp.sweep.ui import ui_address
 
@@ -21,20 +21,14 @@ START_TIMEOUT_S = 120.0  # mlflow's imports and a new store's tables take tens o
 STOP_TIMEOUT_S = 10.0  # acadp ui gives the server 5 s after SIGTERM, then kills what is left
 
 
-@pytest.fixture(scope="module")
-def store_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One existing sqlite store for both signals (``acadp ui`` refuses to create one)."""
+@pytest.fixture
+def store_uri(tmp_path: Path) -> str:
+    """An existing sqlite store of the test's own (``acadp ui`` refuses to create one)."""
     from mlflow.tracking import MlflowClient
 
-    uri = f"sqlite:///{tmp_path_factory.mktemp('ui-store') / 'mlflow.db'}"
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     MlflowClient(tracking_uri=uri).search_experiments()  # creates the tables
     return uri
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _living_processes() -> dict[int, int]:
@@ -75,7 +69,9 @@ def _left_after_stop(tree: set[int]) -> set[int]:
 def _wait_until_serving(port: int, ui: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        assert ui.poll() is None, f"acadp ui exited with {ui.returncode}:\n{log.read_text()}"
+        if ui.poll() is not None:
+            raise_if_port_taken(log)
+            pytest.fail(f"acadp ui exited with {ui.returncode}:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
                 if response.status == 200:
@@ -91,8 +87,6 @@ def _wait_until_serving(port: int, ui: subprocess.Popen[bytes], log: Path) -> No
 def test_stopping_acadp_ui_ends_the_whole_server_tree(
     tmp_path: Path, store_uri: str, stop_signal: signal.Signals
 ) -> None:
-    port = _free_port()
-    log = tmp_path / "ui.log"
     env = {
         **os.environ,
         "MLFLOW_WORKERS": "2",  # uvicorn's supervisor with two workers: grandchildren and their children
@@ -100,10 +94,18 @@ def test_stopping_acadp_ui_ends_the_whole_server_tree(
     }
     command = [sys.executable, "-m", "acadp", "ui", "--backend-store-uri", store_uri]
     tree: set[int] = set()
-    with log.open("wb") as output:
-        ui = subprocess.Popen([*command, "--port", str(port)], stdout=output, stderr=output, env=env, cwd=tmp_path)
-    try:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(port: int) -> subprocess.Popen[bytes]:
+        log = tmp_path / f"ui-{port}.log"
+        with log.open("wb") as output:
+            ui = subprocess.Popen([*command, "--port", str(port)], stdout=output, stderr=output, env=env, cwd=tmp_path)
+        started.append(ui)
         _wait_until_serving(port, ui, log)
+        return ui
+
+    try:
+        ui = on_a_free_port(start)
         tree = _descendants(ui.pid)
         assert len(tree) >= 3, f"expected mlflow, uvicorn and its workers under acadp ui, found {sorted(tree)}"
 
@@ -111,9 +113,10 @@ def test_stopping_acadp_ui_ends_the_whole_server_tree(
         assert ui.wait(timeout=STOP_TIMEOUT_S) == 0
         assert not _left_after_stop(tree), "processes outlived acadp ui"
     finally:  # on a failure, nothing this test started may outlive it
-        if ui.poll() is None:
-            ui.kill()
-            ui.wait()
+        for each in started:
+            if each.poll() is None:
+                each.kill()
+                each.wait()
         for pid in tree & _living_processes().keys():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

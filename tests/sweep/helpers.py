@@ -9,21 +9,56 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from mlflow.tracking import MlflowClient
 
 ACADP = str(Path(sys.executable).with_name("acadp"))
+# How a server says that the port it was given is taken (Linux errno 98, uvicorn, Ray's port checks)
+PORT_TAKEN = re.compile(r"address already in use|errno 98|already in use|port \d+ is not available", re.IGNORECASE)
+T = TypeVar("T")
+
+
+class PortTaken(Exception):
+    """A server could not bind the port it was handed: another process took it in between."""
+
+
+def free_port() -> int:
+    """A port the OS hands out as free now (bound on 127.0.0.1, read, released). A server started on it can still
+    lose it to another process before it binds: start servers through :func:`on_a_free_port`."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def on_a_free_port(start: Callable[[int], T], *, attempts: int = 3) -> T:
+    """``start(port)`` on a port just handed out; again on a new one when it raises :class:`PortTaken` (a race with
+    another process, retried rather than slept away)."""
+    for attempt in range(attempts):
+        try:
+            return start(free_port())
+        except PortTaken:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def raise_if_port_taken(log: Path) -> None:
+    """Raise :class:`PortTaken` when a server's ``log`` says it could not bind its port."""
+    text = log.read_text(errors="replace")
+    if PORT_TAKEN.search(text):
+        raise PortTaken(text[-1000:])
 
 
 def session_members(session: int) -> list[int]:

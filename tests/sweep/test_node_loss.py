@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -24,6 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +35,21 @@ from acadp.sweep.plan import plan_sweep
 from acadp.trial.run import run_trial
 
 from .helpers import (
+    PortTaken,
     background_acadp,
     child_runs,
     cli_env,
     comparable,
+    free_port,
+    kill_session,
+    raise_if_port_taken,
     results_by_key,
     run_acadp,
     session_members,
     status_json,
     write_sweep,
 )
-from .test_services import BIN, free_port
+from .test_services import BIN
 
 # enough trials that some are still pending when the replacement node joins after the kill
 GRID = {"alpha": [0.0, 0.1, 0.2], "epsilon": ["inf"], "clip": ["none"], "arms": ["sgd"], "seed": list(range(8))}
@@ -66,7 +72,19 @@ class RayCluster:
         return f"127.0.0.1:{self.port}"
 
     def start(self, *, head: bool, cpus: int = 1) -> int:
-        """Start a node; returns its session id (the PID of its ``ray start``), whose members are its processes."""
+        """Start a node; returns its session id (the PID of its ``ray start``), whose members are its processes. A
+        port taken by another process between being handed out and bound is replaced by a new one, and tried again."""
+        for attempt in range(3):
+            try:
+                return self._start(head=head, cpus=cpus)
+            except PortTaken:
+                if attempt == 2:
+                    raise
+                if head:
+                    self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self, *, head: bool, cpus: int) -> int:
         head_only = ["--head", "--port", str(self.port), "--temp-dir", str(self.temp_dir)]
         where = [*head_only, "--include-dashboard", "false"] if head else ["--address", self.address]
         command = [
@@ -78,7 +96,10 @@ class RayCluster:
             starter = subprocess.Popen(
                 command, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
             )
-        assert starter.wait(timeout=120) == 0, log.read_text()[-3000:]
+        if starter.wait(timeout=120) != 0:
+            kill_session(starter.pid)
+            raise_if_port_taken(log)
+            pytest.fail(log.read_text()[-3000:])
         self.sessions.append(starter.pid)
         return starter.pid
 
@@ -112,6 +133,7 @@ def ray_cluster(tmp_path: Path) -> Iterator[RayCluster]:
     finally:
         for session in cluster.sessions:
             cluster.kill(session)
+        shutil.rmtree(workdir, ignore_errors=True)  # Ray's session folders: nothing of the test stays in /tmp
 
 
 def progress_of(sweep_dir: Path) -> dict[str, dict[str, Any]]:
@@ -127,21 +149,25 @@ def shadow_nodes(sweep_dir: Path) -> list[str]:
     return [json.loads(p.read_text())["node_id"] for p in sweep_dir.glob("audits/*/shadows/*/meta.json")]
 
 
-def lost_candidate(sweep_dir: Path, worker: int) -> tuple[str, str] | None:
-    """(trial key, node id) of a trial mid-training in a process of the worker node's session while the audit, with
-    shadows already saved by two nodes, is still training others; None until all of that holds."""
+def lost_candidate(sweep_dir: Path, worker: int, *, mid_audit: bool) -> tuple[str, str] | None:
+    """(trial key, node id) of a trial mid-training in a process of the worker node's session (and, with
+    ``mid_audit``, while the audit, with shadows already saved by two nodes, is still training others); None until
+    all of that holds."""
     members = set(session_members(worker))
     shadows = shadow_nodes(sweep_dir)
-    if len(set(shadows)) < 2 or len(shadows) >= LIRA["shadows"]:
+    if mid_audit and (len(set(shadows)) < 2 or len(shadows) >= LIRA["shadows"]):
         return None
     for key, progress in progress_of(sweep_dir).items():
-        if progress.get("pid") in members and mid_training(sweep_dir / "trials" / key):
+        if progress.get("pid") in members and mid_training(sweep_dir / "trials" / key, progress):
             return key, progress["node_id"]
     return None
 
 
-def mid_training(trial_dir: Path) -> bool:
-    """A checkpointed epoch and no result yet."""
+def mid_training(trial_dir: Path, progress: dict[str, Any] | None = None) -> bool:
+    """A checkpointed epoch and no result yet (with ``progress``: and at least one whole epoch still to go after the
+    one in progress, so that a kill sent now lands before the trial can finish)."""
+    if progress is not None and progress.get("epochs", 0) - progress.get("epochs_done", 0) < 2:
+        return False
     return (trial_dir / "checkpoint" / "meta.json").exists() and not (trial_dir / "result.json").exists()
 
 
@@ -191,14 +217,23 @@ def test_a_lost_worker_node_costs_its_running_work_only_and_a_new_node_gets_tria
         env = cli_env(data_dir, **{k: cluster.env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")})
         args = ["sweep", "run", str(spec), "--storage", str(storage), "--address", cluster.address, "--no-reduce"]
         with background_acadp(args, env=env, log=log) as driver:
-            lost_key, lost_node = wait_for(
-                lambda: lost_candidate(sweep_dir, worker), timeout=400, driver=driver, log=log,
-                what="a trial mid-training and a finished shadow on the worker node",
-            )  # fmt: skip
-            before = set(shadow_nodes(sweep_dir)) | {p["node_id"] for p in progress_of(sweep_dir).values()}
-            killed_at = time.monotonic()
-            cluster.kill(worker)
-            joined = cluster.start(head=False, cpus=2)  # a replacement joins while the sweep goes on
+            before: set[str] = set()
+            # A trial seen mid-training can still finish before the kill lands: then the node that replaced the
+            # killed one is killed the same way, mid-training of one of its trials (the audit has lost its node).
+            for attempt in range(3):
+                lost_key, lost_node = wait_for(
+                    partial(lost_candidate, sweep_dir, worker, mid_audit=attempt == 0), timeout=400, driver=driver,
+                    log=log, what="a trial mid-training (and a finished shadow) on the worker node",
+                )  # fmt: skip
+                before |= set(shadow_nodes(sweep_dir)) | {p["node_id"] for p in progress_of(sweep_dir).values()}
+                killed_at = time.monotonic()
+                cluster.kill(worker)
+                joined = cluster.start(head=False, cpus=2)  # a replacement joins while the sweep goes on
+                if not (sweep_dir / "trials" / lost_key / "result.json").exists():
+                    break  # no process of the killed node is left to write it: the kill landed mid-training
+                worker = joined
+            else:
+                pytest.fail("every kill landed after its trial had finished")
             # while the sweep recovers, status calls the lost trial retrying (or running again), never failed
             seen = wait_for(
                 lambda: _retry_state(status_json(spec, storage, env), lost_key), timeout=120, driver=driver, log=log,
@@ -250,21 +285,17 @@ def _restart_time(sweep_dir: Path, key: str) -> float:
 def test_a_lost_head_is_replaced_and_the_sweep_resumed_against_the_new_head(tmp_path: Path, data_dir: Path) -> None:
     grid = {**GRID, "seed": [0, 1]}  # 6 points
     spec = write_sweep(tmp_path / "head.yaml", name="head", grid=grid, datasets=DATA, resources={"cpus": 1})
-    storage, sweep_dir, log = tmp_path / "store", tmp_path / "store" / "head", tmp_path / "driver.log"
-    with ray_cluster(tmp_path) as first:
-        head = first.start(head=True, cpus=1)
-        worker = first.start(head=False, cpus=1)
-        env = cli_env(data_dir, **{k: first.env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")})
-        args = ["sweep", "run", str(spec), "--storage", str(storage), "--address", first.address, "--no-reduce"]
-        with background_acadp(args, env=env, log=log) as driver:
-            wait_for(
-                lambda: _one_done_one_mid(sweep_dir), timeout=300, driver=driver, log=log,
-                what="a finished trial and one mid-training",
-            )  # fmt: skip
-            os.kill(driver.pid, signal.SIGKILL)
-            first.kill(head)
-            first.kill(worker)
-            driver.wait(timeout=30)
+    storage, sweep_dir = tmp_path / "store", tmp_path / "store" / "head"
+    # A trial seen mid-training can still finish before the kill lands: then a resume on a new cluster is killed again.
+    for attempt in range(3):
+        _kill_head_and_driver_mid_training(
+            spec, storage, data_dir, tmp_path / f"driver-{attempt}.log", resume=attempt > 0
+        )
+        trials = list((sweep_dir / "trials").glob("*"))
+        if any(mid_training(trial) for trial in trials):
+            break
+    else:
+        pytest.fail("every kill landed after the trials seen mid-training had finished")
     assert len(results_by_key(sweep_dir)) < 6
     with ray_cluster(tmp_path) as second:
         second.start(head=True, cpus=2)
@@ -278,7 +309,30 @@ def test_a_lost_head_is_replaced_and_the_sweep_resumed_against_the_new_head(tmp_
     assert any(result["resumed_from_epoch"] > 0 for result in results.values()), "no trial resumed mid-training"
 
 
+def _kill_head_and_driver_mid_training(spec: Path, storage: Path, data_dir: Path, log: Path, *, resume: bool) -> None:
+    """Run (or resume) the sweep on a new two-node cluster; SIGKILL the driver and both nodes once a trial has
+    finished and another is mid-training."""
+    sweep_dir = storage / "head"
+    with ray_cluster(log.parent) as cluster:
+        head = cluster.start(head=True, cpus=1)
+        worker = cluster.start(head=False, cpus=1)
+        env = cli_env(data_dir, **{k: cluster.env[k] for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH")})
+        command = "resume" if resume else "run"
+        args = ["sweep", command, str(spec), "--storage", str(storage), "--address", cluster.address, "--no-reduce"]
+        with background_acadp(args, env=env, log=log) as driver:
+            wait_for(
+                lambda: _one_done_one_mid(sweep_dir), timeout=300, driver=driver, log=log,
+                what="a finished trial and one mid-training",
+            )  # fmt: skip
+            os.kill(driver.pid, signal.SIGKILL)
+            cluster.kill(head)
+            cluster.kill(worker)
+            driver.wait(timeout=30)
+
+
 def _one_done_one_mid(sweep_dir: Path) -> bool | None:
+    progress = progress_of(sweep_dir)
     trials = list((sweep_dir / "trials").glob("*"))
     done = [t for t in trials if (t / "result.json").exists()]
-    return True if done and any(mid_training(t) for t in trials) else None
+    mid = [t for t in trials if t.name in progress and mid_training(t, progress[t.name])]
+    return True if done and mid else None

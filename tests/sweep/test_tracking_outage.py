@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -83,19 +82,22 @@ def test_a_tracker_at_a_closed_port_fails_fast_marks_the_result_and_never_raises
     lines: list[str] = []
     health = TrackingHealth(emit=lines.append, retry_after=60)
 
-    began = time.monotonic()
-    run = GuardedRun(store, marker, lambda: TrialTracker(target, trial), health=health)
-    assert time.monotonic() - began < 10
-    assert not run.active and store.exists(marker)
+    opened: list[int] = []
+
+    def open_tracker() -> TrialTracker:
+        opened.append(1)
+        return TrialTracker(target, trial)
+
+    run = GuardedRun(store, marker, open_tracker, health=health)  # how fast: benchmarks/bench_tracking.py
+    assert opened == [1] and not run.active and store.exists(marker)
     assert "127.0.0.1" in str(store.read_json(marker)["reason"])
     assert run.call(lambda tracker: tracker.log_epoch(result_of(trial).history[0])) is False
     assert run.finish(lambda tracker: tracker.finish(result_of(trial))) is False
     assert store.exists(marker), "the marker stays until the backfill"
 
     store.delete(marker)
-    began = time.monotonic()
-    again = GuardedRun(store, marker, lambda: TrialTracker(target, trial), health=health)
-    assert time.monotonic() - began < 1, "a process that just failed does not spend the retry budget again"
+    again = GuardedRun(store, marker, open_tracker, health=health)
+    assert opened == [1], "a process that just failed does not spend the retry budget again"
     assert not again.active and store.exists(marker)
     assert len(lines) == 1 and "Traceback" not in lines[0]
 

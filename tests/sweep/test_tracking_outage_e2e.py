@@ -15,24 +15,26 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from .helpers import background_acadp, cli_env, kill_session, results_by_key, run_acadp, status_json, write_sweep
-from .test_services import BIN, free_port, wait_http
+from .helpers import (
+    background_acadp,
+    cli_env,
+    free_port,
+    kill_session,
+    results_by_key,
+    run_acadp,
+    status_json,
+    write_sweep,
+)
+from .test_services import start_mlflow_server
 
 
 @contextmanager
 def mlflow_server(root: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
     """A real ``mlflow server`` on 127.0.0.1:``port`` whose database and artifacts live under ``root`` (so that a
-    restart on the same port finds the same runs); its whole session is stopped on exit."""
-    log = root / f"mlflow-server-{time.monotonic_ns()}.log"
-    command = [
-        str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-        "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
-        "--artifacts-destination", (root / "server-artifacts").as_uri(), "--workers", "1",
-    ]  # fmt: skip
-    with open(log, "wb") as handle:
-        server = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    restart on the same port finds the same runs); its whole session is stopped on exit. The sweep's tracking URI
+    names the port, so it is kept: a port taken meanwhile by another process fails the test with the server's log."""
+    server = start_mlflow_server(root, port)
     try:
-        wait_http(f"http://127.0.0.1:{port}/health", timeout=90, process=server, log=log)
         yield server
     finally:
         kill_session(server.pid)
