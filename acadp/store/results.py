@@ -146,6 +146,29 @@ class ResultsStore:
         infos = self.fs.get_file_info(pafs.FileSelector(self.path(rel), recursive=False))
         return sorted(info.base_name for info in infos)
 
+    def list_files(self, rel: str) -> list[str]:
+        """Paths (relative to ``rel``, POSIX) of every file anywhere under ``rel``; empty if ``rel`` does not exist."""
+        if not self.exists(rel):
+            return []
+        base = self.path(rel).rstrip("/") + "/"
+        infos = self.fs.get_file_info(pafs.FileSelector(self.path(rel), recursive=True))
+        return sorted(info.path.removeprefix(base) for info in infos if info.type == pafs.FileType.File)
+
+    @contextmanager
+    def local_copy(self, rel: str) -> Iterator[Path]:
+        """A local folder holding what lies under ``rel`` (for tools that need files, e.g. MLflow's artifact logging):
+        the folder itself on a local store, else a temporary copy, removed when the ``with`` block ends."""
+        if self.is_local:
+            yield Path(self.path(rel))
+            return
+        with tempfile.TemporaryDirectory(prefix="acadp-store-") as tmp:
+            local = Path(tmp)
+            for name in self.list_files(rel):
+                target = local / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self.read_bytes(f"{rel}/{name}"))
+            yield local
+
     def delete(self, rel: str) -> None:
         """Remove the file or directory tree ``rel`` if it exists."""
         info = self.fs.get_file_info(self.path(rel))

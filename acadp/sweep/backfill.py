@@ -10,7 +10,9 @@ to be created, closed, or given the reducer's outputs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -85,13 +87,30 @@ def awaiting_tracking(plan: SweepPlan, store: ResultsStore) -> int:
 def open_sweep_run(plan: SweepPlan, store: ResultsStore) -> TrackingTarget:
     """Create (or find) the sweep's experiment and parent run, marked RUNNING (the driver, at start)."""
     local_default = plan.is_local and not plan.spec.tracking_uri
-    return setup_sweep_tracking(
-        tracking_uri=plan.tracking_uri,
-        experiment=plan.name,
-        sweep_dir=plan.location,
-        artifact_root=store.local_path(LAYOUT.mlflow_artifacts) if local_default else None,
-        spec_files=[store.local_path(LAYOUT.sweep_file), store.local_path(LAYOUT.spec)] if store.is_local else [],
-    )
+    with _spec_files(store) as spec_files:
+        return setup_sweep_tracking(
+            tracking_uri=plan.tracking_uri,
+            experiment=plan.name,
+            sweep_dir=plan.location,
+            artifact_root=store.local_path(LAYOUT.mlflow_artifacts) if local_default else None,
+            spec_files=spec_files,
+        )
+
+
+@contextmanager
+def _spec_files(store: ResultsStore) -> Iterator[list[Path]]:
+    """The sweep file and resolved spec as local files (temporary copies of those a remote store holds)."""
+    if store.is_local:
+        yield [store.local_path(LAYOUT.sweep_file), store.local_path(LAYOUT.spec)]
+        return
+    with tempfile.TemporaryDirectory(prefix="acadp-spec-") as tmp:
+        copies = []
+        for rel in (LAYOUT.sweep_file, LAYOUT.spec):
+            if store.exists(rel):
+                copy = Path(tmp) / Path(rel).name
+                copy.write_bytes(store.read_bytes(rel))
+                copies.append(copy)
+        yield copies
 
 
 def _parent(plan: SweepPlan, store: ResultsStore) -> TrackingTarget:
@@ -188,8 +207,9 @@ def _close_parent(target: TrackingTarget, store: ResultsStore, marker: dict[str,
     finish = marker.get("finish")
     if isinstance(finish, dict):
         finish_sweep_run(target, status=str(finish["status"]), counts=dict(finish["counts"]))
-    if marker.get("reduced") and store.is_local:
-        log_sweep_artifacts(target, reduced_paths(store), base=store.local_path(LAYOUT.reduced))
+    if marker.get("reduced"):
+        with store.local_copy(LAYOUT.reduced) as reduced:
+            log_sweep_artifacts(target, sorted(p for p in reduced.rglob("*") if p.is_file()), base=reduced)
 
 
 def mark_parent(store: ResultsStore, reason: str, **fields: object) -> None:
@@ -207,9 +227,3 @@ def clear_parent_finish(store: ResultsStore) -> None:
         store.write_json(LAYOUT.untracked, {k: v for k, v in marker.items() if k != "finish"})
     else:
         store.delete(LAYOUT.untracked)
-
-
-def reduced_paths(store: ResultsStore) -> list[Path]:
-    """Every file of the reducer's output (local stores)."""
-    reduced = store.local_path(LAYOUT.reduced)
-    return sorted(p for p in reduced.rglob("*") if p.is_file())

@@ -68,13 +68,14 @@ def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) ->
                 outputs = _reduce_into(plan, store, records, store.local_path(LAYOUT.reduced))
         except StoreFullError as error:
             raise StoreFullError(f"{error}, then `{plan.command('reduce')}`") from None
-    else:
-        with tempfile.TemporaryDirectory(prefix="acadp-reduce-") as tmp:
-            outputs = _reduce_into(plan, store, records, Path(tmp))
-            for path in outputs.paths:
-                rel = path.relative_to(outputs.out_dir).as_posix()
-                store.write_bytes(LAYOUT.reduced_file(rel), path.read_bytes())
-    _track_reduction(plan, store, outputs)
+        _track_reduction(plan, store, outputs)
+        return outputs
+    with tempfile.TemporaryDirectory(prefix="acadp-reduce-") as tmp:
+        outputs = _reduce_into(plan, store, records, Path(tmp))
+        for path in outputs.paths:
+            rel = path.relative_to(outputs.out_dir).as_posix()
+            store.write_bytes(LAYOUT.reduced_file(rel), path.read_bytes())
+        _track_reduction(plan, store, outputs)  # logged from the local files while they exist
     return outputs
 
 
@@ -88,8 +89,6 @@ def _track_reduction(plan: SweepPlan, store: ResultsStore, outputs: ReduceOutput
         report = sync_tracking(plan, store, health=health)
         if report.tracked or report.awaiting:
             Console(stderr=True).print(report.line(), highlight=False, soft_wrap=True, markup=False)
-    if not store.is_local:
-        return
     tracking = health.attempt(
         lambda: find_sweep_tracking(tracking_uri=plan.tracking_uri, experiment=plan.name, sweep_dir=plan.location)
     ) if health.should_try() else None  # fmt: skip
