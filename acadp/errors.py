@@ -69,3 +69,8 @@ class AuditStateError(AcadpError):
 
 class InjectedFaultError(AcadpError):
     """A fault injected on purpose through ``ACADP_INJECT_FAULT`` (:mod:`acadp.trial.faults`), to test failure paths."""
+
+
+class MixedNumericsError(AcadpError):
+    """A sweep's results were (or would be) computed in more than one numerical environment (torch version, thread
+    count, CPU instruction set, device), on which float results depend."""

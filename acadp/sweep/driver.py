@@ -93,6 +93,29 @@ def _pending(store: ResultsStore, configs: Sequence[TrialConfig], console: Conso
     return [c for c in configs if _needs_run(store, LAYOUT.trial(c.key()).result, TrialResult, console)]
 
 
+def _refuse_mixed_numerics(plan: SweepPlan, store: ResultsStore, *, target: RayTarget) -> None:
+    """Refuse to run when the stored results come from several numerical environments, or (a local run) from another
+    than this machine's at the sweep's thread count: results depend on it and the trial key does not name it."""
+    from acadp.store.provenance import numerical_environment, refuse_mixed_numerics
+
+    numerics = {}
+    for config in plan.configs:
+        stored = read_result(store, LAYOUT.trial(config.key()).result, TrialResult).value
+        if stored is not None and "numerics" in stored.provenance:
+            numerics[config.key()] = stored.provenance["numerics"]
+    local = not target.joins_cluster
+    threads = max(1, int(plan.spec.resources.cpus))
+    device = "cuda" if plan.spec.resources.gpus > 0 and _local_cuda() else "cpu"
+    planned = numerical_environment(threads=threads, device=device) if local else None
+    refuse_mixed_numerics(numerics, where=plan.location, planned=planned)
+
+
+def _local_cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def _init_ray(target: RayTarget, console: Console) -> bool:
     """Connect to ``target`` (:func:`acadp.sweep.cluster.choose_ray`), else start a local Ray; True when joining a
     given cluster."""
@@ -345,6 +368,7 @@ def run_sweep(plan: SweepPlan, *, console: Console, address: str | None = None) 
     refuse_while_driven(store, "another driver", "wait for it to end, or stop it first")
     ray_target = choose_ray(address or RAY_ADDRESS.get())  # a head that does not answer is never waited on
     checks = preflight(plan)  # data prepared and every trial's settings checked before anything is created
+    _refuse_mixed_numerics(plan, store, target=ray_target)
     store.makedirs("")
     lease = DriverLease.acquire(store)
     full = StoreFullNotice()

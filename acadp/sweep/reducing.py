@@ -17,7 +17,7 @@ from acadp.reduce.report import ReduceOutputs, reduce_sweep
 from acadp.reduce.search_table import SearchBounds
 from acadp.reduce.verdict import verdict_lines
 from acadp.store.layout import LAYOUT
-from acadp.store.provenance import provenance
+from acadp.store.provenance import provenance, refuse_mixed_numerics
 from acadp.store.results import ResultsStore
 from acadp.sweep.audits import collect_audit_rows
 from acadp.sweep.backfill import mark_parent, sync_tracking
@@ -62,6 +62,12 @@ def reduce_plan(plan: SweepPlan, *, records: list[TrialRecord] | None = None) ->
     require_existing(plan, store)
     store.require_writable()
     records = records if records is not None else collect_records(store, plan.configs)
+    numerics = {
+        record.key: record.result.provenance["numerics"]
+        for record in records
+        if record.result is not None and "numerics" in record.result.provenance
+    }
+    refuse_mixed_numerics(numerics, where=plan.location)
     if store.is_local:
         try:
             with store.full_device_named(LAYOUT.reduced):  # the files written before stay whole (atomic writes)

@@ -22,7 +22,7 @@ from acadp.learners.poisson import SamplingPlan
 from acadp.models import ModelInputs, build_model
 from acadp.runtime import pin_malloc_thresholds
 from acadp.seeding import derive_seed
-from acadp.store.provenance import provenance
+from acadp.store.provenance import numerical_environment, provenance
 from acadp.trial.checkpoint import TrialCheckpoint
 from acadp.trial.data import GroupData, TrialData, prepare_trial_data
 from acadp.trial.faults import inject_fault
@@ -273,7 +273,11 @@ def _result(
         seconds=seconds,
         resumed_from_epoch=resumed_from,
         history=tuple(history),
-        provenance={**provenance(), **data.dataset.provenance()},
+        provenance={
+            **provenance(),
+            **data.dataset.provenance(),
+            "numerics": numerical_environment(device=str(run.inputs.device)),
+        },
     )
 
 
