@@ -65,6 +65,11 @@ CODE_REVISION = _declare(
         "ACADP_CODE_REVISION", _text, None, "code revision recorded in provenance where there is no git checkout"
     )
 )
+INJECT_FAULT = _declare(
+    EnvironmentVariable(
+        "ACADP_INJECT_FAULT", _text, None, "tests: `<trial key prefix>@<epochs>,…` trials that fail on purpose"
+    )
+)
 RAY_ADDRESS = _declare(
     EnvironmentVariable("RAY_ADDRESS", _text, None, "Ray's: the cluster a sweep joins when --address is not given")
 )

@@ -1,6 +1,6 @@
 """Faults injected on purpose, so that tests can watch a sweep handle a trial that fails every attempt.
 
-The one variable, read here and nowhere else:
+The variable (declared in :mod:`acadp.environment`, read here only):
 
 ``ACADP_INJECT_FAULT`` (str, unset by default; for tests): comma-separated ``<trial key prefix>@<epochs>`` entries.
 A trial whose key starts with a prefix raises :class:`~acadp.errors.InjectedFaultError` whenever it is about to train
@@ -10,11 +10,10 @@ from its checkpoint. ``<epochs>`` 0 fails before any training. Ray workers start
 
 from __future__ import annotations
 
-import os
-
+from acadp.environment import INJECT_FAULT
 from acadp.errors import InjectedFaultError, SpecError
 
-FAULT_VARIABLE = "ACADP_INJECT_FAULT"
+FAULT_VARIABLE = INJECT_FAULT.name
 
 
 def _entries(value: str) -> list[tuple[str, int]]:
@@ -31,7 +30,7 @@ def _entries(value: str) -> list[tuple[str, int]]:
 def inject_fault(trial_key: str, *, epochs_done: int) -> None:
     """Raise :class:`InjectedFaultError` when ``ACADP_INJECT_FAULT`` names this trial at ``epochs_done`` or fewer
     finished epochs; otherwise nothing."""
-    value = os.environ.get(FAULT_VARIABLE)
+    value = INJECT_FAULT.get()
     if not value:
         return
     for prefix, epochs in _entries(value):
