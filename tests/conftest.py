@@ -29,6 +29,7 @@ E2E_MODULES = frozenset(
         "reduce/test_checkout_resources.py",
         "reduce/test_wheel.py",
         "sweep/test_disk_full.py",
+        "sweep/test_failure_e2e.py",
         "sweep/test_lira_collective.py",
         "sweep/test_live_driver.py",
         "sweep/test_locked_tracking.py",
@@ -41,6 +42,7 @@ E2E_MODULES = frozenset(
         "sweep/test_sweep_e2e.py",
         "sweep/test_tracking_outage_e2e.py",
         "sweep/test_unwritable_store.py",
+        "sweep/test_two_drivers.py",
     }
 )
 TESTS = Path(__file__).resolve().parent
