@@ -19,13 +19,14 @@ from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
+from sweep.helpers import on_a_free_port, raise_if_port_taken  # tests/ is on the path: the tests' own helpers
 
 from acadp.sweep.plan import plan_sweep
 from acadp.sweep.tracking import TrialTracker, run_name, setup_sweep_tracking
 from acadp.trial.result import EpochRecord
 from tests.browser import chromium, run_chromium
 
-from .test_ui import _descendants, _free_port, _living_processes
+from .test_ui import _descendants, _living_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "sweeps" / "quickstart.yaml"
@@ -85,7 +86,9 @@ def _wait_for_address(process: subprocess.Popen[bytes], log: Path) -> tuple[str,
     """The address ``acadp ui`` printed, and whether the server answered at the moment it was seen."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
-        assert process.poll() is None, f"acadp ui exited with {process.returncode}:\n{log.read_text()}"
+        if process.poll() is not None:
+            raise_if_port_taken(log)  # another process took the port first: started again on a new one
+            pytest.fail(f"acadp ui exited with {process.returncode}:\n{log.read_text()}")
         found = ADDRESS.search(log.read_text())
         if found:
             base = found.group(1).split("/#")[0]
@@ -102,22 +105,35 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_WORKERS", "MLFLOW_SERVER_", "MLFLOW_DIS"))}
     log = root / "ui.log"
     command = [sys.executable, "-m", "acadp", "ui", str(QUICKSTART), "--smoke", "--storage", str(root / "results")]
-    with log.open("wb") as output:
-        process = subprocess.Popen([*command, "--port", str(_free_port())], stdout=output, stderr=output, env=env)
-    try:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(port: int) -> tuple[subprocess.Popen[bytes], str, bool]:
+        with log.open("wb") as output:
+            process = subprocess.Popen([*command, "--port", str(port)], stdout=output, stderr=output, env=env)
+        started.append(process)
         address, answered = _wait_for_address(process, log)
+        return process, address, answered
+
+    try:
+        process, address, answered = on_a_free_port(start)
         yield Served(process, log, address, answered, names)
     finally:
-        tree = _descendants(process.pid)
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        for pid in tree & _living_processes().keys():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        for each in started:
+            _stop(each)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop an ``acadp ui`` and every process it started, by PID."""
+    tree = _descendants(process.pid)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    for pid in tree & _living_processes().keys():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_the_address_is_printed_once_the_server_answers(served: Served) -> None:
