@@ -37,6 +37,8 @@ ALLOWED: dict[str, set[str]] = {
         "registry",
         "seeding",
         "runtime",
+        "environment",
+        "clock",
     },
     "lira": {"config", "collective", "learners", "trial", "data", "models", "store", "errors", "registry", "seeding"},
     "reduce": {"acadp", "config", "store", "lira", "trial", "errors", "registry"},
