@@ -27,9 +27,9 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q
 
-# the inner loop: everything but the multi-process end-to-end tests (marked e2e in tests/conftest.py)
+# the inner loop: everything but the multi-process end-to-end tests (marked e2e in tests/conftest.py), on every core
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not e2e"
+	$(BIN)/python -m pytest -q -m "not slow and not e2e" -n auto
 
 clean-venv:
 	rm -rf $(VENV)
