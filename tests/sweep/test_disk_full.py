@@ -38,8 +38,9 @@ def assert_every_file_whole(sweep_dir: Path) -> None:
     for result in sweep_dir.glob("trials/*/result.json"):
         TrialResult.model_validate_json(result.read_text())
     for meta in sweep_dir.glob("trials/*/checkpoint/meta.json"):
-        assert json.loads(meta.read_text())["trial_key"] == meta.parent.parent.name
-        torch.load(meta.with_name("state.pt"), map_location="cpu", weights_only=True)
+        committed = json.loads(meta.read_text())
+        assert committed["trial_key"] == meta.parent.parent.name
+        torch.load(meta.with_name(committed["state"]), map_location="cpu", weights_only=True)
     for progress in sweep_dir.glob("trials/*/progress.json"):
         json.loads(progress.read_text())
     with sqlite3.connect(sweep_dir / "mlflow.db") as database:
@@ -151,7 +152,7 @@ def test_each_writer_of_a_trial_raises_the_full_store_rather_than_failing_or_swa
         fill(disk)
         named = r"results store .*/disk/sweep is full"
         with pytest.raises(StoreFullError, match=named):
-            TrialCheckpoint(store, LAYOUT.trial(trial.key()).checkpoint).save({"w": torch.zeros(4096)}, {"epoch": 1})
+            TrialCheckpoint(store, LAYOUT.trial(trial.key()).checkpoint).save({"w": torch.zeros(4096)}, {"epochs_done": 1})
         health = TrackingHealth(emit=lambda line: None)
         with pytest.raises(StoreFullError, match=named):
             GuardedRun(store, LAYOUT.trial(trial.key()).untracked, lambda: TrialTracker(target, trial), health=health)

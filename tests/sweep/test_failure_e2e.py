@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import time
 from pathlib import Path
@@ -89,7 +90,8 @@ def test_sigint_stops_the_sweep_with_exit_130_and_the_parent_run_killed(tmp_path
         pytest.fail(f"every trial finished before the interrupt in {attempts} attempts")
     log = (tmp_path / "driver.log").read_text()
     assert code == 130, log[-3000:]
-    assert f"interrupted: resume with `acadp sweep resume {spec}`" in " ".join(log.split())
+    resume = shlex.join(["acadp", "sweep", "resume", str(spec), "--storage", str(storage), "--no-reduce"])
+    assert f"interrupted: resume with `{resume}`" in " ".join(log.split())  # the user's own flags
     parents, _ = child_runs(f"sqlite:///{sweep_dir / 'mlflow.db'}", "stop")
     assert [parent.info.status for parent in parents] == ["KILLED"]
     assert not (sweep_dir / "driver.json").exists()  # the lease is released on the way out

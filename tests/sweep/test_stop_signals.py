@@ -69,8 +69,9 @@ def test_sigterm_stops_the_driver_with_the_resume_command_of_the_users_own_flags
     assert not (sweep_dir / "driver.json").exists(), "the lease outlived the driver"
     assert not list(sweep_dir.rglob("*.tmp")) and not list(sweep_dir.glob("trials/*/error.json"))
     for meta in sweep_dir.glob("trials/*/checkpoint/meta.json"):  # each stopped trial at an epoch boundary
-        epochs = json.loads(meta.read_text())["epochs_done"]
-        state = torch.load(meta.with_name("state.pt"), map_location="cpu", weights_only=True)
+        committed = json.loads(meta.read_text())
+        epochs = committed["epochs_done"]
+        state = torch.load(meta.with_name(committed["state"]), map_location="cpu", weights_only=True)
         assert 1 <= epochs <= SMOKE["epochs"] and state
     shown = run_acadp(["sweep", "status", str(spec), "--smoke", "--storage", str(storage), "--json"], env=env)
     states = [trial["status"] for trial in json.loads(shown.stdout)["trials"]]
