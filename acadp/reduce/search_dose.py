@@ -94,8 +94,8 @@ def fit_inputs(thresholds: tuple[float, ...], trials: Trials) -> dict[str, Any]:
 
 def fit_state(thresholds: tuple[float, ...], trials: Trials, *, fits: FitCache | None = None) -> FitState:
     """:func:`_fit_state`, read from ``fits`` when it holds the state of exactly these inputs, else fitted (and
-    saved there)."""
-    if fits is None:
+    saved there). Without a way to tell which code fitted a state (:func:`fit_code` None), nothing is cached."""
+    if fits is None or fit_code() is None:
         return _fit_state(thresholds, trials)
     inputs = fit_inputs(thresholds, trials)
     cached = fits.load(inputs)

@@ -44,12 +44,16 @@ class FitCache(Protocol):
 
 
 @functools.cache
-def fit_code() -> str:
+def fit_code() -> str | None:
     """A hash of the source of :data:`FIT_MODULES` and the installed versions of :data:`FIT_LIBRARIES`: a fit state
-    recorded under another value was computed by other code and is not reused."""
+    recorded under another value was computed by other code and is not reused. None when the source cannot be read
+    (an installation without ``.py`` files): then nothing is cached."""
     digest = hashlib.sha256()
     for name in FIT_MODULES:
-        digest.update(Path(__file__).with_name(name).read_bytes())
+        try:
+            digest.update(Path(__file__).with_name(name).read_bytes())
+        except OSError:
+            return None
     for library in FIT_LIBRARIES:
         try:
             digest.update(f"{library}=={version(library)}".encode())

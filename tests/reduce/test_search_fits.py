@@ -125,3 +125,10 @@ def test_a_store_that_cannot_be_written_still_gives_the_fitted_state(tmp_path: P
     (tmp_path / "search").write_text("a file where the folder should be")  # every write under search/ fails
     fits = StoredFits(ResultsStore(tmp_path))
     assert fit_state((0.5, 0.9), trials, fits=fits) == _fit_state((0.5, 0.9), trials)
+
+
+def test_without_the_fitting_code_to_hash_nothing_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    trials = trials_of(finished_search())
+    monkeypatch.setattr("acadp.reduce.search_dose.fit_code", lambda: None)
+    assert fit_state((0.5, 0.9), trials, fits=StoredFits(ResultsStore(tmp_path))) == _fit_state((0.5, 0.9), trials)
+    assert not (tmp_path / "search").exists()
