@@ -180,6 +180,7 @@ class SweepProgress(Callback):
         self.live: Live | None = None
         self.jobs: dict[str, RunningJob] = {}
         self.cadence = LogCadence.for_total(self.counts.total)
+        self._printed = ""  # the last counts line printed off a terminal (not printed twice in a row)
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -207,7 +208,7 @@ class SweepProgress(Callback):
             )  # fmt: skip
             self.live.start()
         else:
-            self.console.print(self.counts.line(), highlight=False)
+            self._print_line()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -215,8 +216,12 @@ class SweepProgress(Callback):
             self.jobs.clear()
             self.live.refresh()
             self.live.stop()
-        else:
-            self.console.print(self.counts.line(), highlight=False)
+        elif self.counts.line() != self._printed:
+            self._print_line()
+
+    def _print_line(self) -> None:
+        self._printed = self.counts.line()
+        self.console.print(self._printed, highlight=False)
 
     def _render(self, failure: str | None = None) -> None:
         """Redraw the live view; off a terminal print a failure at once, and the counts line when it is due."""
@@ -226,7 +231,7 @@ class SweepProgress(Callback):
         if failure is not None:
             self.console.print(f"FAILED  {failure}  [{self.counts.line()}]", highlight=False, markup=False)
         elif self.cadence.due(done=self.counts.completed + self.counts.failed, now=time.monotonic()):
-            self.console.print(self.counts.line(), highlight=False)
+            self._print_line()
 
     def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         with self._lock:
