@@ -72,7 +72,7 @@ def test_the_live_view_shows_running_trials_with_their_latest_epoch_metrics(jobs
     text = _render(progress.view())
     row = next(line for line in text.splitlines() if "a=0.1 seed=0" in line)
     assert "epoch 2/2" in row and "0.432" in row and "0.900" in row and "0.750" in row
-    assert "shadows 3/4" in next(line for line in text.splitlines() if line.startswith("LiRA audit of"))
+    assert "shadows 3/4" in next(line for line in text.splitlines() if line.startswith("LiRA mnist5k"))
     assert text.splitlines()[0].startswith("trials 0/13 done · 2 running")
     progress.on_trial_complete(0, [], first)
     assert not any(line.startswith("mnist5k DP ε=8 C=1 a=0.1 seed=0") for line in _render(progress.view()).splitlines())
