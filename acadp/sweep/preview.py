@@ -2,10 +2,10 @@
 audits, what the store already holds of them, and how long the rest should take.
 
 The time estimate comes from stored timings: the mean ``seconds`` of completed trials of the same recipe and arm
-(the same trial config but for alpha and seed) in this sweep's store or in any other sweep under the same local
-storage root. An arm with no stored timing is left out of the estimate and named, unless a probe (``--probe``: one
-epoch of one trial per such arm, trained here, scaled to the recipe's epochs) measured it. Reads JSON files only;
-torch is imported by the probe alone.
+(the same trial config but for alpha and seed) in this sweep's store, in any other sweep under the same local
+storage root, or saved there by ``acadp trial``. An arm with no stored timing is left out of the estimate and
+named, unless a probe (``--probe``: one epoch of one trial per such arm, trained here, scaled to the recipe's
+epochs) measured it. Reads JSON files only; torch is imported by the probe alone.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ def _alphas_text(plan: SweepPlan) -> str:
 
 
 def _sibling_stores(plan: SweepPlan) -> list[ResultsStore]:
-    """This sweep's store, then every other sweep directory under the same local storage root."""
+    """This sweep's store, then every other sweep directory under the same local storage root, and the root itself
+    (where ``acadp trial`` saves single trials by default: ``results/trials/<key>/``)."""
     stores = [plan.open_store()]
     if not plan.is_local:
         return stores
@@ -107,6 +108,7 @@ def _sibling_stores(plan: SweepPlan) -> list[ResultsStore]:
     if root.is_dir():
         own = Path(stores[0].root)
         stores += [ResultsStore(path) for path in sorted(root.iterdir()) if path.is_dir() and path != own]
+        stores.append(ResultsStore(root))
     return stores
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from acadp.store.results import ResultsStore
 from acadp.sweep.plan import plan_sweep
 from acadp.sweep.preview import RAY_START_SECONDS, preview
 
@@ -77,6 +78,9 @@ def test_a_sibling_sweep_of_the_same_recipe_lends_its_timings(tmp_path: Path) ->
     assert arms["clip"]["seconds"] is None and outline["estimate"]["missing"] == [
         arms["dpsgd"]["label"], arms["clip"]["label"],
     ]  # fmt: skip
+    # a single trial saved by `acadp trial` under the storage root (results/trials/<key>/) lends its time too
+    complete(ResultsStore(storage), next(c for c in done.configs if c.arm_kind == "clip"), seconds=11.0)
+    assert {arm["kind"]: arm["seconds"] for arm in plan_json(other, storage)["arms"]}["clip"] == 11.0
     # another recipe (more epochs) is not the same arm: its trials lend nothing
     longer = sweep_file(tmp_path, name="longer", datasets={"mnist5k": {"n_train": 300, "training": {"epochs": 4}}})
     assert all(arm["seconds"] is None for arm in plan_json(longer, storage)["arms"])
