@@ -137,7 +137,8 @@ def _estimate_line(preview: SweepPreview) -> str:
     line = (
         f"estimate: {bound}≈ {_duration(estimate['wall_seconds'])} of wall time with {estimate['slots']} trial(s) at "
         "once on this machine (its CPUs ÷ resources.cpus), from the trial times above (the mean time of stored "
-        "trials of the same recipe and arm, in this sweep or another under the same storage, or a probe); a "
+        "trials of the same recipe and arm, in this sweep, another under the same storage or saved there by `acadp "
+        "trial`, or a probe); a "
         "LiRA shadow counted as pkeep × a trial; Ray's start-up included"
     )
     if estimate["missing"]:
