@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Dataset directory (default $ACADP_DATA_DIR or ~/.cache/acadp/data)")
 ]

@@ -38,6 +38,6 @@ def test_an_option_that_takes_a_value_keeps_its_type() -> None:
     text = acadp("sweep", "status", "--help").stdout
     assert re.search(r"--storage\s+<str>", text) and re.search(r"--summary\s+Counts per arm", text)
     trial = acadp("trial", "--help").stdout
-    assert re.search(r"--download\s+--no-download\s+Download", trial)
+    assert re.search(r"--download\s+--no-download\s+Fetch a missing dataset", trial)
     assert re.search(r"--out\s+<path>\s+Save the trial's config.json and result.json", trial)
     assert "OUT/trials/<trial key>/ (default: results" in trial
