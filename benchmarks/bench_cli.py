@@ -127,7 +127,8 @@ def timing(command: list[str], *, runs: int, before: list[str] | None = None, re
 
 def commands(storage: Path) -> list[tuple[str, list[str], float | None]]:
     """(name, argv, goal in seconds or None) of every command measured."""
-    helps = [[], ["trial"], ["datasets"], ["reduce"], ["ui"], ["lira"], ["audit-one-run"], ["sweep"]]
+    helps = [[], ["trial"], ["datasets"], ["reduce"], ["ui"], ["lira"], ["audit-one-run"], ["data"], ["data", "fetch"]]
+    helps += [["sweep"]]
     helps += [["sweep", name] for name in ("plan", "run", "resume", "status", "sync", "submit")]
     rows: list[tuple[str, list[str], float | None]] = [
         (f"acadp {' '.join([*words, '--help'])}", [ACADP, *words, "--help"], 0.5) for words in helps

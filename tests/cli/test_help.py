@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 ACADP = str(Path(sys.executable).with_name("acadp"))
-COMMANDS = [[], ["trial"], ["lira"], ["sweep"], ["sweep", "status"], ["sweep", "plan"], ["sweep", "run"]]
+COMMANDS = [
+    [], ["trial"], ["lira"], ["data", "fetch"], ["sweep"], ["sweep", "status"], ["sweep", "plan"], ["sweep", "run"],
+]  # fmt: skip
 
 
 def acadp(*args: str) -> subprocess.CompletedProcess[str]:

@@ -80,7 +80,8 @@ def test_the_top_level_help_and_version_import_no_heavy_library(args: list[str])
 
 
 SUBCOMMANDS = [
-    ["trial"], ["datasets"], ["reduce"], ["ui"], ["lira"], ["audit-one-run"], ["sweep"], ["sweep", "plan"],
+    ["trial"], ["datasets"], ["reduce"], ["ui"], ["lira"], ["audit-one-run"], ["data"], ["data", "fetch"],
+    ["sweep"], ["sweep", "plan"],
     ["sweep", "run"], ["sweep", "resume"], ["sweep", "status"], ["sweep", "sync"], ["sweep", "submit"],
 ]  # fmt: skip
 
