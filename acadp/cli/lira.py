@@ -8,13 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
-
-from acadp.config.describe import describe
-from acadp.config.options import TrialOptions, build_trial_config, parse_clip, parse_number, training_settings
-from acadp.errors import SpecError
 
 console = Console(stderr=True)
 
@@ -60,9 +54,13 @@ def lira(
 ) -> None:
     """Audit one configuration with LiRA: AUC and TPR at 0.1% / 1% FPR per attack, leave-one-out convention and
     member subset (mean ± std over targets), and the per-target ε lower bound; the headline row first."""
+    from pydantic import ValidationError
+
+    from acadp.config.describe import describe
     from acadp.config.lira import DEFAULT_ATTACKS, AuditConfig, LiraSettings
+    from acadp.config.options import TrialOptions, build_trial_config, parse_clip, parse_number, training_settings
+    from acadp.errors import SpecError
     from acadp.store.results import ResultsStore
-    from acadp.sweep.audit_runner import run_audit
 
     parsed_epsilon = parse_number(epsilon, option="--epsilon")
     trial = build_trial_config(
@@ -83,6 +81,8 @@ def lira(
         audit = AuditConfig(trial=trial, lira=settings)
     except ValidationError as error:
         raise SpecError(describe(error, prefix="lira options")) from None
+    from acadp.sweep.audit_runner import run_audit  # torch and Ray: only once the options are valid
+
     if concurrent_shadows > 1:
         _init_local_ray()
     record = run_audit(audit, store=ResultsStore(out_dir), data_dir=data_dir)
@@ -182,6 +182,8 @@ def _print(summary: dict[str, Any]) -> None:
         f"first row = headline; ε lower bound at {summary['confidence']:g} confidence, one member and one non-member "
         f"decision per judged target"
     )
+    from rich.table import Table
+
     table = Table(
         "attack", "convention", "subset", "members / non-members (min)", "AUC", "AUC 95% CI", "TPR@0.1%FPR",
         "TPR@1%FPR", "ε lower bound", title=title,

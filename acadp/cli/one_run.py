@@ -8,13 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
-
-from acadp.config.describe import describe
-from acadp.config.options import parse_clip, parse_number
-from acadp.errors import SpecError
 
 
 def audit_one_run(
@@ -55,9 +49,12 @@ def audit_one_run(
     """Audit one grid point with one training run (Steinke, Nasr & Jagielski 2023): m canaries each trained on with
     probability 1/2, guesses on the k+ highest and k- lowest scores, and an ε lower bound that holds with the given
     confidence for the run's claimed (ε, δ). Stored under the sweep (one_run/<key>/); a stored result is reused."""
-    import torch
+    from pydantic import ValidationError
 
+    from acadp.config.describe import describe
     from acadp.config.one_run import OneRunConfig, OneRunSettings
+    from acadp.config.options import parse_clip, parse_number
+    from acadp.errors import SpecError
     from acadp.store.layout import LAYOUT
     from acadp.sweep.one_run_audits import PointRequest, one_run_problem, resolve_point, run_stored_one_run
     from acadp.sweep.plan import plan_sweep
@@ -79,6 +76,8 @@ def audit_one_run(
     problem = one_run_problem(config)
     if problem is not None:
         raise SpecError(problem)
+    import torch  # only once the audited point and the settings are valid
+
     # the thread count a job of `acadp sweep run` uses, so that a result stored here equals the one the sweep would
     # compute under the same key (floating-point sums, hence trained weights, depend on the thread count)
     torch.set_num_threads(threads if threads is not None else max(1, int(plan.spec.resources.cpus)))
@@ -100,6 +99,8 @@ def _number(value: Any, spec: str) -> str:
 
 def _print(record: dict[str, Any], *, reused: bool, where: str) -> None:
     regime = record["regime"]
+    from rich.table import Table
+
     table = Table(title=f"{record['label']}: ε lower bound at {record['confidence']:g} confidence", show_header=False)
     rows = [
         ("claimed (ε, δ)", f"({_number(record['epsilon'], 'g')}, {record['delta']:g})"),

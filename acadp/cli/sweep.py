@@ -1,4 +1,8 @@
-"""``acadp sweep run|resume|status|sync|submit`` — the sweep service's commands."""
+"""``acadp sweep plan|run|resume|status|sync|submit`` — the sweep service's commands.
+
+Each command imports what it needs inside its body: ``plan`` and ``status`` read files and never import torch, Ray,
+Opacus or MLflow (``tests/cli/test_light_commands.py``), and ``--help`` imports no stage at all.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,19 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from acadp.cli.app import Command, new_app
 from acadp.errors import StoreFullError
-from acadp.sweep.plan import SweepPlan, not_started, plan_sweep, require_existing
 
-sweep_app = typer.Typer(help="Run, resume, inspect and submit sweeps.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from acadp.sweep.plan import SweepPlan
+
+sweep_app = new_app(help="Plan, run, resume, inspect and submit sweeps.")
 console = Console(stderr=True)
 
 SpecArgument = Annotated[Path, typer.Argument(help="Sweep file (YAML), e.g. sweeps/quickstart.yaml")]
@@ -30,6 +36,8 @@ AddressOption = Annotated[
     str | None, typer.Option("--address", help="Ray cluster to run on (default: $RAY_ADDRESS, else a local Ray)")
 ]
 ReduceOption = Annotated[bool, typer.Option("--reduce/--no-reduce", help="Reduce (tables, figures) at the end")]
+
+
 DownloadOption = Annotated[
     bool,
     typer.Option(
@@ -81,8 +89,7 @@ def _execute(plan: SweepPlan, *, address: str | None, reduce: bool) -> None:
 
 
 def _print_summary(plan: SweepPlan, counts: dict[str, int]) -> None:
-    from acadp.sweep.audits import audit_state
-    from acadp.sweep.one_run_audits import one_run_state
+    from acadp.sweep.status import audit_state, one_run_state
 
     store = plan.open_store()
     audits = [audit_state(store, audit)[0] for audit in plan.spec.audit_configs(smoke=plan.smoke)]
@@ -96,7 +103,34 @@ def _print_summary(plan: SweepPlan, counts: dict[str, int]) -> None:
     )
 
 
-@sweep_app.command()
+@sweep_app.command(cls=Command, name="plan")
+def plan_command(
+    spec: SpecArgument,
+    smoke: SmokeOption = False,
+    storage: StorageOption = None,
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="Time arms with no stored timing by training one epoch of each here (imports torch; takes a while)",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines")] = False,
+) -> None:
+    """Show what a sweep file will do, before running it: arms, grid points, trials, LiRA and one-run audits, what
+    the store already holds, and an estimate of the wall time from stored timings of the same recipe."""
+    from acadp.cli.show import print_preview
+    from acadp.sweep.plan import plan_sweep
+    from acadp.sweep.preview import preview
+
+    outline = preview(plan_sweep(spec, smoke=smoke, storage=storage), probe=probe)
+    if as_json:
+        print(json.dumps(outline.plain(), sort_keys=True))
+        return
+    print_preview(outline)
+
+
+@sweep_app.command(cls=Command)
 def run(
     spec: SpecArgument,
     smoke: SmokeOption = False,
@@ -106,13 +140,15 @@ def run(
     download: DownloadOption = False,
 ) -> None:
     """Run a sweep: every grid point without a result (re-running a finished sweep runs only new points)."""
+    from acadp.sweep.plan import plan_sweep
+
     plan = plan_sweep(spec, smoke=smoke, storage=storage, download=download).invoked_with(
         address=address, reduce=reduce
     )
     _execute(plan, address=address, reduce=reduce)
 
 
-@sweep_app.command()
+@sweep_app.command(cls=Command)
 def resume(
     spec: SpecArgument,
     smoke: SmokeOption = False,
@@ -122,6 +158,8 @@ def resume(
     download: DownloadOption = False,
 ) -> None:
     """Continue an interrupted sweep: finished trials are kept, unfinished ones continue from their last epoch."""
+    from acadp.sweep.plan import plan_sweep, require_existing
+
     plan = plan_sweep(spec, smoke=smoke, storage=storage, download=download).invoked_with(
         address=address, reduce=reduce
     )
@@ -129,92 +167,45 @@ def resume(
     _execute(plan, address=address, reduce=reduce)
 
 
-@sweep_app.command()
+@sweep_app.command(cls=Command)
 def status(
     spec: SpecArgument,
     smoke: SmokeOption = False,
     storage: StorageOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines")] = False,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Counts per arm and state and the failures, instead of every trial")
+    ] = False,
+    state: Annotated[
+        list[str] | None,
+        typer.Option(help="Only trials in this state: completed, running, retrying, pending, interrupted or failed"),
+    ] = None,
+    arm: Annotated[
+        list[str] | None,
+        typer.Option(help="Only trials of this arm, e.g. 'DP eps=8 C=1', 'SGD' or a kind: sgd, clip, dpsgd, gdro"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines (the selection applies)")] = False,
 ) -> None:
-    """Show every grid point's state: completed, running, retrying, pending or failed (with its error)."""
-    from acadp.store.layout import LAYOUT
-    from acadp.sweep.audits import audit_state
-    from acadp.sweep.backfill import untracked_audits, untracked_trials
-    from acadp.sweep.one_run_audits import one_run_state
-    from acadp.sweep.status import collect_records, status_payload
+    """Show every grid point's state: completed, running, retrying, pending, interrupted (epoch k/n) or failed (with
+    its error); --state and --arm (repeatable) select trials. A sweep that never ran is an error (exit 2)."""
+    from acadp.cli.show import print_status
+    from acadp.sweep.plan import plan_sweep
+    from acadp.sweep.status_report import Selection, sweep_status
 
     plan = plan_sweep(spec, smoke=smoke, storage=storage)
-    store = plan.open_store()
-    payload = status_payload(collect_records(store, plan.configs))  # a sweep not started yet: every point pending
-    untracked = {c.key() for c in untracked_trials(store, plan.configs)}
-    audits = plan.spec.audit_configs(smoke=smoke)
-    untracked |= {a.key() for a in untracked_audits(store, audits)}
-    for trial in payload["trials"]:
-        trial["awaiting_tracking"] = trial["trial_key"] in untracked
-    payload["audits"] = [
-        {"label": a.label(), "audit_key": a.key(), "status": state, "shadows_done": done, "shadows": a.lira.shadows,
-         "awaiting_tracking": a.key() in untracked}
-        for a in audits
-        for state, done in [audit_state(store, a)]
-    ]  # fmt: skip
-    payload["one_runs"] = [one_run_state(store, config) for config in plan.spec.one_run_configs(smoke=smoke)]
-    payload["awaiting_tracking"] = len(untracked)
-    payload["parent_run_untracked"] = store.exists(LAYOUT.untracked)
-    payload["sweep"] = plan.name
-    payload["location"] = plan.location
-    payload["sync_command"] = plan.command("sweep sync")
-    if not store.exists(""):
-        console.print(f"{plan.location}: {not_started(plan)}", highlight=False, soft_wrap=True, markup=False)
-    search = None if smoke else plan.spec.grid.search
-    if search is not None:  # per arm and threshold: the current bracket and the trials used
-        from acadp.sweep.search import search_lines
-
-        payload["search"] = search_lines(store, search, plan.spec.trial_configs(smoke=False))
+    payload = sweep_status(plan, Selection(states=tuple(state or ()), arms=tuple(arm or ())))
     if as_json:
         print(json.dumps(payload, sort_keys=True))
         return
-    _print_status(payload)
-    for line in payload.get("search", []):
-        Console().print(f"search · {line}", highlight=False)
+    print_status(payload, summary=summary)
 
 
-def _print_status(payload: dict) -> None:
-    counts = payload["counts"]
-    table = Table(title=f"sweep {payload['sweep']} — " + ", ".join(f"{n} {state}" for state, n in counts.items()))
-    for column in ("dataset", "alpha", "epsilon", "clip", "seed", "status", "epochs", "success", "note"):
-        table.add_column(column)
-    colours = {"completed": "green", "running": "cyan", "retrying": "magenta", "pending": "yellow", "failed": "red"}
-    for trial in payload["trials"]:
-        success = trial.get("success")
-        table.add_row(
-            trial["dataset"], f"{trial['alpha']:g}", str(trial["epsilon"]), str(trial["clip"] or "-"),
-            str(trial["seed"]), f"[{colours[trial['status']]}]{trial['status']}[/]",
-            f"{trial['epochs_done']}/{trial['epochs']}", "" if success is None else f"{success:.3f}",
-            escape(trial.get("error") or ""),
-        )  # fmt: skip
-    Console().print(table)
-    for audit in payload["audits"]:
-        Console().print(f"{audit['label']}: {audit['status']} ({audit['shadows_done']}/{audit['shadows']} shadows)")
-    for one_run in payload.get("one_runs", []):
-        detail = {"completed": f" (ε lower bound {one_run.get('epsilon_lower_bound', 0):.3g})", "pending": ""}
-        text = detail.get(one_run["status"], f": {one_run.get('error')}")
-        Console().print(f"{one_run['label']}: {one_run['status']}{text}", highlight=False)
-    if payload["awaiting_tracking"]:
-        Console().print(
-            f"{payload['awaiting_tracking']} results await tracking (MLflow was unreachable): "
-            f"`{payload['sync_command']}` logs them",
-            highlight=False,
-            soft_wrap=True,
-            markup=False,
-        )
-
-
-@sweep_app.command()
+@sweep_app.command(cls=Command)
 def sync(spec: SpecArgument, smoke: SmokeOption = False, storage: StorageOption = None) -> None:
     """Log to MLflow every result that could not be logged while it was unreachable (exit 1 if it still is)."""
     from acadp.sweep.backfill import sync_tracking
     from acadp.sweep.lease import refuse_while_driven
     from acadp.sweep.outage import apply_http_budget
+    from acadp.sweep.plan import plan_sweep, require_existing
 
     plan = plan_sweep(spec, smoke=smoke, storage=storage)
     store = plan.open_store()
@@ -229,7 +220,7 @@ def sync(spec: SpecArgument, smoke: SmokeOption = False, storage: StorageOption 
     raise typer.Exit(0 if report.reachable and not report.awaiting else 1)
 
 
-@sweep_app.command()
+@sweep_app.command(cls=Command)
 def submit(
     spec: SpecArgument,
     address: Annotated[str, typer.Option("--address", help="Ray dashboard address, e.g. http://head:8265")],
@@ -240,6 +231,7 @@ def submit(
     download: DownloadOption = False,
 ) -> None:
     """Submit a sweep to a Ray cluster as a Ray Job (token authentication aware); print the job id."""
+    from acadp.sweep.plan import plan_sweep
     from acadp.sweep.submit import follow_job, submit_sweep
 
     plan = plan_sweep(spec, smoke=smoke, storage=storage, download=download)

@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Iterator
 
 import numpy as np
-from opacus.accountants.utils import get_noise_multiplier
 
 from acadp.config.base import FrozenModel
 from acadp.config.trial import Accountant
@@ -79,6 +78,8 @@ def noise_multiplier_for(setting: NoiseSetting) -> float:
 
 
 def _search_noise_multiplier(epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str) -> float:
+    from opacus.accountants.utils import get_noise_multiplier  # Opacus pulls in torch: only where σ is searched
+
     try:
         with quiet_accounting(accountant, searching=True):
             sigma = get_noise_multiplier(

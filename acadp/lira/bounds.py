@@ -30,11 +30,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import expit
-from scipy.stats import binom
 
 from acadp.lira.epsilon import epsilon_lower_bound
+
+# scipy (a second to import) is imported by the functions that compute a bound, so that checking a sweep file's
+# one-run settings (:func:`minimum_guesses`, through ``sweep status`` and ``sweep plan``) stays light
 
 
 def _check_probabilities(*, delta: float, confidence: float) -> None:
@@ -64,6 +64,9 @@ def one_run_p_value(guesses_correct: int, guesses_made: int, canaries: int, *, e
         raise ValueError(f"epsilon must be ≥ 0, got {epsilon}")
     if not 0.0 <= delta < 1.0:
         raise ValueError(f"delta must lie in [0, 1), got {delta}")
+    from scipy.special import expit
+    from scipy.stats import binom
+
     v, r = guesses_correct, guesses_made
     q = float(expit(epsilon))  # accuracy of ε-randomised response
     tail = float(binom.sf(v - 1, r, q))  # f(v) = P[W ≥ v], W ~ Binomial(r, q)
@@ -109,6 +112,8 @@ def one_run_epsilon_lower_bound(
 
     if guesses_correct == 0 or excess_over_beta(0.0) >= 0.0:
         return 0.0
+    from scipy.optimize import brentq
+
     # p(0) < β implies 2^−r < β, so the cap is > 0; one unit above it the p-value is strictly above β
     upper = _largest_possible_bound(guesses_made, beta) + 1.0
     return float(brentq(excess_over_beta, 0.0, upper, xtol=1e-12))

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy.stats import beta
 
 
 class Interval(NamedTuple):
@@ -64,6 +63,8 @@ def _check_counts(successes: np.ndarray, trials: int, what: str) -> None:
 
 def _cp_lower(successes: np.ndarray, trials: int, alpha: float) -> np.ndarray:
     """One-sided Clopper–Pearson lower bound at level ``alpha`` (0 when there are no successes)."""
+    from scipy.stats import beta  # a second to import: only where a bound is computed, never to load settings
+
     k = np.asarray(successes, dtype=np.float64)
     bound = beta.ppf(alpha, np.maximum(k, 1.0), trials - k + 1.0)
     return np.where(k == 0, 0.0, bound)
@@ -71,6 +72,8 @@ def _cp_lower(successes: np.ndarray, trials: int, alpha: float) -> np.ndarray:
 
 def _cp_upper(successes: np.ndarray, trials: int, alpha: float) -> np.ndarray:
     """One-sided Clopper–Pearson upper bound at level ``alpha`` (1 when every trial succeeded)."""
+    from scipy.stats import beta
+
     k = np.asarray(successes, dtype=np.float64)
     bound = beta.ppf(1.0 - alpha, k + 1.0, np.maximum(trials - k, 1.0))
     return np.where(k == trials, 1.0, bound)

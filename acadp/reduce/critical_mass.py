@@ -48,10 +48,15 @@ import pandas as pd
 
 from acadp.reduce.collect import with_arm_columns
 from acadp.reduce.curves import group_keys
-from acadp.reduce.dose_response import bootstrap_dose_response, dose_response_stars, fit_logistic
+from acadp.reduce.dose_response import (
+    CONFIDENCE,
+    bootstrap_dose_response,
+    dose_response_stars,
+    fit_logistic,
+    percentile_interval,
+)
 
 REACH_TOLERANCE = 1e-12
-CONFIDENCE = 0.95
 # auto interpolation is log when max/min of the consecutive log-ratios of the positive alphas is at most this
 LOG_SPACING_SPREAD = 1.5
 Interpolation = Literal["auto", "log", "linear", "logistic"]
@@ -183,23 +188,6 @@ def bootstrap_means(success: np.ndarray, *, n_boot: int, rng: np.random.Generato
     n_seeds = success.shape[0]
     counts = rng.multinomial(n_seeds, np.full(n_seeds, 1.0 / n_seeds), size=n_boot)  # (n_boot, n_seeds)
     return (counts @ success) / n_seeds
-
-
-def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The central ``confidence`` percentile interval of ``values`` (which may hold ``inf``), numpy-linear style.
-
-    A bound is ``inf`` when one of the two order statistics it interpolates between is ``inf``.
-    """
-    ordered = np.sort(np.asarray(values, dtype=float))
-    bounds = []
-    for quantile in ((1 - confidence) / 2, (1 + confidence) / 2):
-        position = (ordered.shape[0] - 1) * quantile
-        below, above = ordered[math.floor(position)], ordered[math.ceil(position)]
-        if math.isinf(above):
-            bounds.append(math.inf)
-        else:
-            bounds.append(float(below + (position - math.floor(position)) * (above - below)))
-    return bounds[0], bounds[1]
 
 
 def _interval_from_means(

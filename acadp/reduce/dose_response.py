@@ -37,6 +37,7 @@ from threadpoolctl import threadpool_limits
 INVERSE_PENALTY = 1e4
 LOGIT_CLIP = 1e-6  # S* = 1 is read at 1 − 1e-6 (logit 1 is infinite)
 REACH_TOLERANCE = 1e-12  # as acadp.reduce.critical_mass: a mean equal to S* up to rounding reaches it
+CONFIDENCE = 0.95  # of every bootstrap interval of alpha* (critical_mass's tables and the search's stopping rule)
 
 
 @dataclass(frozen=True)
@@ -138,3 +139,20 @@ def bootstrap_dose_response(
             index = np.concatenate([rows[seed] for seed in drawn])
             stars[b] = _read(fit_logistic(x[index], s[index]), x[index], s[index], thresholds, low=low, high=high)
     return stars
+
+
+def percentile_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The central ``confidence`` percentile interval of ``values`` (which may hold ``inf``), numpy-linear style.
+
+    A bound is ``inf`` when one of the two order statistics it interpolates between is ``inf``.
+    """
+    ordered = np.sort(np.asarray(values, dtype=float))
+    bounds = []
+    for quantile in ((1 - confidence) / 2, (1 + confidence) / 2):
+        position = (ordered.shape[0] - 1) * quantile
+        below, above = ordered[math.floor(position)], ordered[math.ceil(position)]
+        if math.isinf(above):
+            bounds.append(math.inf)
+        else:
+            bounds.append(float(below + (position - math.floor(position)) * (above - below)))
+    return bounds[0], bounds[1]

@@ -16,7 +16,8 @@ alpha did. A mean at ``high`` below S* after an alpha that reached it is reporte
 A round depends only on the rounds before it, never on which trial finished first: :func:`replay` rebuilds the
 search from the results store, so a search resumed after a crash, or run with any number of free slots, runs the
 same points and ends with the same alpha* as an uninterrupted one. A round's probes run concurrently (with several
-arms, their rounds fill the other slots).
+arms, their rounds fill the other slots). Replaying refits every round; a ``fits`` cache
+(:mod:`acadp.reduce.search_fits`) hands back the states already fitted, bit for bit.
 """
 
 from __future__ import annotations
@@ -27,11 +28,17 @@ import math
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from acadp.reduce.critical_mass import CONFIDENCE, REACH_TOLERANCE, percentile_interval
-from acadp.reduce.dose_response import bootstrap_dose_response, dose_response_stars
+from acadp.reduce.dose_response import (
+    CONFIDENCE,
+    REACH_TOLERANCE,
+    bootstrap_dose_response,
+    dose_response_stars,
+    percentile_interval,
+)
 from acadp.reduce.search_core import (
     SIGNIFICANT_DIGITS,
     BracketState,
@@ -39,6 +46,7 @@ from acadp.reduce.search_core import (
     SearchSettings,
     ThresholdBracket,
 )
+from acadp.reduce.search_fits import FitCache, FitState, fit_code
 
 Point = tuple[float, int]  # (alpha, seed)
 SEARCH_BOOT = 100  # seed resamples behind a searching threshold's CI (the reducer's table uses reduce.n_boot)
@@ -56,10 +64,11 @@ def _means(completed: Mapping[Point, float]) -> dict[float, float]:
     return {alpha: sum(values) / len(values) for alpha, values in sorted(by_alpha.items())}
 
 
+Trials = tuple[tuple[float, int, float], ...]  # (alpha, seed, S) of completed trials, sorted
+
+
 @functools.lru_cache(maxsize=512)
-def _fit_state(
-    thresholds: tuple[float, ...], trials: tuple[tuple[float, int, float], ...]
-) -> tuple[tuple[float, ...], tuple[tuple[float, float], ...]]:
+def _fit_state(thresholds: tuple[float, ...], trials: Trials) -> FitState:
     """(alpha* per threshold, (CI low, CI high) per threshold) of the completed ``trials``: (alpha, seed, S)."""
     alphas, seeds, values = (np.array([t[i] for t in trials]) for i in (0, 1, 2))
     stars = tuple(dose_response_stars(alphas, values, thresholds))
@@ -68,6 +77,33 @@ def _fit_state(
     )
     intervals = tuple(percentile_interval(boot[:, i], CONFIDENCE) for i in range(len(thresholds)))
     return stars, intervals
+
+
+def fit_inputs(thresholds: tuple[float, ...], trials: Trials) -> dict[str, Any]:
+    """Everything a fit state depends on, as JSON data (floats as ``float.hex``: exact): the cache's key
+    (:mod:`acadp.reduce.search_fits`)."""
+    return {
+        "thresholds": [float(t).hex() for t in thresholds],
+        "trials": [[float(alpha).hex(), int(seed), float(value).hex()] for alpha, seed, value in trials],
+        "n_boot": SEARCH_BOOT,
+        "boot_seed": BOOT_SEED,
+        "confidence": float(CONFIDENCE).hex(),
+        "code": fit_code(),
+    }
+
+
+def fit_state(thresholds: tuple[float, ...], trials: Trials, *, fits: FitCache | None = None) -> FitState:
+    """:func:`_fit_state`, read from ``fits`` when it holds the state of exactly these inputs, else fitted (and
+    saved there). Without a way to tell which code fitted a state (:func:`fit_code` None), nothing is cached."""
+    if fits is None or fit_code() is None:
+        return _fit_state(thresholds, trials)
+    inputs = fit_inputs(thresholds, trials)
+    cached = fits.load(inputs)
+    if cached is not None:
+        return cached
+    state = _fit_state(thresholds, trials)
+    fits.save(inputs, state)
+    return state
 
 
 def _empirical(means: Mapping[float, float], threshold: float) -> tuple[float, float] | None:
@@ -109,10 +145,15 @@ def _bracket(
 
 
 def assess_points(
-    settings: SearchSettings, completed: Mapping[Point, float], *, pending: Collection[Point] = ()
+    settings: SearchSettings,
+    completed: Mapping[Point, float],
+    *,
+    pending: Collection[Point] = (),
+    fits: FitCache | None = None,
 ) -> SearchReport:
     """Where a dose-response search stands. ``completed``: (alpha, seed) → success; ``pending``: points started
-    and not complete. Trials used = every point started in [low, high]."""
+    and not complete; ``fits``: where fit states are kept (:func:`fit_state`). Trials used = every point started in
+    [low, high]."""
     done = {p: v for p, v in completed.items() if settings.low <= p[0] <= settings.high}
     running = _in_range(settings, pending) - set(done)
     used = len(set(done) | running)
@@ -121,7 +162,7 @@ def assess_points(
         brackets = tuple(ThresholdBracket(t, settings.low, settings.high, "searching") for t in settings.thresholds)
         return SearchReport(brackets=brackets, trials_used=used, done=False)
     trials = tuple(sorted((a, s, v) for (a, s), v in done.items()))
-    stars, intervals = _fit_state(tuple(settings.thresholds), trials)
+    stars, intervals = fit_state(tuple(settings.thresholds), trials, fits=fits)
     can_pay = used + 1 <= settings.budget
     brackets = tuple(
         _bracket(settings, means, t, star, interval, can_pay=can_pay, running=bool(running))
@@ -156,7 +197,13 @@ def _free_seed(alpha: float, seeds: Collection[int], taken: set[Point]) -> int |
     return min(free, key=lambda s: counts[s]) if free else None
 
 
-def next_round(settings: SearchSettings, completed: Mapping[Point, float], seeds: Collection[int]) -> list[Point]:
+def next_round(
+    settings: SearchSettings,
+    completed: Mapping[Point, float],
+    seeds: Collection[int],
+    *,
+    fits: FitCache | None = None,
+) -> list[Point]:
     """The points of the round that follows ``completed`` (the search's own trials so far); [] when the search is
     over (no threshold searching, the budget spent, or no seed left to run where a threshold would probe).
 
@@ -179,7 +226,7 @@ def next_round(settings: SearchSettings, completed: Mapping[Point, float], seeds
             add(end)
         return chosen
     means = _means(completed)
-    report = assess_points(settings, completed)
+    report = assess_points(settings, completed, fits=fits)
     for bracket in sorted((b for b in report.brackets if b.state == "searching"), key=lambda b: -b.width):
         alpha = _probe_alpha(settings, bracket, means)
         step = math.exp(settings.tolerance / 2)  # where every seed has run the probe, move it by half the tolerance
@@ -200,10 +247,10 @@ class Replay:
     def trials_used(self) -> int:
         return len(self.completed) + len(self.waiting)
 
-    def report(self, settings: SearchSettings) -> SearchReport:
+    def report(self, settings: SearchSettings, *, fits: FitCache | None = None) -> SearchReport:
         """Where the replayed search stands (:func:`assess_points` on its own points). Once no round follows, a
         threshold still "searching" (every seed has run where it would probe next) is reported as "no probe left"."""
-        report = assess_points(settings, self.completed, pending=self.waiting)
+        report = assess_points(settings, self.completed, pending=self.waiting, fits=fits)
         if self.waiting:
             return report
         brackets = tuple(
@@ -212,7 +259,13 @@ class Replay:
         return dataclasses.replace(report, brackets=brackets, done=True)
 
 
-def replay(settings: SearchSettings, seeds: Collection[int], results: Mapping[Point, float]) -> Replay:
+def replay(
+    settings: SearchSettings,
+    seeds: Collection[int],
+    results: Mapping[Point, float],
+    *,
+    fits: FitCache | None = None,
+) -> Replay:
     """Walk the search's rounds from the start, taking each point's result from ``results`` ((alpha, seed) →
     success of every completed trial of the arm), until a round holds a point without one.
 
@@ -221,7 +274,7 @@ def replay(settings: SearchSettings, seeds: Collection[int], results: Mapping[Po
     uninterrupted one. A point the store already holds (run by a grid or an earlier search) is reused, not re-run;
     results off the search's path do not steer it (the reducer's tables still use every trial)."""
     completed: dict[Point, float] = {}
-    while points := next_round(settings, completed, seeds):
+    while points := next_round(settings, completed, seeds, fits=fits):
         missing = tuple(p for p in points if p not in results)
         completed.update({p: results[p] for p in points if p in results})
         if missing:

@@ -40,6 +40,8 @@
             included.npy                     (m,) bool whether each canary was in the training run
             scores.npy                       (m,) float64 each canary's membership score
             result.json                      the guesses and the ε lower bound: its presence means "complete"
+        search/fits/<digest>.json            a dose-response search's fit state (alpha*, CI per S*) for one set of
+                                             completed trials, so that `sweep status` need not refit (a cache)
         reduced/                             the reducer's output (:class:`ReducedLayout`)
             trials.parquet                   one row per grid point
             <table>.{csv,md,tex}             success_curves, critical_mass, accuracy, lira
@@ -251,6 +253,7 @@ class SweepLayout:
     trials: str = "trials"
     audits: str = "audits"
     one_runs: str = "one_run"
+    search_fits: str = "search/fits"
     reduced: str = "reduced"
 
     def trial(self, key: str) -> TrialLayout:
@@ -261,6 +264,11 @@ class SweepLayout:
 
     def one_run(self, key: str) -> OneRunLayout:
         return OneRunLayout(f"{self.one_runs}/{key}")
+
+    def search_fit(self, digest: str) -> str:
+        """A dose-response search's fit state for one set of completed trials (``digest``: a hash of the trials and
+        of what the fit depends on; :mod:`acadp.reduce.search_fits`)."""
+        return f"{self.search_fits}/{digest}.json"
 
     def reduced_file(self, rel: str) -> str:
         """A file of the reducer's output (``rel`` relative to ``reduced/``, e.g. ``REDUCED.dashboard``)."""

@@ -15,7 +15,7 @@ from acadp.lira.results import REGIME_FIELDS, AuditResult, LiraRow, regime_colum
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.plan import SweepPlan
-from acadp.sweep.status import StoredResult, read_result
+from acadp.sweep.status import read_result, stored_audit_result
 from acadp.trial.result import TrialResult
 
 RocCurves = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
@@ -28,21 +28,6 @@ class AuditRows:
 
     rows: pd.DataFrame
     roc_curves: RocCurves = field(default_factory=dict)
-
-
-def stored_audit_result(store: ResultsStore, audit: AuditConfig) -> StoredResult[AuditResult]:
-    """The audit's ``result.json``, validated (see :func:`acadp.sweep.status.read_result`)."""
-    return read_result(store, LAYOUT.audit(audit.key()).result, AuditResult)
-
-
-def audit_state(store: ResultsStore, audit: AuditConfig) -> tuple[str, int]:
-    """(status, finished shadows) of one audit: ``completed`` (a valid result.json) or ``pending`` (with shadows
-    saved so far; an unreadable result.json is re-scored from them)."""
-    if stored_audit_result(store, audit).value is not None:
-        return "completed", audit.lira.shadows
-    paths = LAYOUT.audit(audit.key())
-    done = sum(store.exists(paths.shadow_meta(i)) for i in range(audit.lira.shadows))
-    return "pending", done
 
 
 def regime_columns(store: ResultsStore, audit: AuditConfig, result: AuditResult | None) -> dict[str, float]:

@@ -11,7 +11,7 @@ to be created, closed, or given the reducer's outputs.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +27,7 @@ from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.outage import PROCESS_HEALTH, TrackingHealth, mark_untracked, read_marker
 from acadp.sweep.plan import SweepPlan
+from acadp.sweep.status import untracked_audits, untracked_trials
 from acadp.sweep.tracking import (
     TAG_STATUS,
     AuditTracker,
@@ -62,20 +63,6 @@ class SyncReport:
         if self.awaiting:
             return f"tracking: {self.tracked} results logged to MLflow, {self.awaiting} still await tracking"
         return f"tracking: {self.tracked} results logged to MLflow; nothing awaits tracking"
-
-
-def untracked_trials(store: ResultsStore, configs: Iterable[TrialConfig]) -> list[TrialConfig]:
-    """Grid points whose result is stored but not (fully) logged to MLflow."""
-    return [c for c in configs if _awaits(store, LAYOUT.trial(c.key()).untracked, LAYOUT.trial(c.key()).result)]
-
-
-def untracked_audits(store: ResultsStore, audits: Iterable[AuditConfig]) -> list[AuditConfig]:
-    """Audits whose result is stored but not (fully) logged to MLflow."""
-    return [a for a in audits if _awaits(store, LAYOUT.audit(a.key()).untracked, LAYOUT.audit(a.key()).result)]
-
-
-def _awaits(store: ResultsStore, marker: str, result: str) -> bool:
-    return store.exists(marker) and store.exists(result)
 
 
 def awaiting_tracking(plan: SweepPlan, store: ResultsStore) -> int:

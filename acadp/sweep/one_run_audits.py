@@ -1,6 +1,7 @@
 """One-run audits of a sweep's grid points: the audited point resolved through the sweep's grid, the audit run and
 stored under the sweep (``one_run/<key>/``, :class:`acadp.store.layout.OneRunLayout`; a stored result is reused,
-never recomputed), and the stored results read back as rows for the reducer's ``one_run`` table."""
+never recomputed), and the stored results read back as rows for the reducer's ``one_run`` table. Torch and pandas
+are imported by the functions that train or build a table, so resolving a point stays light."""
 
 from __future__ import annotations
 
@@ -9,23 +10,21 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import torch
 
 from acadp.config.one_run import OneRunConfig
 from acadp.config.trial import TrialConfig
 from acadp.errors import SpecError
-from acadp.lira.one_run import run_one_run_audit
 from acadp.lira.one_run_checks import canary_problem, one_run_problem
 from acadp.lira.one_run_result import OneRunResult
 from acadp.store.layout import LAYOUT
-from acadp.store.provenance import provenance
 from acadp.store.results import ResultsStore
 from acadp.sweep.status import read_result
-from acadp.trial.data import prepare_trial_data
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -94,6 +93,12 @@ def run_stored_one_run(
     problem = one_run_problem(config)
     if problem is not None:
         raise SpecError(problem)
+    import torch  # the audit trains: torch and the learners only from here on
+
+    from acadp.lira.one_run import run_one_run_audit
+    from acadp.store.provenance import provenance
+    from acadp.trial.data import prepare_trial_data
+
     data = prepare_trial_data(config.trial, data_dir=data_dir)
     problem = canary_problem(config, n_train=int(data.planted.y.shape[0]))
     if problem is not None:
@@ -127,23 +132,11 @@ def one_run_row(result: OneRunResult) -> dict[str, Any]:
 
 def collect_one_run_rows(store: ResultsStore) -> pd.DataFrame:
     """One row per completed one-run audit stored under the sweep (unreadable or unfinished ones left out)."""
+    import pandas as pd
+
     rows = []
     for key in store.list_dir(LAYOUT.one_runs):
         result = read_result(store, LAYOUT.one_run(key).result, OneRunResult).value
         if result is not None:
             rows.append(one_run_row(result))
     return pd.DataFrame(rows, columns=list(ONE_RUN_COLUMNS))
-
-
-def one_run_state(store: ResultsStore, config: OneRunConfig) -> dict[str, Any]:
-    """What ``sweep status`` shows of one planned one-run audit: its label and key, ``status`` (``completed`` with
-    a valid result, ``failed`` with an ``error.json`` and no result, else ``pending``), the ε lower bound of a
-    completed one, the error of a failed one."""
-    paths = LAYOUT.one_run(config.key())
-    result = read_result(store, paths.result, OneRunResult).value
-    state: dict[str, Any] = {"label": config.label(), "one_run_key": config.key(), "status": "pending"}
-    if result is not None:
-        state.update(status="completed", epsilon_lower_bound=result.epsilon_lower_bound)
-    elif store.exists(paths.error):
-        state.update(status="failed", error=store.read_json(paths.error).get("error"))
-    return state

@@ -20,6 +20,7 @@ from acadp.config.trial import TrialConfig
 from acadp.errors import StoreError
 from acadp.reduce.search_core import SearchReport, SearchSettings, assess
 from acadp.reduce.search_dose import Point, Replay, next_round, replay
+from acadp.reduce.search_fits import FitCache, StoredFits
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.status import read_result
@@ -40,6 +41,7 @@ class ArmSearch:
     settings: SearchSettings
     success: dict[float, dict[int, float]] = field(default_factory=dict)  # alpha → seed → S of completed trials
     started_points: set[Point] = field(default_factory=set)  # (alpha, seed) of every trial stored or queued
+    fits: FitCache | None = None  # where a dose-response search's fit states are kept (none: refit every round)
 
     @property
     def started(self) -> set[float]:
@@ -70,11 +72,11 @@ class ArmSearch:
     def replay(self) -> Replay:
         """A dose-response search rebuilt from the arm's results: its completed points and its current round's
         points still without a result (:func:`acadp.reduce.search_dose.replay`)."""
-        return replay(self.settings, self.templates, self.completed_points())
+        return replay(self.settings, self.templates, self.completed_points(), fits=self.fits)
 
     def report(self) -> SearchReport:
         if self.dose_response:
-            return self.replay().report(self.settings)
+            return self.replay().report(self.settings, fits=self.fits)
         return assess(self.settings, self.results(), pending=self.pending())
 
     def configs(self) -> list[TrialConfig]:
@@ -87,8 +89,11 @@ class ArmSearch:
         return [self.config_at(alpha, seed) for alpha in alphas for seed in sorted(self.templates)]
 
 
-def search_arms(search: AlphaSearch, configs: Sequence[TrialConfig]) -> list[ArmSearch]:
-    """One :class:`ArmSearch` per arm of ``configs`` (the grid expanded at the bracket's ends), in grid order."""
+def search_arms(
+    search: AlphaSearch, configs: Sequence[TrialConfig], *, fits: FitCache | None = None
+) -> list[ArmSearch]:
+    """One :class:`ArmSearch` per arm of ``configs`` (the grid expanded at the bracket's ends), in grid order, each
+    keeping its fit states in ``fits``."""
     by_arm: dict[str, dict[int, TrialConfig]] = defaultdict(dict)
     labels: dict[str, str] = {}
     for config in configs:
@@ -109,6 +114,7 @@ def search_arms(search: AlphaSearch, configs: Sequence[TrialConfig]) -> list[Arm
                 n_seeds=len(templates),
                 design=search.design,
             ),
+            fits=fits,
         )
         for identity, templates in by_arm.items()
     ]
@@ -151,8 +157,9 @@ def record(arm: ArmSearch, config: TrialConfig, store: ResultsStore) -> bool:
 
 def stored_arms(store: ResultsStore, search: AlphaSearch, ends: Sequence[TrialConfig]) -> list[ArmSearch]:
     """Every arm's search as the store has it; ``ends``: the sweep's grid at the bracket's ends, every seed
-    (``spec.trial_configs()``), where each arm's seeds and templates come from."""
-    arms = search_arms(search, ends)
+    (``spec.trial_configs()``), where each arm's seeds and templates come from. Fit states are kept in the store
+    (:class:`~acadp.reduce.search_fits.StoredFits`)."""
+    arms = search_arms(search, ends, fits=StoredFits(store))
     load_from_store(store, arms)
     return arms
 

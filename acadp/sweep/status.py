@@ -1,10 +1,11 @@
-"""The state of every grid point, read from the results store (never from Ray's own state)."""
+"""The state of every grid point, LiRA audit and one-run audit, read from the results store (never from Ray's own
+state). Light on purpose: ``acadp sweep status`` reads JSON files and imports nothing that trains or tracks."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -12,8 +13,12 @@ from pydantic import ValidationError
 
 from acadp.config.base import FrozenModel
 from acadp.config.describe import describe
+from acadp.config.lira import AuditConfig
+from acadp.config.one_run import OneRunConfig
 from acadp.config.trial import TrialConfig
 from acadp.errors import StoreError
+from acadp.lira.one_run_result import OneRunResult
+from acadp.lira.results import AuditResult
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.lease import driver_is_live, read_driver
@@ -113,18 +118,33 @@ def _number(value: float | None) -> float | str | None:
     return "inf" if math.isinf(value) else value
 
 
+# the states ``sweep status`` shows: a record's, and ``interrupted`` for a pending trial that stopped after some epochs
+SHOWN_STATES: tuple[str, ...] = (*STATES, "interrupted")
+
+
+def shown_state(record: TrialRecord) -> str:
+    """``interrupted`` for a pending trial with checkpointed epochs (its next run continues from its checkpoint; not
+    one whose result.json is unreadable: that one is re-run and says why), else the record's status."""
+    if record.status == "pending" and record.epochs_done > 0 and record.error is None:
+        return "interrupted"
+    return record.status
+
+
 def status_payload(records: Sequence[TrialRecord]) -> dict[str, Any]:
-    """The ``acadp sweep status --json`` object: one entry per grid point plus counts."""
+    """The ``acadp sweep status --json`` object: one entry per grid point (its :func:`shown_state`) plus counts."""
     trials = []
     for record in records:
         config = record.config
         entry: dict[str, Any] = {
+            "label": config.label(),
+            "arm": f"{config.dataset} {config.arm}",
+            "arm_kind": config.arm_kind,
             "dataset": config.dataset,
             "alpha": config.alpha,
             "epsilon": _number(config.epsilon),
             "clip": config.clip,
             "seed": config.seed,
-            "status": record.status,
+            "status": shown_state(record),
             "trial_key": record.key,
             "epochs_done": record.epochs_done,
             "epochs": config.training.epochs,
@@ -139,4 +159,48 @@ def status_payload(records: Sequence[TrialRecord]) -> dict[str, Any]:
                 seconds=record.result.seconds,
             )
         trials.append(entry)
-    return {"counts": count_states(records), "trials": trials}
+    shown = Counter(entry["status"] for entry in trials)
+    return {"counts": {state: shown.get(state, 0) for state in SHOWN_STATES}, "trials": trials}
+
+
+def stored_audit_result(store: ResultsStore, audit: AuditConfig) -> StoredResult[AuditResult]:
+    """The audit's ``result.json``, validated (see :func:`read_result`)."""
+    return read_result(store, LAYOUT.audit(audit.key()).result, AuditResult)
+
+
+def audit_state(store: ResultsStore, audit: AuditConfig) -> tuple[str, int]:
+    """(status, finished shadows) of one audit: ``completed`` (a valid result.json) or ``pending`` (with shadows
+    saved so far; an unreadable result.json is re-scored from them)."""
+    if stored_audit_result(store, audit).value is not None:
+        return "completed", audit.lira.shadows
+    paths = LAYOUT.audit(audit.key())
+    done = sum(store.exists(paths.shadow_meta(i)) for i in range(audit.lira.shadows))
+    return "pending", done
+
+
+def one_run_state(store: ResultsStore, config: OneRunConfig) -> dict[str, Any]:
+    """What ``sweep status`` shows of one planned one-run audit: its label and key, ``status`` (``completed`` with
+    a valid result, ``failed`` with an ``error.json`` and no result, else ``pending``), the ε lower bound of a
+    completed one, the error of a failed one."""
+    paths = LAYOUT.one_run(config.key())
+    result = read_result(store, paths.result, OneRunResult).value
+    state: dict[str, Any] = {"label": config.label(), "one_run_key": config.key(), "status": "pending"}
+    if result is not None:
+        state.update(status="completed", epsilon_lower_bound=result.epsilon_lower_bound)
+    elif store.exists(paths.error):
+        state.update(status="failed", error=(_read(store, paths.error) or {}).get("error"))
+    return state
+
+
+def untracked_trials(store: ResultsStore, configs: Iterable[TrialConfig]) -> list[TrialConfig]:
+    """Grid points whose result is stored but not (fully) logged to MLflow."""
+    return [c for c in configs if _awaits(store, LAYOUT.trial(c.key()).untracked, LAYOUT.trial(c.key()).result)]
+
+
+def untracked_audits(store: ResultsStore, audits: Iterable[AuditConfig]) -> list[AuditConfig]:
+    """Audits whose result is stored but not (fully) logged to MLflow."""
+    return [a for a in audits if _awaits(store, LAYOUT.audit(a.key()).untracked, LAYOUT.audit(a.key()).result)]
+
+
+def _awaits(store: ResultsStore, marker: str, result: str) -> bool:
+    return store.exists(marker) and store.exists(result)

@@ -22,6 +22,7 @@ RUNS = {
     "non_private_json": [*SMALL, "--epsilon", "inf", "--json"],
     "private_json": [*SMALL, "--epsilon", "4", "--clip", "1", "--json"],
     "summary": [*SMALL, "--epsilon", "inf"],
+    "saved_elsewhere": [*SMALL, "--epsilon", "inf", "--seed", "1", "--json", "--out", "elsewhere"],
     "alpha_too_large": [*SMALL, "--alpha", "1.5"],
     "epsilon_not_a_number": [*SMALL, "--epsilon", "abc"],
     "unknown_dataset": [*SMALL, "--dataset", "nope"],
@@ -47,17 +48,23 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[
     env = {key: value for key, value in os.environ.items() if key not in {"FORCE_COLOR", "RAY_ADDRESS"}}
     env.update(ACADP_DATA_DIR=str(data_dir), NO_COLOR="1")
 
-    def run(args: list[str]) -> subprocess.CompletedProcess[str]:
-        workdir = tmp_path_factory.mktemp("cwd")
+    def run(name: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+        workdir = workdir_of(tmp_path_factory, name)
+        workdir.mkdir()
         return subprocess.run(
             [str(ACADP), "trial", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=300, check=False
         )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(run, args) for name, args in RUNS.items()}
+        futures = {name: pool.submit(run, name, args) for name, args in RUNS.items()}
         yield futures
         for future in futures.values():
             future.cancel()
+
+
+def workdir_of(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """The folder run ``name`` of :data:`RUNS` ran in (its current directory)."""
+    return tmp_path_factory.getbasetemp() / f"cwd-{name}"
 
 
 def succeeded(runs: dict[str, Future[subprocess.CompletedProcess[str]]], name: str) -> subprocess.CompletedProcess[str]:
@@ -143,3 +150,51 @@ def test_bad_options_fail_in_one_line(
     for text in expected:
         assert text in lines[0], f"{text!r} not in {lines[0]!r}"
     assert result.stdout == ""
+
+
+def saved(folder: Path, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config.json, result.json) of trial ``key`` saved under ``folder`` (a store: trials/<key>/...)."""
+    return tuple(json.loads((folder / "trials" / key / name).read_text()) for name in ("config.json", "result.json"))  # type: ignore[return-value]
+
+
+def test_a_trial_is_saved_under_results_by_default_and_says_where(
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    done = succeeded(runs, "non_private_json")
+    summary = one_json_object(done.stdout)
+    folder = workdir_of(tmp_path_factory, "non_private_json") / "results"
+    config, result = saved(folder, summary["trial_key"])
+    assert result["trial_key"] == config_key(config) == summary["trial_key"]
+    assert result["success"] == summary["success"] and result["alpha"] == 0.1
+    assert done.stderr.strip() == f"saved {folder / 'trials' / summary['trial_key'] / 'result.json'}"
+
+
+def test_out_puts_the_trial_where_asked(
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    done = succeeded(runs, "saved_elsewhere")
+    summary = one_json_object(done.stdout)
+    workdir = workdir_of(tmp_path_factory, "saved_elsewhere")
+    config, result = saved(workdir / "elsewhere", summary["trial_key"])
+    assert result["seed"] == 1 and config["seed"] == 1 and not (workdir / "results").exists()
+
+
+def test_the_summary_run_is_saved_too(
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    done = succeeded(runs, "summary")
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("saved ")]
+    assert Path(line.removeprefix("saved ")).is_file()
+
+
+def test_a_refused_trial_saves_nothing(
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    assert runs["alpha_too_large"].result().returncode == 2
+    assert not (workdir_of(tmp_path_factory, "alpha_too_large") / "results").exists()
+
+
+def config_key(config: dict[str, Any]) -> str:
+    from acadp.config.trial import TrialConfig
+
+    return TrialConfig.model_validate(config).key()

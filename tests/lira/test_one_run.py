@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import acadp.lira.one_run as one_run_module
-import acadp.sweep.one_run_audits as audits_module
 from acadp.config.one_run import OneRunConfig, OneRunSettings
 from acadp.config.options import TrialOptions, build_trial_config
 from acadp.errors import SpecError
@@ -119,7 +118,8 @@ def test_a_stored_audit_is_complete_and_reused_not_recomputed(tmp_path: Path, mo
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("a stored one-run audit was computed again")
 
-    monkeypatch.setattr(audits_module, "run_one_run_audit", no_training)
+    # run_stored_one_run imports the audit where it trains: patch it where it is defined
+    monkeypatch.setattr(one_run_module, "run_one_run_audit", no_training)
     again, reused = run_stored_one_run(audit, store=store)
     assert reused and again == result
     rows = collect_one_run_rows(store)

@@ -92,7 +92,9 @@ def test_killing_the_server_mid_sweep_loses_nothing_and_sync_backfills_once(tmp_
     assert "FAILED" not in log and "Traceback" not in log, log[-3000:]
     assert log.count("MLflow tracking unreachable") == 1, log[-3000:]
     status = status_json(spec, storage, env)
-    assert status["counts"] == {"completed": 4, "running": 0, "retrying": 0, "pending": 0, "failed": 0}
+    assert status["counts"] == {
+        "completed": 4, "running": 0, "retrying": 0, "pending": 0, "failed": 0, "interrupted": 0,
+    }  # fmt: skip
     assert status["awaiting_tracking"] >= 1
 
     with mlflow_server(tmp_path, port):

@@ -19,9 +19,8 @@ from acadp.config.trial import TrialConfig
 from acadp.lira.results import AuditResult, LiraRow
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
-from acadp.sweep.audits import audit_state
 from acadp.sweep.driver import _needs_run
-from acadp.sweep.status import read_result, status_payload, trial_record
+from acadp.sweep.status import audit_state, read_result, status_payload, trial_record
 from acadp.trial.result import TrialResult
 
 UNREADABLE = {
