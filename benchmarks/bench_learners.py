@@ -1,9 +1,12 @@
-"""Step time of DP-SGD per per-sample-gradient mode vs non-private SGD, and wall time of the default mnist5k trial.
+"""Step time of DP-SGD per per-sample-gradient mode vs non-private SGD, wall time of the default mnist5k trial, and
+training throughput (examples/s) of SGD and DP-SGD on full MNIST with the decomposition study's CNN and recipes.
 
-Usage: ``python benchmarks/bench_learners.py [--threads 1 2] [--rounds 15] [--steps 10] [--skip-trials]``
+Usage: ``python benchmarks/bench_learners.py [--threads 1 2] [--rounds 15] [--steps 10] [--skip-trials]
+[--full-mnist-rounds 2]``
 
 All variants run interleaved in the same rounds (so machine noise hits them alike); the figure for each is the median
-over rounds of the mean step time. Ratios are taken within this one run.
+over rounds of the mean step time. Ratios are taken within this one run. The full-MNIST section needs the ``mnist``
+dataset (``acadp data fetch mnist``); it is skipped, with that command, when the data is missing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -23,11 +27,14 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from acadp.config.options import TrialOptions, build_trial_config
+from acadp.config.sweep import load_spec
 from acadp.data import load_dataset
+from acadp.errors import DataMissingError
 from acadp.learners.bookkeeping import BookkeepingClipper
 from acadp.models import CNNParams, ModelInputs, build_model
 from acadp.runtime import pin_malloc_thresholds
-from acadp.trial.run import run_trial
+from acadp.trial.data import prepare_trial_data
+from acadp.trial.run import build_training_run, resolve_device, run_trial
 
 BATCH = 256
 SIGMA = 1.0
@@ -147,12 +154,49 @@ def trial_times() -> None:
         )
 
 
+DECOMPOSITION = Path(__file__).resolve().parents[1] / "sweeps" / "mnist_decomposition.yaml"
+THROUGHPUT_ARMS = ("SGD [tuned]", "SGD", "clip C=1", "DP ε=2 C=1")
+
+
+def full_mnist_throughput(rounds: int) -> None:
+    """One training epoch per arm and round (arms interleaved), at α = 0.01 and seed 0 of the decomposition sweep:
+    examples/s = examples drawn in the epoch / its wall time (no evaluation, no σ search). Median over rounds."""
+    configs = {config.arm: config for config in load_spec(DECOMPOSITION).trial_configs() if config.seed == 0}
+    configs = {arm: configs[arm].model_copy(update={"alpha": 0.01}) for arm in THROUGHPUT_ARMS}
+    try:
+        data = {arm: prepare_trial_data(config, download=False) for arm, config in configs.items()}
+    except DataMissingError as error:
+        print(f"\nfull MNIST throughput skipped: {error}")
+        return
+    device = resolve_device("cpu")
+    runs = {arm: build_training_run(config, data[arm], device) for arm, config in configs.items()}
+    samples: dict[str, list[float]] = {arm: [] for arm in runs}
+    for _ in range(rounds):
+        for arm, run in runs.items():
+            start = time.perf_counter()
+            stats = run.train_epoch()
+            samples[arm].append(stats.examples / (time.perf_counter() - start))
+    n_train = len(next(iter(data.values())).planted.y)
+    print(
+        f"\nfull MNIST ({n_train} training digits), decomposition CNN, {torch.get_num_threads()} threads, "
+        f"one epoch per arm and round, median of {rounds} rounds:"
+    )
+    print(f"{'arm':<14}{'recipe':<34}{'examples/s':>12}{'× SGD':>8}")
+    reference = statistics.median(samples["SGD"])
+    for arm, values in samples.items():
+        training = configs[arm].training
+        recipe = f"{training.sampling} b{training.batch_size} lr {training.lr:g}"
+        rate = statistics.median(values)
+        print(f"{arm:<14}{recipe:<34}{rate:>12,.0f}{rate / reference:>8.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--skip-trials", action="store_true")
+    parser.add_argument("--full-mnist-rounds", type=int, default=2, help="0 skips the full-MNIST throughput")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     pin_malloc_thresholds()  # as every trial does (see acadp.runtime)
@@ -163,6 +207,8 @@ def main() -> None:
     torch.set_num_threads(max(args.threads))
     if not args.skip_trials:
         trial_times()
+    if args.full_mnist_rounds > 0:
+        full_mnist_throughput(args.full_mnist_rounds)
 
 
 if __name__ == "__main__":

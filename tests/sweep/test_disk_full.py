@@ -152,7 +152,9 @@ def test_each_writer_of_a_trial_raises_the_full_store_rather_than_failing_or_swa
         fill(disk)
         named = r"results store .*/disk/sweep is full"
         with pytest.raises(StoreFullError, match=named):
-            TrialCheckpoint(store, LAYOUT.trial(trial.key()).checkpoint).save({"w": torch.zeros(4096)}, {"epochs_done": 1})
+            TrialCheckpoint(store, LAYOUT.trial(trial.key()).checkpoint).save(
+                {"w": torch.zeros(4096)}, {"epochs_done": 1}
+            )
         health = TrackingHealth(emit=lambda line: None)
         with pytest.raises(StoreFullError, match=named):
             GuardedRun(store, LAYOUT.trial(trial.key()).untracked, lambda: TrialTracker(target, trial), health=health)
