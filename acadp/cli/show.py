@@ -40,7 +40,7 @@ def _trials_table(payload: dict[str, Any]) -> Table:
     for trial in payload["trials"]:
         success = trial.get("success")
         table.add_row(
-            trial["dataset"], trial["arm"].removeprefix(f"{trial['dataset']} "), f"{trial['alpha']:g}",
+            escape(trial["dataset"]), escape(trial["arm"].removeprefix(f"{trial['dataset']} ")), f"{trial['alpha']:g}",
             str(trial["seed"]), _state_cell(trial), f"{trial['epochs_done']}/{trial['epochs']}",
             "" if success is None else f"{success:.3f}", escape(trial.get("error") or ""),
         )  # fmt: skip
@@ -86,8 +86,8 @@ def print_status(payload: dict[str, Any], *, summary: bool, console: Console | N
             out.print(f"[red]failed[/] {escape(failure['label'])}: {escape(failure['error'])}", highlight=False)
     else:
         out.print(_trials_table(payload))
-    for line in _audit_lines(payload, summary=summary):
-        out.print(line, highlight=False)
+    for line in _audit_lines(payload, summary=summary):  # labels hold recipe names in brackets: not markup
+        out.print(line, highlight=False, markup=False)
     if payload["awaiting_tracking"]:
         out.print(
             f"{payload['awaiting_tracking']} results await tracking (MLflow was unreachable): "
@@ -97,7 +97,7 @@ def print_status(payload: dict[str, Any], *, summary: bool, console: Console | N
             markup=False,
         )
     for line in payload.get("search", []):
-        out.print(f"search · {line}", highlight=False)
+        out.print(f"search · {line}", highlight=False, markup=False)
 
 
 def _duration(seconds: float) -> str:

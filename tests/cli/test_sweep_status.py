@@ -124,3 +124,28 @@ def test_a_sweep_that_never_ran_is_refused_and_nothing_is_created(tmp_path: Path
     assert not storage.exists()
     with pytest.raises(SpecError, match="no results"):
         sweep_status(plan_sweep(spec, storage=str(storage)))
+
+
+def test_arm_recipes_in_brackets_are_printed_not_read_as_markup() -> None:
+    """An arm recipe's name is written in brackets ('SGD [tuned]'), which rich would take for a style tag."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from acadp.cli.show import print_status
+
+    trial = {
+        "dataset": "mnist", "arm": "mnist SGD [tuned]", "alpha": 0.01, "seed": 0, "status": "completed",
+        "epochs_done": 3, "epochs": 3, "success": 0.5, "error": None,
+    }  # fmt: skip
+    audit = {"label": "LiRA mnist SGD [tuned] α=0.01 s0 (16 shadows)", "status": "pending", "shadows_done": 0}
+    payload = {
+        "sweep": "s", "counts": {"completed": 1}, "trials": [trial], "audits": [{**audit, "shadows": 16}],
+        "awaiting_tracking": 0, "search": ["mnist SGD [tuned] S*=0.5: searching: α* in [0.0005, 0.3] · 2/30 trials"],
+    }  # fmt: skip
+    out = StringIO()
+    print_status(payload, summary=False, console=Console(file=out, width=200, no_color=True))
+    text = out.getvalue()
+    assert "SGD [tuned]" in text.split("\n", 3)[3]  # the table's row
+    assert "LiRA mnist SGD [tuned] α=0.01 s0 (16 shadows): pending" in text
+    assert "search · mnist SGD [tuned] S*=0.5: searching: α* in [0.0005, 0.3]" in text
