@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from ray.tune import Callback
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -131,7 +132,13 @@ class RunningJob:
             for name, spec in (("train_loss", ".3f"), ("test_accuracy", ".3f"), ("success", ".3f"))
         ]
         spent = self.latest.get("epsilon_spent")
-        return [self.label, progress, *numbers, "" if spent is None else f"{spent:.2f}", _duration(now - self.began)]
+        return [
+            escape(self.label),
+            progress,
+            *numbers,
+            "" if spent is None else f"{spent:.2f}",
+            _duration(now - self.began),
+        ]
 
 
 def running_table(jobs: Sequence[RunningJob], *, now: float, limit: int = MAX_ROWS) -> RenderableType:

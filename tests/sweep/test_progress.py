@@ -125,3 +125,12 @@ def _render(renderable: Any) -> str:
     console = Console(file=io.StringIO(), width=200, color_system=None)
     console.print(renderable)
     return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_label_with_an_arm_recipe_in_brackets_is_shown_as_written() -> None:
+    from acadp.sweep.progress import RunningJob, running_table
+
+    job = RunningJob(label="mnist SGD [tuned] a=0.1 seed=0", unit="epoch", total=3)
+    out = io.StringIO()
+    Console(file=out, width=200, color_system=None).print(running_table([job], now=job.began))
+    assert "mnist SGD [tuned] a=0.1 seed=0" in out.getvalue()
