@@ -6,6 +6,9 @@ Definitions follow Hardt et al. 2023 ("Algorithmic Collective Action in Machine 
 * the collective is a uniformly random subset of ``round(alpha * n)`` points of the firm's base data (seeded);
 * *feature-label* strategy: every member plants the signal and relabels to the target class, h(x, y) = (g(x), y*);
 * *feature-only* strategy: members whose label already is y* plant the signal; other members change nothing;
+* *withhold*: members take their points out of the firm's data (a data strike; Vincent et al. 2021, "Data Leverage");
+  acadp's control "collective removed": the firm trains on the other points only, so planting can be told apart
+  from having fewer clean points to train on;
 * success S(alpha) is measured on test points carrying the signal, g(x), whose true label is not y*.
 * datasets with groups (y, a): planting changes x and y only; a member keeps its attribute a, so its group after
   planting is (y*, a) (acadp.trial.run.group_data builds groups from the planted labels).
@@ -125,14 +128,29 @@ def choose_members(*, alpha: float, n: int, seed: int) -> np.ndarray:
 class PlantedData:
     """The firm's training data after the collective acted.
 
-    ``x`` and ``y`` are the modified arrays (same shapes as the input), ``members`` (n,) marks the collective (the
-    alpha-fraction) and ``planted`` (n,) the points whose features actually carry the signal.
+    ``x`` and ``y`` are the modified arrays (n, ...) and (n,) — n is the input's size, less the points a withholding
+    collective took out — ``members`` (n,) marks the collective's points the firm holds (the alpha-fraction), and
+    ``planted`` (n,) the points whose features actually carry the signal. ``y_original`` (n,) holds every point's
+    label before the collective acted (None: the same as ``y``).
     """
 
     x: np.ndarray
     y: np.ndarray
     members: np.ndarray
     planted: np.ndarray
+    y_original: np.ndarray | None = None
+
+    @property
+    def original_labels(self) -> np.ndarray:
+        """(n,) every point's label before the collective acted."""
+        return self.y if self.y_original is None else self.y_original
+
+    def select(self, rows: np.ndarray) -> PlantedData:
+        """The points ``rows`` ((n,) bool mask, or indices) selects, every array alike."""
+        return PlantedData(
+            x=self.x[rows], y=self.y[rows], members=self.members[rows], planted=self.planted[rows],
+            y_original=None if self.y_original is None else self.y_original[rows],
+        )  # fmt: skip
 
 
 Strategy = Callable[..., PlantedData]
@@ -154,7 +172,7 @@ def feature_label(
     if members.any():
         x_out[members] = apply_signal(signal, x[members], feature_names)
         y_out[members] = target_class
-    return PlantedData(x=x_out, y=y_out, members=members.copy(), planted=members.copy())
+    return PlantedData(x=x_out, y=y_out, members=members.copy(), planted=members.copy(), y_original=y.copy())
 
 
 @STRATEGIES.register("feature_only")
@@ -172,7 +190,26 @@ def feature_only(
     x_out = x.copy()
     if planted.any():
         x_out[planted] = apply_signal(signal, x[planted], feature_names)
-    return PlantedData(x=x_out, y=y.copy(), members=members.copy(), planted=planted)
+    return PlantedData(x=x_out, y=y.copy(), members=members.copy(), planted=planted, y_original=y.copy())
+
+
+@STRATEGIES.register("withhold")
+def withhold(
+    *,
+    x: np.ndarray,
+    y: np.ndarray,
+    members: np.ndarray,
+    signal: SignalParams,
+    target_class: int,
+    feature_names: tuple[str, ...] = (),
+) -> PlantedData:
+    """Members take their points out: the firm keeps the n − |members| other points, untouched (no member is left,
+    nothing is planted)."""
+    del signal, target_class, feature_names
+    kept = ~members
+    n_kept = int(kept.sum())
+    none = np.zeros(n_kept, dtype=bool)
+    return PlantedData(x=x[kept].copy(), y=y[kept].copy(), members=none, planted=none.copy(), y_original=y[kept].copy())
 
 
 def plant_collective(

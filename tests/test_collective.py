@@ -121,7 +121,28 @@ def test_feature_only_plants_members_of_the_target_class_only() -> None:
     assert np.all(result.x[result.planted][:, :, 4:6, 4:6] == 1.0)
 
 
-@pytest.mark.parametrize("strategy", ["feature_label", "feature_only"])
+def test_a_withholding_collective_takes_exactly_its_points_out() -> None:
+    x, y, result = planted(0.3, "withhold")
+    members = choose_members(alpha=0.3, n=50, seed=0)
+    assert result.y.shape == (35,) and not result.members.any() and not result.planted.any()
+    np.testing.assert_array_equal(result.x, x[~members])  # the others, untouched and in their order
+    np.testing.assert_array_equal(result.y, y[~members])
+    np.testing.assert_array_equal(result.original_labels, y[~members])
+
+
+@pytest.mark.parametrize("strategy", ["feature_label", "feature_only", "withhold"])
+def test_original_labels_survive_planting_and_selection(strategy: str) -> None:
+    _, y, result = planted(0.3, strategy)
+    kept = y if strategy != "withhold" else y[~choose_members(alpha=0.3, n=50, seed=0)]
+    np.testing.assert_array_equal(result.original_labels, kept)
+    rows = np.arange(result.y.shape[0]) % 2 == 0
+    chosen = result.select(rows)
+    np.testing.assert_array_equal(chosen.original_labels, kept[rows])
+    np.testing.assert_array_equal(chosen.y, result.y[rows])
+    np.testing.assert_array_equal(chosen.members, result.members[rows])
+
+
+@pytest.mark.parametrize("strategy", ["feature_label", "feature_only", "withhold"])
 def test_alpha_zero_changes_nothing(strategy: str) -> None:
     x, y, result = planted(0.0, strategy)
     assert np.array_equal(result.x, x) and np.array_equal(result.y, y)

@@ -4,7 +4,9 @@ which training engine runs it.
 A firm's learner is an *arm* of one training recipe, set by two independent privacy knobs (Solanki et al. 2025):
 noise (``epsilon``; ``inf`` adds none) and clipping (``clip``; None clips nothing). (∞, none) is plain SGD, (∞, C)
 clipping only, (ε, C) DP-SGD; a finite ε without clipping has no sensitivity bound and is not an arm. Group-DRO
-(``objective: gdro``) runs on the (∞, none) arm. A separately tuned non-private recipe is an explicitly named arm.
+(``objective: gdro``) runs on the (∞, none) arm. A separately tuned recipe is an explicitly named arm: an extra
+non-private one (``SGD [tuned]``), or the recipe one kind of arm trains with in place of the shared one
+(``DP ε=8 C=1 [usable]``).
 
 The *engine* is the :data:`acadp.learners.LEARNERS` entry that trains an arm: its sampling scheme (``poisson`` for
 every arm of the shared recipe, ``shuffle`` for tuned non-private recipes), with the objective appended when it is
@@ -40,17 +42,17 @@ def arm_kind(*, epsilon: float, clip: float | None, objective: str = "erm") -> A
 
 
 def arm_label(*, epsilon: float, clip: float | None, recipe: str | None = None, objective: str = "erm") -> str:
-    """The arm's name in tables, figures and MLflow: ``SGD``, ``clip C=1``, ``DP ε=8 C=1`` or ``SGD [tuned]`` for
-    ERM, and ``GDRO`` (``GDRO [recipe]``) for Group-DRO."""
+    """The arm's name in tables, figures and MLflow: ``SGD``, ``clip C=1``, ``DP ε=8 C=1`` for ERM, and ``GDRO`` for
+    Group-DRO; a named recipe follows in brackets (``SGD [tuned]``, ``DP ε=8 C=1 [usable]``)."""
     if objective == "gdro":
-        return "GDRO" if recipe is None else f"GDRO [{recipe}]"
-    if recipe is not None:
-        return f"SGD [{recipe}]"
-    if clip is None:
-        return "SGD"
-    if not math.isfinite(epsilon):
-        return f"clip C={clip:g}"
-    return f"DP ε={epsilon:g} C={clip:g}"
+        name = "GDRO"
+    elif clip is None:
+        name = "SGD"
+    elif not math.isfinite(epsilon):
+        name = f"clip C={clip:g}"
+    else:
+        name = f"DP ε={epsilon:g} C={clip:g}"
+    return name if recipe is None else f"{name} [{recipe}]"
 
 
 def engine(*, sampling: str, objective: str) -> str:
@@ -67,10 +69,12 @@ def arm_problem(*, epsilon: float, clip: float | None, recipe: str | None, sampl
             "clip: a finite epsilon needs a clipping norm C (noise is calibrated to it); the arms are "
             "(inf, none) SGD, (inf, C) clipping only and (epsilon, C) DP-SGD"
         )
-    if recipe is not None and (private or clip is not None):
-        return f"recipe: the named recipe {recipe!r} is a non-private arm (epsilon inf, clip none)"
     if sampling == "shuffle" and (private or clip is not None):
-        return "training.sampling: 'shuffle' is for non-private recipes; clipping and DP use 'poisson'"
+        where = f"the recipe {recipe!r}" if recipe is not None else "the recipe"
+        return (
+            f"training.sampling: {where} samples 'shuffle', which is for non-private arms; clipping and DP use "
+            "'poisson' (set training.sampling: poisson in the recipe)"
+        )
     if objective == "gdro" and (private or clip is not None):
         return (
             "training.objective: gdro is offered without clipping or noise only (its group weights are computed "

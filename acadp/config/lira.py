@@ -4,14 +4,15 @@ one audit's config and key (the attack itself is in :mod:`acadp.lira`)."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from acadp.config.base import FrozenModel
-from acadp.config.trial import Augmentation, ClipChoice, TrainingConfig, TrialConfig
+from acadp.config.trial import Augmentation, ClipChoice, Strategy, TrainingConfig, TrialConfig
 
 Query = Literal["original", "mirror", "shift_up", "shift_down", "shift_left", "shift_right"]
 
@@ -50,6 +51,59 @@ ATTACK_NAMES = tuple(ATTACK_LABELS)
 DEFAULT_ATTACKS = ("online", "online_fixed_variance", "offline", "global_threshold")
 
 
+# The readings of "LiRA's AUC with a collective" an audit can report (Solanki et al. 2025 do not define it in the text
+# we have): which label a query is scored on, which models the Gaussians are fitted on, and what is queried.
+LabelScored = Literal["trained", "original"]
+ShadowSet = Literal["collective", "clean"]
+QuerySet = Literal["as_trained", "signal"]
+
+
+class Variant(FrozenModel):
+    """One reading of the audit (scored from the audit's own shadows, or those of its clean twin; never trained for).
+
+    * ``label`` — the label each query is scored on: the label the model trained with (``trained``: y* for a member
+      of a feature-label collective) or the example's ``original`` label;
+    * ``shadows`` — the models the IN/OUT Gaussians are fitted on: the audited models themselves, trained with the
+      collective (``collective``, leave-one-out as always), or the ``clean`` models, the same pool, keep matrix and
+      training seeds with no collective (the α = 0 audit of the same point and seed, :meth:`AuditConfig.clean_twin`;
+      the target's own twin left out);
+    * ``queries`` — what every model is asked: each example as the audited models trained on it (``as_trained``: a
+      member's planted input) or with the signal applied to every query (``signal``: g(x) for every example).
+    """
+
+    label: LabelScored = "trained"
+    shadows: ShadowSet = "collective"
+    queries: QuerySet = "as_trained"
+
+    @property
+    def name(self) -> str:
+        """``label/shadows/queries``, e.g. ``trained/collective/as_trained`` (the audit as it always was)."""
+        return f"{self.label}/{self.shadows}/{self.queries}"
+
+    @property
+    def needs_signal_view(self) -> bool:
+        """Whether scoring needs the models' logits on g(x): signal queries, or clean shadows asked about a planted
+        input."""
+        return self.queries == "signal" or self.shadows == "clean"
+
+
+DEFAULT_VARIANT = Variant()
+ALL_VARIANTS: tuple[Variant, ...] = tuple(
+    Variant(label=label, shadows=shadows, queries=queries)
+    for label, shadows, queries in itertools.product(get_args(LabelScored), get_args(ShadowSet), get_args(QuerySet))
+)
+
+
+def _variants_choice(value: Any) -> Any:
+    """``all`` means every variant (:data:`ALL_VARIANTS`), the default one first."""
+    if isinstance(value, str) and value.strip().lower() == "all":
+        return ALL_VARIANTS
+    return value
+
+
+Variants = Annotated[tuple[Variant, ...], BeforeValidator(_variants_choice), Field(min_length=1)]
+
+
 class LiraSettings(FrozenModel):
     """How to audit one trained configuration (Carlini et al. 2022; 16 shadows as in Solanki et al. 2025)."""
 
@@ -73,6 +127,22 @@ class LiraSettings(FrozenModel):
     # audits at alpha = 0 also report a `placebo` subset: the examples the audited seed would have drawn as the
     # collective at this alpha (acadp.collective.choose_members), left unmodified; None = no placebo row
     placebo_alpha: Annotated[float, Field(gt=0, lt=1)] | None = None
+    # the readings reported (Variant; "all": every one); each is scored from saved shadows, none trains its own
+    variants: Variants = (DEFAULT_VARIANT,)
+
+    @field_validator("variants")
+    @classmethod
+    def _distinct_variants(cls, variants: tuple[Variant, ...]) -> tuple[Variant, ...]:
+        names = [variant.name for variant in variants]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"variant {twice[0]} is listed twice; list each variant once")
+        return variants
+
+    @property
+    def signal_view(self) -> bool:
+        """Whether every shadow is also queried on g(x) of every pool example (some variant needs it)."""
+        return any(variant.needs_signal_view for variant in self.variants)
 
     @field_validator("attacks")
     @classmethod
@@ -85,7 +155,7 @@ class LiraSettings(FrozenModel):
     def scoring(self) -> dict[str, object]:
         """The settings that decide a finished audit's rows but not its shadows: a stored result whose scoring
         differs is scored again from the saved shadows."""
-        return self.model_dump(include={"attacks", "confidence", "placebo_alpha"})
+        return self.model_dump(include={"attacks", "confidence", "placebo_alpha", "variants"})
 
     @field_validator("queries")
     @classmethod
@@ -159,10 +229,22 @@ class AuditConfig(FrozenModel):
         return self.lira.queries
 
     def key(self) -> str:
-        """Content hash of what determines the shadows' logits (not attacks, concurrency or resources)."""
+        """Content hash of what determines the shadows' logits (not attacks, variants, concurrency or resources);
+        audits whose shadows are also queried on g(x) (:attr:`LiraSettings.signal_view`) hash that too."""
         shadow_part = self.lira.model_dump(include={"shadows", "pkeep", "queries", "seed"})
+        if self.lira.signal_view:
+            shadow_part["signal_view"] = True
         text = json.dumps({"trial": self.trial.key(), "lira": shadow_part}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def clean_twin(self) -> AuditConfig | None:
+        """The audit of the same pool, keep matrix and shadow seeds with no collective (α = 0): its shadows are the
+        clean shadows of variants with ``shadows: clean``. None at α = 0 (the audit is its own clean twin) and for a
+        collective that withholds its points (its pool lacks them: there is no clean model of the same pool)."""
+        if self.trial.alpha == 0.0 or self.trial.strategy == "withhold":
+            return None
+        trial = TrialConfig.model_validate({**self.trial.model_dump(), "alpha": 0.0})
+        return AuditConfig(trial=trial, lira=self.lira)
 
     def label(self) -> str:
         return f"LiRA {self.trial.label()} ({self.lira.shadows} shadows)"
@@ -170,26 +252,39 @@ class AuditConfig(FrozenModel):
 
 class LiraPoints(FrozenModel):
     """Which grid points to audit: values must be in the sweep's grid. ``clip`` defaults to the grid's first norm for a
-    finite ε and to no clipping (SGD) for ε = inf; ``seed`` to the grid's first."""
+    finite ε and to no clipping (SGD) for ε = inf; ``seed`` to the grid's first; ``strategy`` to the grid's first
+    (the datasets' own when the grid has no strategy axis)."""
 
     alpha: Annotated[list[float], Field(min_length=1)]
     epsilon: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
     clip: list[ClipChoice] | None = None
     seed: list[int] | None = None
     datasets: list[str] | None = None
+    strategy: Annotated[list[Strategy], Field(min_length=1)] | None = None
+
+
+def _point_sets(value: Any) -> Any:
+    """One set of points (a mapping) is a list of one."""
+    return [value] if isinstance(value, dict) else value
+
+
+# the audited points of a sweep: one product of LiraPoints, or a list of them (their union, each point once)
+PointSets = Annotated[list[LiraPoints], BeforeValidator(_point_sets), Field(min_length=1)]
 
 
 class LiraSmoke(FrozenModel):
-    """How ``--smoke`` shrinks audits (``pool`` applies unless the audit's pool is ``matched``)."""
+    """How ``--smoke`` shrinks audits (``pool`` applies unless the audit's pool is ``matched``); ``points``: what a
+    smoke run audits (None: the first ε and α of each set of ``lira.points``)."""
 
     shadows: Annotated[int, Field(ge=4)] = 4
     pool: Annotated[int, Field(ge=4)] = 256
+    points: PointSets | None = None
 
 
 class LiraSection(LiraSettings):
     """The ``lira:`` section of a sweep file."""
 
-    points: LiraPoints
+    points: PointSets
     smoke: LiraSmoke = LiraSmoke()
 
     @model_validator(mode="after")

@@ -58,12 +58,18 @@ RULES = (
 )
 
 
-def _sections(spec: SweepSpec, name: str) -> list[tuple[KeyPath, Any, str | None]]:
-    """(key path, overrides, recipe name) of the dataset's shared training section and of each named recipe."""
+def _sections(spec: SweepSpec, name: str) -> list[tuple[KeyPath, Any, set[str | None]]]:
+    """(key path, overrides, the recipes it reaches) of the dataset's shared training section (which the arm recipes
+    start from), of each arm recipe and of each named recipe."""
     overrides = spec.datasets[name]
-    sections: list[tuple[KeyPath, Any, str | None]] = [(("datasets", name, "training"), overrides.training, None)]
-    for index, recipe in enumerate(overrides.recipes):
-        sections.append((("datasets", name, "recipes", index), recipe, recipe.name))
+    arm_recipes = {kind: recipe.name for kind, recipe in overrides.arm_recipes.items()}
+    sections: list[tuple[KeyPath, Any, set[str | None]]] = [
+        (("datasets", name, "training"), overrides.training, {None, *arm_recipes.values()})
+    ]
+    for kind, recipe in overrides.arm_recipes.items():
+        sections.append((("datasets", name, "arm_recipes", kind), recipe, {recipe.name}))
+    for index, named in enumerate(overrides.recipes):
+        sections.append((("datasets", name, "recipes", index), named, {named.name}))
     return sections
 
 
@@ -72,8 +78,8 @@ def settings_without_effect(spec: SweepSpec, configs: Sequence[TrialConfig]) -> 
     changes none of ``configs`` (its expanded grid), in file order of datasets and recipes."""
     found: list[tuple[KeyPath, str]] = []
     for name in spec.datasets:
-        for path, section, recipe in _sections(spec, name):
-            trials = [c for c in configs if c.dataset == name and c.recipe == recipe]
+        for path, section, recipes in _sections(spec, name):
+            trials = [c for c in configs if c.dataset == name and c.recipe in recipes]
             for rule in RULES:
                 value = getattr(section, rule.key)
                 if rule.written(value) and not any(rule.acts_on(config) for config in trials):

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from acadp.config.base import FrozenModel
-from acadp.config.lira import LiraPoints
+from acadp.config.lira import PointSets
 from acadp.config.trial import TrialConfig
 
 
@@ -51,7 +51,7 @@ class OneRunSection(OneRunSettings):
     """The ``one_run:`` section of a sweep file: the grid points to audit with one training run each, and the
     settings (canaries, k₊, k₋, confidence, seed) every one of them uses."""
 
-    points: LiraPoints
+    points: PointSets
     smoke: OneRunSmoke = OneRunSmoke()
 
     def settings(self, *, smoke: bool) -> OneRunSettings:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, create_model, model_validator
 
+from acadp.config.arms import GridArmKind, grid_arm_kind
 from acadp.config.base import FrozenModel
 from acadp.config.describe import describe
 from acadp.config.presets import PRESETS
@@ -60,6 +61,13 @@ class RecipeOverrides(TrainingOverrides):
     name: RecipeName
 
 
+class ArmRecipeOverrides(TrainingOverrides):
+    """The named recipe one kind of arm trains with in place of the shared recipe: the shared recipe with these
+    fields changed (e.g. DP-SGD tuned on its own, so that a private firm is usable)."""
+
+    name: RecipeName
+
+
 class DatasetOverrides(FrozenModel):
     """Per-dataset settings; omitted keys take the dataset preset (see :mod:`acadp.config.presets`)."""
 
@@ -70,6 +78,8 @@ class DatasetOverrides(FrozenModel):
     training: TrainingOverrides = TrainingOverrides()
     # named non-private recipes run as extra arms ("SGD [name]") next to the shared recipe's arms
     recipes: list[RecipeOverrides] = Field(default_factory=list)
+    # per kind of arm (sgd, clip, dpsgd), a named recipe that kind trains with in place of the shared recipe
+    arm_recipes: dict[GridArmKind, ArmRecipeOverrides] = Field(default_factory=dict)
     n_train: TrainSize | None = None
     n_test: TestSize | None = None
     eval_every: EvalEvery = 1
@@ -80,11 +90,20 @@ class DatasetOverrides(FrozenModel):
 
     @model_validator(mode="after")
     def _recipes_named_once(self) -> DatasetOverrides:
-        names = [recipe.name for recipe in self.recipes]
+        names = [recipe.name for recipe in self.recipes] + [recipe.name for recipe in self.arm_recipes.values()]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
-            raise ValueError(f"recipes: {', '.join(repr(n) for n in twice)} named twice; each recipe needs one name")
+            raise ValueError(
+                f"recipes: {', '.join(repr(n) for n in twice)} named twice (recipes and arm_recipes); each recipe "
+                "needs one name"
+            )
         return self
+
+    def arm_recipe(self, epsilon: float, clip: float | None) -> str | None:
+        """The name of the recipe the arm (``epsilon``, ``clip``) trains with in place of the shared one; None when
+        it trains with the shared recipe."""
+        recipe = self.arm_recipes.get(grid_arm_kind(epsilon, clip))
+        return None if recipe is None else recipe.name
 
 
 class GridPoint(FrozenModel):
@@ -97,6 +116,8 @@ class GridPoint(FrozenModel):
     recipe: RecipeName | None = None
     # the training objective of this point (a sweep's ``grid.objective``); None = the recipe's
     objective: Objective | None = None
+    # the collective's strategy at this point (a sweep's ``grid.strategy``); None = the dataset's
+    strategy: Strategy | None = None
 
 
 class Shared(FrozenModel):
@@ -121,9 +142,13 @@ def recipe_training(dataset: str, overrides: DatasetOverrides, recipe: str | Non
     shared = {**preset.training.model_dump(), **overrides.training.model_dump(exclude_none=True)}
     if recipe is None:
         return shared
+    arm_recipe = next((r for r in overrides.arm_recipes.values() if r.name == recipe), None)
+    if arm_recipe is not None:  # the shared recipe, retuned for one kind of arm
+        return {**shared, **arm_recipe.model_dump(exclude_none=True, exclude={"name"})}
     given = next((r for r in overrides.recipes if r.name == recipe), None)
     if given is None and recipe not in preset.recipes:
-        known = sorted({*preset.recipes, *(r.name for r in overrides.recipes)})
+        known = sorted({*preset.recipes, *(r.name for r in overrides.recipes),
+                        *(r.name for r in overrides.arm_recipes.values())})  # fmt: skip
         raise SpecError(f"recipe: {recipe!r} is not a recipe of {dataset}; valid recipes: {', '.join(known) or 'none'}")
     base = preset.recipes[recipe].model_dump() if recipe in preset.recipes else {**shared, "sampling": "shuffle"}
     changes = given.model_dump(exclude_none=True, exclude={"name"}) if given is not None else {}
@@ -131,7 +156,8 @@ def recipe_training(dataset: str, overrides: DatasetOverrides, recipe: str | Non
 
 
 def trial_payload(dataset: str, overrides: DatasetOverrides, point: GridPoint, shared: Shared) -> dict[str, Any]:
-    """The unvalidated trial config of ``point`` (callers may adjust sizes before validation, e.g. smoke runs)."""
+    """The unvalidated trial config of ``point`` (callers may adjust sizes before validation, e.g. smoke runs). A
+    point of the shared recipe whose kind of arm has an arm recipe (``overrides.arm_recipes``) trains with that."""
     preset = PRESETS.get(dataset).model_dump(mode="python")
     if preset["model"] is None or preset["signal"] is None:
         modality = preset["modality"]
@@ -139,15 +165,19 @@ def trial_payload(dataset: str, overrides: DatasetOverrides, point: GridPoint, s
             f"dataset {dataset!r} is {modality} and acadp has no {modality} model or {modality} signal yet, so no "
             f"trial can train on it; its data loads (`acadp data fetch {dataset}`, acadp.data.load_dataset)"
         )
-    training = recipe_training(dataset, overrides, point.recipe)
+    recipe = point.recipe
+    if recipe is None and point.objective in (None, "erm"):
+        recipe = overrides.arm_recipe(point.epsilon, point.clip)
+    training = recipe_training(dataset, overrides, recipe)
     if point.objective is not None:
         training["objective"] = point.objective
     return {
         "dataset": dataset,
-        **point.model_dump(exclude={"objective"}),
+        **point.model_dump(exclude={"objective", "strategy", "recipe"}),
+        "recipe": recipe,
         **shared.model_dump(),
         "target_class": preset["target_class"] if overrides.target_class is None else overrides.target_class,
-        "strategy": overrides.strategy or preset["strategy"],
+        "strategy": point.strategy or overrides.strategy or preset["strategy"],
         "signal": _part(preset["signal"], overrides.signal),
         "model": _part(preset["model"], overrides.model),
         "training": training,

@@ -1,16 +1,18 @@
-"""Sweep files: the schema (unknown keys refused, every error reported at once) and grid expansion to trial configs.
+"""Sweep files: the schema (unknown keys refused, every error reported at once); their expansion to trial, audit and
+one-run configs is :mod:`acadp.config.expand`.
 
 A sweep file is YAML, read by :func:`acadp.config.yaml_source.read_yaml` (a key given twice is refused); training
 keys that change no trial of the grid are refused too (:mod:`acadp.config.no_effect`). See ``sweeps/quickstart.yaml``
 for a commented example and the README's "Sweep file reference" for every key.
 
-The grid is a product over ``alpha × epsilon × clip × seed`` (× ``objective``) in which ``inf`` in epsilon means no
-noise and ``none``
-in clip no clipping, so one grid asks for every arm: (inf, none) SGD, (inf, C) clipping only, (ε, C) DP-SGD. A
-product point with a finite ε and no clipping is not an arm (DP-SGD needs a norm) and is skipped, never run. Named
-recipes of a dataset (``datasets.<name>.recipes``) add one non-private arm each. ``grid.objective`` (default
-``[erm]``) crosses the arms with the training objective; ``gdro`` (Group-DRO, datasets with groups only) runs on the
-(inf, none) arm only — its points with clipping or noise are skipped like a finite ε without C.
+The grid is a product over ``alpha × epsilon × clip × seed`` (× ``objective`` × ``strategy``) in which ``inf`` in
+epsilon means no noise and ``none`` in clip no clipping, so one grid asks for every arm: (inf, none) SGD, (inf, C)
+clipping only, (ε, C) DP-SGD. A product point with a finite ε and no clipping is not an arm (DP-SGD needs a norm) and
+is skipped, never run. Named recipes of a dataset (``datasets.<name>.recipes``) add one non-private arm each; an arm
+recipe (``datasets.<name>.arm_recipes``) is what one kind of arm trains with in place of the shared recipe.
+``grid.objective`` (default ``[erm]``) crosses the arms with the training objective; ``gdro`` (Group-DRO, datasets
+with groups only) runs on the (inf, none) arm only — its points with clipping or noise are skipped like a finite ε
+without C. ``grid.strategy`` (default: each dataset's own) crosses them with the collective's strategy.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from acadp.config.arms import GRID_ARM_KINDS, GridArmKind, arm_label, grid_arm_k
 from acadp.config.base import FrozenModel
 from acadp.config.contrasts import Contrast, contrast_problem
 from acadp.config.describe import describe
-from acadp.config.lira import AuditConfig, LiraPoints, LiraSection, LiraSettings, query_problem
+from acadp.config.expand import expand_audits, expand_grid, expand_one_runs
+from acadp.config.lira import AuditConfig, LiraPoints, LiraSection, query_problem
 from acadp.config.no_effect import refuse_settings_without_effect
 from acadp.config.one_run import OneRunConfig, OneRunSection
 from acadp.config.presets import PRESETS
-from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, recipe_training, trial_payload, validate_trial
+from acadp.config.resolve import DatasetOverrides, Shared, recipe_training
 from acadp.config.search import AlphaSearch, AlphaSearchSpec, alpha_kind
 from acadp.config.trial import (
     DEFAULT_DELTA,
@@ -41,6 +44,7 @@ from acadp.config.trial import (
     Epsilon,
     Objective,
     Seed,
+    Strategy,
     TestSize,
     TrainingConfig,
     TrainSize,
@@ -84,6 +88,8 @@ class GridSection(FrozenModel):
     arms: Annotated[list[GridArmKind | ArmPoint], Field(min_length=1)] = Field(default_factory=_all_arm_kinds)
     # training objectives crossed with the arms: erm, and gdro (Group-DRO) on the (inf, none) arm only
     objective: Annotated[list[Objective], Field(min_length=1)] = Field(default_factory=_erm_only)
+    # the collective's strategies crossed with the arms (None: each dataset's own); at α = 0 only the first runs
+    strategy: Annotated[list[Strategy], Field(min_length=1)] | None = None
 
     @field_validator("epsilon")
     @classmethod
@@ -92,7 +98,7 @@ class GridSection(FrozenModel):
             raise ValueError("epsilon values must be numbers or inf, not NaN")
         return values
 
-    @field_validator("alpha", "epsilon", "clip", "seed", "arms", "objective")
+    @field_validator("alpha", "epsilon", "clip", "seed", "arms", "objective", "strategy")
     @classmethod
     def _no_duplicates(cls, values: Any) -> Any:
         if isinstance(values, list) and len(set(values)) != len(values):
@@ -250,29 +256,34 @@ class SweepSpec(FrozenModel):
 
     @model_validator(mode="after")
     def _audited_points_are_in_the_grid(self) -> SweepSpec:
-        for section, audited in (("lira", self.lira), ("one_run", self.one_run)):
-            if audited is None:
-                continue
-            points = audited.points
-            checks: list[tuple[str, list[Any], list[Any]]] = [
-                # a searched alpha has no fixed values: any audited alpha is run as its own point
-                ("alpha", points.alpha, self.grid.alphas() if self.grid.search is None else points.alpha),
-                ("epsilon", points.epsilon, self.grid.epsilon),
-                ("clip", points.clip or [], self.grid.clip),
-                ("seed", points.seed or [], self.grid.seed),
-                ("datasets", points.datasets or [], list(self.datasets)),
-            ]
-            for name, wanted, grid in checks:
-                missing = [value for value in wanted if value not in grid]
-                if missing:
-                    raise ValueError(f"{section}.points.{name}: {missing} not in the sweep's grid {grid}")
+        sections: list[tuple[str, list[LiraPoints]]] = []
+        if self.lira is not None:
+            sections += [("lira", self.lira.points), ("lira.smoke", self.lira.smoke.points or [])]
+        if self.one_run is not None:
+            sections.append(("one_run", self.one_run.points))
+        for section, point_sets in sections:
+            for points in point_sets:
+                checks: list[tuple[str, list[Any], list[Any]]] = [
+                    # a searched alpha has no fixed values: any audited alpha is run as its own point
+                    ("alpha", points.alpha, self.grid.alphas() if self.grid.search is None else points.alpha),
+                    ("epsilon", points.epsilon, self.grid.epsilon),
+                    ("clip", points.clip or [], self.grid.clip),
+                    ("seed", points.seed or [], self.grid.seed),
+                    ("datasets", points.datasets or [], list(self.datasets)),
+                    ("strategy", points.strategy or [], self.grid.strategy or []),
+                ]
+                for name, wanted, grid in checks:
+                    missing = [value for value in wanted if value not in grid]
+                    if missing:
+                        raise ValueError(f"{section}.points.{name}: {missing} not in the sweep's grid {grid}")
         return self
 
     @model_validator(mode="after")
     def _lira_queries_follow_the_audited_training(self) -> SweepSpec:
         if self.lira is None:
             return self
-        for name in self.lira.points.datasets or list(self.datasets):
+        audited = {name for points in self.lira.points for name in points.datasets or list(self.datasets)}
+        for name in sorted(audited):
             if name not in self.datasets:
                 continue  # reported by _audited_points_are_in_the_grid
             try:  # the audited points train with the dataset's shared recipe
@@ -334,142 +345,6 @@ class SweepSpec(FrozenModel):
     def one_run_configs(self, *, smoke: bool = False) -> list[OneRunConfig]:
         """One one-run audit per point of ``one_run.points`` (a smoke run audits only the first of each dataset)."""
         return expand_one_runs(self, smoke=smoke)
-
-
-def _smoke_grid(spec: SweepSpec) -> GridSection:
-    def ends(values: list[Any]) -> list[Any]:
-        return list(dict.fromkeys([values[0], values[-1]]))
-
-    smoke = spec.smoke
-    return spec.grid.model_copy(
-        update={"alpha": smoke.alpha or ends(spec.grid.alphas()), "seed": smoke.seed or spec.grid.seed[:1]}
-    )
-
-
-def _pretrain_payload(pretrain: dict[str, Any] | None, smoke: SmokeSection) -> dict[str, Any] | None:
-    """A smoke run pre-trains for at most the smoke epochs on at most the smoke n_train."""
-    if pretrain is None:
-        return None
-    n_train = pretrain["n_train"] or smoke.n_train
-    return {**pretrain, "epochs": min(pretrain["epochs"], smoke.epochs), "n_train": min(n_train, smoke.n_train)}
-
-
-def _point_config(spec: SweepSpec, name: str, point: GridPoint, *, smoke: bool, pool: int | None = None) -> TrialConfig:
-    """The trial config of one point of dataset ``name``; a smoke run shrinks data, epochs and batches."""
-    payload = trial_payload(name, spec.datasets[name], point, spec.shared)
-    if point.clip is None and payload["training"]["lr_scaling"] == "normalised":
-        # normalised clipping scales the clipped arms' lr by 1/C; an arm without clipping steps with lr itself
-        payload["training"] = {**payload["training"], "lr_scaling": "fixed"}
-    if smoke:
-        training = payload["training"]
-        # at least four batches per epoch, so Poisson sampling still subsamples (q < 1) on the smoke data
-        payload["training"] = {
-            **training,
-            "epochs": min(training["epochs"], spec.smoke.epochs),
-            "batch_size": min(training["batch_size"], max(1, spec.smoke.n_train // 4)),
-        }
-        payload.update(n_train=spec.smoke.n_train, n_test=spec.smoke.n_test)
-        payload["pretrain"] = _pretrain_payload(payload["pretrain"], spec.smoke)
-    if pool is not None:
-        payload["n_train"] = pool
-    return validate_trial(payload, within=("datasets", name))
-
-
-def _dataset_points(spec: SweepSpec, name: str, grid: GridSection) -> list[GridPoint]:
-    """Every point of dataset ``name``: the grid's arms, then its named recipes, each at every alpha and seed."""
-    arms: list[tuple[float, float | None, str | None, Objective | None]] = [
-        (e, c, None, None if objective == "erm" else objective) for e, c, objective in grid.objective_arms()
-    ]
-    arms += [(math.inf, None, recipe.name, None) for recipe in spec.datasets[name].recipes]
-    return [
-        GridPoint(alpha=alpha, epsilon=epsilon, clip=clip, seed=seed, recipe=recipe, objective=objective)
-        for epsilon, clip, recipe, objective in arms
-        for alpha in grid.alphas()
-        for seed in grid.seed
-    ]
-
-
-def expand_grid(spec: SweepSpec, *, smoke: bool = False) -> list[TrialConfig]:
-    """Trial configs of the grid, private ones first (they take longest; starting them first shortens the tail)."""
-    grid = _smoke_grid(spec) if smoke else spec.grid
-    configs: dict[str, TrialConfig] = {}
-    errors: list[str] = []
-    for name in spec.datasets:
-        for point in _dataset_points(spec, name, grid):
-            try:
-                config = _point_config(spec, name, point, smoke=smoke)
-            except SpecError as error:
-                errors.append(str(error))
-                continue
-            configs.setdefault(config.key(), config)
-    if errors:
-        raise SpecError("; ".join(dict.fromkeys(errors)))
-    return list(configs.values())
-
-
-def _audited_clips(wanted: list[float | None] | None, grid: list[float | None], epsilon: float) -> list[float | None]:
-    """The clipping norms audited at ``epsilon``: lira.points.clip, else the grid's first that makes an arm."""
-    if wanted is not None:
-        return [c for c in wanted if is_arm(epsilon, c)]
-    if not math.isfinite(epsilon):
-        return [None] if None in grid else grid[:1]
-    norms: list[float | None] = [c for c in grid if c is not None]
-    return norms[:1]
-
-
-def _audit_pool(name: str, grid_trial: TrialConfig, settings: LiraSettings) -> int | None:
-    """The audit pool size of ``settings.pool`` for the audited ``grid_trial`` of dataset ``name``: ``matched``
-    resolves to the trial's training size / pkeep, so that each shadow trains on as many examples as the trial (its
-    q, and σ for its ε)."""
-    if settings.pool != "matched":
-        return settings.pool
-    if grid_trial.n_train is None:
-        raise SpecError(
-            f"lira.pool: 'matched' sizes the pool from the audited trial's training set, but datasets.{name} sets no "
-            f"n_train (the trial trains on all of it, leaving no examples outside); set datasets.{name}.n_train"
-        )
-    return round(grid_trial.n_train / settings.pkeep)
-
-
-def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
-    """Audit configs of the ``lira`` section: each audited point's trial config, with ``n_train`` = the pool size."""
-    if spec.lira is None:
-        return []
-    settings = spec.lira.settings(smoke=smoke)
-    audits: dict[str, AuditConfig] = {}
-    for name, point in _audited_points(spec, spec.lira.points, smoke=smoke):
-        grid_trial = _point_config(spec, name, point, smoke=smoke)
-        pool = _audit_pool(name, grid_trial, settings)
-        trial = grid_trial if pool is None else _point_config(spec, name, point, smoke=smoke, pool=pool)
-        audit = AuditConfig(trial=trial, lira=settings, grid_trial_key=grid_trial.key())
-        audits.setdefault(audit.key(), audit)
-    return list(audits.values())
-
-
-def _audited_points(spec: SweepSpec, points: LiraPoints, *, smoke: bool) -> list[tuple[str, GridPoint]]:
-    """(dataset, grid point) of every audited point of ``points``; a smoke run keeps the first ε and α."""
-    chosen = []
-    for name in points.datasets or list(spec.datasets):
-        for epsilon in points.epsilon[:1] if smoke else points.epsilon:
-            for clip in _audited_clips(points.clip, spec.grid.clip, epsilon):
-                for alpha in points.alpha[:1] if smoke else points.alpha:
-                    for seed in points.seed or spec.grid.seed[:1]:
-                        chosen.append((name, GridPoint(alpha=alpha, epsilon=epsilon, clip=clip, seed=seed)))
-    return chosen
-
-
-def expand_one_runs(spec: SweepSpec, *, smoke: bool = False) -> list[OneRunConfig]:
-    """One-run audit configs of the ``one_run`` section: each audited point's own trial config (the grid trial's
-    training set holds the canaries). Settings that can give no bound are refused when a sweep is planned
-    (:func:`acadp.lira.one_run_checks.one_run_problem`, which needs the bound's arithmetic)."""
-    if spec.one_run is None:
-        return []
-    settings = spec.one_run.settings(smoke=smoke)
-    configs: dict[str, OneRunConfig] = {}
-    for name, point in _audited_points(spec, spec.one_run.points, smoke=smoke):
-        config = OneRunConfig(trial=_point_config(spec, name, point, smoke=smoke), one_run=settings)
-        configs.setdefault(config.key(), config)
-    return list(configs.values())
 
 
 def _yaml_error(path: Path, error: yaml.YAMLError) -> SpecError:

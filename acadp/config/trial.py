@@ -6,7 +6,7 @@ A firm's learner is an *arm* of one training recipe, set by two independent priv
 * clipping — ``clip``: a norm C clips every per-example gradient; None ("none") clips nothing.
 
 (∞, none) is plain SGD, (∞, C) clipping only, (ε, C) DP-SGD; a finite ε without clipping has no sensitivity bound and
-is refused. A separately tuned non-private recipe is an explicitly named arm (``recipe``), never mixed in silently.
+is refused. A separately tuned recipe is an explicitly named arm (``recipe``), never mixed in silently.
 
 A :class:`TrialConfig` is frozen and validated; its :meth:`TrialConfig.key` is a content hash, so results are keyed by
 what produced them and a sweep can tell which grid points are already complete.
@@ -29,7 +29,9 @@ from acadp.config.signals import SignalParams, signal_modality, signal_names
 
 GradSampleMode = Literal["bookkeeping", "hooks", "functorch", "ew", "ghost"]
 Accountant = Literal["prv", "rdp"]
-Strategy = Literal["feature_label", "feature_only"]
+# feature_label: members plant g(x) and relabel to y*; feature_only: members already labelled y* plant g(x); withhold:
+# members take their points out of the firm's data (the control "collective removed": the firm trains on the rest)
+Strategy = Literal["feature_label", "feature_only", "withhold"]
 # poisson: each example joins a step's batch with probability q (what DP-SGD's accounting assumes; every arm of the
 # shared recipe); shuffle: an epoch is a shuffled pass in fixed-size batches (a tuned non-private recipe only).
 Sampling = Literal["poisson", "shuffle"]
@@ -174,7 +176,8 @@ class TrialConfig(FrozenModel):
     model: ModelParams
     training: TrainingConfig
     accountant: Accountant = "prv"
-    # The name of a separately tuned recipe (None: the dataset's shared recipe). Named recipes are non-private.
+    # The name of a separately tuned recipe (None: the dataset's shared recipe): an extra non-private arm, or the recipe
+    # an arm kind trains with in place of the shared one (a sweep's datasets.<name>.arm_recipes)
     recipe: RecipeName | None = None
     # Use only the first n_train / n_test examples of a seeded permutation of the dataset's splits (smoke runs and
     # LiRA audit pools); None = all of them. The permutation is fixed per dataset, not per trial.

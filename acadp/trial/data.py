@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acadp.collective import PlantedData, apply_signal, plant_collective
+from acadp.collective import PlantedData, apply_signal, choose_members, plant_collective
 from acadp.config.trial import TrialConfig
 from acadp.data import ArrayDataset, load_dataset
 from acadp.errors import SpecError
@@ -96,6 +96,8 @@ def prepare_trial_data(config: TrialConfig, *, data_dir: Path | None = None, dow
         target_class=config.target_class,
         feature_names=dataset.feature_names,
     )
+    if planted.y.shape[0] != train.shape[0]:  # a withholding collective took its points out: the same draw
+        train = train[~choose_members(alpha=config.alpha, n=train.shape[0], seed=config.seed)]
     x_test, y_test = dataset.x_test[test], dataset.y_test[test]
     groups = group_data(dataset, planted_y=planted.y, y_test=y_test, train=train, test=test)
     _check_groups(config, dataset, groups)
