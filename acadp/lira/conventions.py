@@ -113,7 +113,12 @@ def _check_models(scores: np.ndarray, keep: np.ndarray, convention: str) -> None
 
 
 def run_leave_one_out(
-    *, scores: np.ndarray, keep: np.ndarray, attack: str | Attack, convention: Convention = "balanced"
+    *,
+    scores: np.ndarray,
+    keep: np.ndarray,
+    attack: str | Attack,
+    convention: Convention = "balanced",
+    shadow_scores: np.ndarray | None = None,
 ) -> list[AttackResult]:
     """Attack each model in turn, with the other models as its shadows under ``convention``.
 
@@ -122,13 +127,19 @@ def run_leave_one_out(
         keep: ``(n_models, n_examples)`` bool keep matrix (:func:`acadp.lira.keep.balanced_keep_matrix`).
         attack: a registered attack name (see ``ATTACKS.names()``) or an attack function.
         convention: which shadows each example's fits use (module docstring; ``CONVENTIONS.names()``).
+        shadow_scores: the scores the Gaussians are fitted on, ``scores``' shape, of models trained under the same
+            ``keep`` (model m on the examples ``keep[m]`` marks, e.g. the same pool without a collective); model m
+            is left out when m is the target, as in the default, where the shadows are the targets themselves.
 
     Returns:
         One :class:`AttackResult` per model, in model order; ``members`` is that model's row of ``keep``.
     """
     scores = np.asarray(scores, dtype=np.float64)
+    fitted = scores if shadow_scores is None else np.asarray(shadow_scores, dtype=np.float64)
     keep = np.asarray(keep)
     _check_models(scores, keep, convention)
+    if fitted.shape != scores.shape:
+        raise ValueError(f"shadow_scores must have the shape of scores, {scores.shape}; got {fitted.shape}")
     selection = CONVENTIONS.get(convention)
     attack_fn: Callable[..., np.ndarray] = ATTACKS.get(attack) if isinstance(attack, str) else attack
     results = []
@@ -136,7 +147,7 @@ def run_leave_one_out(
         shadows = np.arange(scores.shape[0]) != target
         predictions = attack_fn(
             target_scores=scores[target],
-            shadow_scores=scores[shadows],
+            shadow_scores=fitted[shadows],
             shadow_keep=keep[shadows],
             shadow_mask=selection.mask(keep, target),
         )

@@ -40,7 +40,6 @@ import time
 import numpy as np
 import torch
 
-from acadp.collective import PlantedData
 from acadp.config.one_run import OneRunConfig
 from acadp.learners.base import TrainingRun
 from acadp.lira.bounds import minimum_guesses, one_run_epsilon_lower_bound, one_run_guesses
@@ -90,8 +89,7 @@ class OneRunOutcome:
 
 def _subset(data: TrialData, mask: np.ndarray) -> TrialData:
     """``data`` with only the training examples ``mask`` (n_train,) bool marks (groups too, where there are any)."""
-    p = data.planted
-    planted = PlantedData(x=p.x[mask], y=p.y[mask], members=p.members[mask], planted=p.planted[mask])
+    planted = data.planted.select(mask)
     groups = None if data.groups is None else dataclasses.replace(data.groups, train=data.groups.train[mask])
     return dataclasses.replace(data, planted=planted, groups=groups)
 

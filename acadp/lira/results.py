@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BeforeValidator, Field
 
 from acadp.config.base import FrozenModel
-from acadp.config.lira import AuditConfig
+from acadp.config.lira import DEFAULT_VARIANT, AuditConfig
 from acadp.lira.conventions import REPORTED_CONVENTIONS, Convention
 
 Subset = Literal["all", "collective", "non_collective", "placebo"]
@@ -27,6 +27,9 @@ SUBSETS: tuple[str, ...] = get_args(Subset)  # the order tables show them in
 HEADLINE_ATTACK = "online_fixed_variance"
 HEADLINE_CONVENTION: Convention = REPORTED_CONVENTIONS[0]
 HEADLINE_SUBSET: Subset = "all"
+HEADLINE_VARIANT = DEFAULT_VARIANT.name  # the audit as it always was: trained labels, its own shadows, as trained
+# fewest members (and non-members) of a subset per target for its AUC to be read: below, the row is shown but marked
+MIN_INTERPRETABLE_MEMBERS = 20
 
 
 def min_non_members(target_fpr: float) -> int:
@@ -67,6 +70,8 @@ class LiraRow(FrozenModel):
     attack: str
     convention: Convention
     subset: Subset
+    # the reading (acadp.config.lira.Variant.name): label scored / shadows / queries
+    variant: str = HEADLINE_VARIANT
     auc_mean: JsonFloat
     auc_std: JsonFloat
     auc_ci_low: JsonFloat
@@ -104,14 +109,18 @@ def headline_first(attacks: Sequence[str]) -> list[str]:
 
 def is_headline(row: Mapping[str, Any]) -> bool:
     """Whether ``row`` (a :class:`LiraRow` as a dict) is the audit's headline row."""
-    return (row["attack"], row["convention"], row["subset"]) == (HEADLINE_ATTACK, HEADLINE_CONVENTION, HEADLINE_SUBSET)
+    point = (row["attack"], row["convention"], row["subset"], row.get("variant", HEADLINE_VARIANT))
+    return point == (HEADLINE_ATTACK, HEADLINE_CONVENTION, HEADLINE_SUBSET, HEADLINE_VARIANT)
 
 
 def metric_prefix(row: Mapping[str, Any]) -> str:
     """The MLflow metric prefix of ``row``: ``<attack>.<subset>`` under the headline convention (the names audits
-    logged before conventions were reported), ``<attack>.<subset>.<convention>`` under the others."""
+    logged before conventions were reported), ``<attack>.<subset>.<convention>`` under the others; a variant other
+    than the headline one follows as ``.<label>/<shadows>/<queries>``."""
     prefix = f"{row['attack']}.{row['subset']}"
-    return prefix if row["convention"] == HEADLINE_CONVENTION else f"{prefix}.{row['convention']}"
+    prefix = prefix if row["convention"] == HEADLINE_CONVENTION else f"{prefix}.{row['convention']}"
+    variant = row.get("variant", HEADLINE_VARIANT)
+    return prefix if variant == HEADLINE_VARIANT else f"{prefix}.{variant}"
 
 
 def row_metrics(row: Mapping[str, Any]) -> dict[str, float]:

@@ -4,8 +4,12 @@ The pool is the audited trial's training set with the collective already planted
 shadow ``i`` trains on the pool rows its keep row marks, with the audited trial's learner settings (its augmentation
 included) and a seed of its own, and is then queried on every pool example: the original and the views of the
 augmentations its training used (the horizontal mirror of ``flip``, the four translations by ±s of ``shift``;
-:data:`acadp.config.lira.QUERY_VIEWS`). Its :class:`~acadp.lira.results.ShadowStats` record the regime it trained
-in (accuracy; σ, q, steps and ε spent as the learner reports them, as for a trial).
+:data:`acadp.config.lira.QUERY_VIEWS`) — and, when a variant of the audit asks, on the same views of g(x) of every
+pool example (:func:`signal_inputs`). Its :class:`~acadp.lira.results.ShadowStats` record the regime it trained in
+(accuracy; σ, q, steps and ε spent as the learner reports them, as for a trial).
+
+Each audited seed has its own shadow set (:func:`stream_seed`): the keep matrix and the shadows' seeds of audits of
+different seeds are independent draws, so intervals over audited seeds are over independent audits.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from acadp.collective import PlantedData
+from acadp.collective import apply_signal
 from acadp.config.lira import QUERY_VIEWS, AuditConfig, Query
 from acadp.errors import SpecError
 from acadp.lira.results import ShadowStats
@@ -79,17 +83,37 @@ def query_logits(model: torch.nn.Module, views: list[np.ndarray], device: torch.
     return np.stack(per_view, axis=1)
 
 
+def stream_seed(audit: AuditConfig) -> int:
+    """The seed of the audit's keep matrix, its shadows' training and its bound's decision pairs: ``lira.seed`` for
+    audited seed 0 (the stream audits drew from before audited seeds were replicated), and one derived from it and
+    the audited seed otherwise, so that every audited seed is an independent shadow set. An audit and its clean twin
+    (the same point at α = 0) share it: the same keep matrix and the same shadow seeds."""
+    seed = audit.trial.seed
+    return audit.lira.seed if seed == 0 else derive_seed(audit.lira.seed, f"lira-audited-seed-{seed}")
+
+
 def shadow_seed(audit: AuditConfig, index: int) -> int:
     """The training seed of shadow ``index`` (initialisation, batches, noise)."""
-    return derive_seed(audit.lira.seed, f"lira-shadow-{index}")
+    return derive_seed(stream_seed(audit), f"lira-shadow-{index}")
+
+
+def signal_inputs(audit: AuditConfig, pool: TrialData) -> np.ndarray:
+    """g(x) of every pool example, (n_pool, ...): a planted example as the shadows trained on it (it carries the
+    signal already), every other one with the audited trial's signal applied."""
+    planted = pool.planted
+    signalled = apply_signal(audit.trial.signal, planted.x, pool.dataset.feature_names)
+    carries = planted.planted.reshape((-1,) + (1,) * (planted.x.ndim - 1))
+    return np.where(carries, planted.x, signalled)
 
 
 @dataclasses.dataclass(frozen=True)
 class ShadowOutcome:
-    """A trained shadow: its ``logits`` (n_pool, n_queries, n_classes) float32 on every pool query, and ``stats``."""
+    """A trained shadow: its ``logits`` (n_pool, n_queries, n_classes) float32 on every pool query, the same on every
+    query of g(x) (``signal_logits``; None unless the audit's variants ask), and ``stats``."""
 
     logits: np.ndarray
     stats: ShadowStats
+    signal_logits: np.ndarray | None = None
 
 
 def train_accuracy(logits: np.ndarray, labels: np.ndarray, keep_row: np.ndarray) -> float:
@@ -102,22 +126,21 @@ def train_accuracy(logits: np.ndarray, labels: np.ndarray, keep_row: np.ndarray)
 def train_shadow(
     audit: AuditConfig, pool: TrialData, *, index: int, keep_row: np.ndarray, device: torch.device
 ) -> ShadowOutcome:
-    """Train shadow ``index`` on ``pool.planted[keep_row]``; return its logits on every pool query and what its
-    training did (accuracy, and σ, q, steps and ε spent from the learner's own privacy report)."""
+    """Train shadow ``index`` on ``pool.planted[keep_row]``; return its logits on every pool query (and on g(x) when
+    the audit's variants ask) and what its training did (accuracy, and σ, q, steps and ε spent from the learner's own
+    privacy report)."""
     planted = pool.planted
-    subset = PlantedData(
-        x=planted.x[keep_row],
-        y=planted.y[keep_row],
-        members=planted.members[keep_row],
-        planted=planted.planted[keep_row],
-    )
     run = build_training_run(
-        audit.trial, dataclasses.replace(pool, planted=subset), device, seed=shadow_seed(audit, index)
+        audit.trial, dataclasses.replace(pool, planted=planted.select(keep_row)), device, seed=shadow_seed(audit, index)
     )
     while run.epochs_done < audit.trial.training.epochs:
         run.train_epoch()
-    views = query_views(planted.x, audit.queries, shift=audit.trial.training.augment_shift)
-    logits = query_logits(run.model, views, device)
+    shift = audit.trial.training.augment_shift
+    logits = query_logits(run.model, query_views(planted.x, audit.queries, shift=shift), device)
+    signal_logits = None
+    if audit.lira.signal_view:
+        signal_views = query_views(signal_inputs(audit, pool), audit.queries, shift=shift)
+        signal_logits = query_logits(run.model, signal_views, device)
     evaluation = evaluate(run.model, pool, target_class=audit.trial.target_class, device=device)
     privacy = run.privacy_report()
     stats = ShadowStats(
@@ -125,4 +148,4 @@ def train_shadow(
         test_accuracy=evaluation.test_accuracy, noise_multiplier=privacy.noise_multiplier,
         sample_rate=privacy.sample_rate, steps=privacy.steps, epsilon_spent=privacy.epsilon_spent,
     )  # fmt: skip
-    return ShadowOutcome(logits=logits, stats=stats)
+    return ShadowOutcome(logits=logits, stats=stats, signal_logits=signal_logits)

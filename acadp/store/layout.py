@@ -151,8 +151,13 @@ class AuditLayout(JobLayout):
       its members); LiRA scores the confidence in these;
     * ``collective.npy`` — ``(n_pool,)`` bool: the collective's members (the ``collective`` subset);
     * ``placebo.npy`` — ``(n_pool,)`` bool, only in audits with a placebo subset (α = 0, ``lira.placebo_alpha``);
+    * ``original_labels.npy`` — ``(n_pool,)`` int64: every example's label before the collective acted, and
+      ``planted.npy`` — ``(n_pool,)`` bool: the examples whose features carry the signal as trained; both only in
+      audits whose variants ask (``lira.variants``);
     * ``shadows/<i>/logits.npy`` — ``(n_pool, n_queries, n_classes)`` float32: shadow ``i``'s raw outputs on every
       pool example, queries in the order of ``lira.queries`` in ``config.json`` (``original`` first);
+    * ``shadows/<i>/signal_logits.npy`` — the same on g(x) of every pool example (a planted one as trained), only in
+      audits whose variants ask;
     * ``shadows/<i>/meta.json`` — written last (shadow ``i`` is complete): its
       :class:`~acadp.lira.results.ShadowStats` (``n_train``, train and test accuracy, σ, q, steps, ε spent), the
       seconds it took and the Ray node that trained it.
@@ -175,11 +180,22 @@ class AuditLayout(JobLayout):
         return f"{self.root}/placebo.npy"
 
     @property
+    def original_labels(self) -> str:
+        return f"{self.root}/original_labels.npy"
+
+    @property
+    def planted(self) -> str:
+        return f"{self.root}/planted.npy"
+
+    @property
     def shadows(self) -> str:
         return f"{self.root}/shadows"
 
     def shadow_logits(self, index: int) -> str:
         return f"{self.shadows}/{index:03d}/logits.npy"
+
+    def shadow_signal_logits(self, index: int) -> str:
+        return f"{self.shadows}/{index:03d}/signal_logits.npy"
 
     def shadow_meta(self, index: int) -> str:
         return f"{self.shadows}/{index:03d}/meta.json"

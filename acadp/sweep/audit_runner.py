@@ -10,6 +10,12 @@ trial's own), so they never wait for resources other trials hold.
 Lost actors: an actor that dies (its node was lost or pre-empted) hands its shadow back; the remaining trainers, the
 audit's own thread at least, train it again from scratch. Shadows already saved are kept. Each shadow's ``meta.json``
 names the Ray node that trained it.
+
+Clean twins: a variant fitted on clean shadows (``shadows: clean``) reads the shadows of the audit's clean twin, the
+same point at α = 0 (:meth:`acadp.config.lira.AuditConfig.clean_twin`: same pool, keep matrix and shadow seeds). In
+a sweep that audits α = 0 too, the twin is that audit, run first; whatever shadows of it are missing when the audit
+needs them are trained here, into the twin's own folder, so they are trained once either way (two jobs that reach a
+missing shadow at the same moment both train it and write the same files).
 """
 
 from __future__ import annotations
@@ -28,31 +34,29 @@ import ray
 import torch
 
 from acadp.config.lira import AuditConfig
-from acadp.errors import AuditStateError
-from acadp.lira.audit import AuditReport, score_audit
-from acadp.lira.keep import balanced_keep_matrix, keep_matrix_problem
-from acadp.lira.results import AuditResult, ShadowRegime, ShadowStats
-from acadp.lira.shadow import prepare_pool, train_shadow
-from acadp.lira.subsets import placebo_members
+from acadp.lira.audit import AuditReport, AuditViews, score_variants
+from acadp.lira.results import AuditResult
+from acadp.lira.shadow import prepare_pool, stream_seed, train_shadow
 from acadp.runtime import pin_malloc_thresholds
 from acadp.store.layout import LAYOUT, AuditLayout
 from acadp.store.provenance import provenance
 from acadp.store.results import ResultsStore
+from acadp.sweep.audit_files import (
+    inconsistent_audit,
+    load_npy,
+    load_or_draw_keep,
+    npy_bytes,
+    pool_arrays,
+    save_or_check_pool,
+    saved_logits,
+    shadow_regime,
+)
 from acadp.sweep.failures import current_node_id
 from acadp.sweep.status import read_result
-from acadp.trial.data import TrialData
+
+__all__ = ["ShadowTrainer", "load_or_draw_keep", "run_audit", "save_or_check_pool", "train_shadows"]
 
 AXES = ("fpr", "tpr")  # names of the two arrays of a ROC curve in roc.npz ("<attack>/fpr", "<attack>/tpr")
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _load_npy(store: ResultsStore, rel: str) -> np.ndarray:
-    return np.load(io.BytesIO(store.read_bytes(rel)), allow_pickle=False)
 
 
 @dataclass
@@ -76,7 +80,9 @@ class ShadowTrainer:
         torch.set_num_threads(self.threads)
         started = time.perf_counter()
         shadow = train_shadow(self.audit, self.pool, index=index, keep_row=keep_row, device=torch.device(self.device))
-        self.store.write_bytes(self.paths.shadow_logits(index), _npy_bytes(shadow.logits))
+        self.store.write_bytes(self.paths.shadow_logits(index), npy_bytes(shadow.logits))
+        if shadow.signal_logits is not None:
+            self.store.write_bytes(self.paths.shadow_signal_logits(index), npy_bytes(shadow.signal_logits))
         # the ShadowStats fields (n_train among them) flat beside the record's own
         meta = {
             **shadow.stats.plain(), "index": index, "seconds": time.perf_counter() - started,
@@ -98,118 +104,6 @@ class ShadowActor:
 
     def train(self, index: int, keep_row: np.ndarray) -> int:
         return self.trainer.train(index, keep_row)
-
-
-def inconsistent_audit(store: ResultsStore, paths: AuditLayout, problem: str) -> AuditStateError:
-    """The error of an audit whose saved files do not fit its settings: resuming it would label shadows' training
-    examples IN/OUT by a matrix they were not trained under."""
-    where = f"{store.uri}/{paths.root}/"
-    return AuditStateError(
-        f"LiRA audit {where} is inconsistent: {problem}. Its saved shadows cannot be reused (their IN/OUT labels "
-        f"would be wrong); start the audit afresh: delete the audit directory {where} and run it again"
-    )
-
-
-def _saved_keep(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_pool: int) -> np.ndarray:
-    try:
-        keep = _load_npy(store, paths.keep)
-    except (ValueError, OSError, EOFError) as error:  # not a .npy file, cut short, or holding objects
-        raise inconsistent_audit(store, paths, f"{paths.keep} cannot be read ({error})") from None
-    lira = audit.lira
-    problem = keep_matrix_problem(keep, n_models=lira.shadows, n_examples=n_pool, pkeep=lira.pkeep)
-    if problem is not None:
-        raise inconsistent_audit(store, paths, f"{paths.keep} does not fit the audit's settings: {problem}")
-    return keep
-
-
-def _check_finished_shadows(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, keep: np.ndarray) -> None:
-    """Each finished shadow must have trained on as many examples as its keep row marks."""
-    for index in range(audit.lira.shadows):
-        if not store.exists(paths.shadow_meta(index)):
-            continue
-        trained_on = store.read_json(paths.shadow_meta(index)).get("n_train")
-        if trained_on != int(keep[index].sum()):
-            raise inconsistent_audit(
-                store, paths, f"shadow {index} trained on {trained_on} examples, but its row of {paths.keep} marks "
-                f"{int(keep[index].sum())}",
-            )  # fmt: skip
-
-
-def load_or_draw_keep(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_pool: int) -> np.ndarray:
-    """The audit's keep matrix (n_shadows, n_pool) bool: drawn once from the audit seed and saved before any shadow
-    trains, then reused. Raises :class:`AuditStateError` when a saved matrix does not fit the audit's settings
-    (number of shadows, pool size, pkeep) or the shadows already trained (never redrawn under them)."""
-    if store.exists(paths.keep):
-        keep = _saved_keep(audit, store, paths, n_pool)
-    else:
-        lira = audit.lira
-        keep = balanced_keep_matrix(n_models=lira.shadows, n_examples=n_pool, pkeep=lira.pkeep, seed=lira.seed)
-    _check_finished_shadows(audit, store, paths, keep)
-    if not store.exists(paths.keep):
-        store.write_bytes(paths.keep, _npy_bytes(keep))
-    return keep
-
-
-def pool_arrays(audit: AuditConfig, pool: TrialData) -> dict[str, np.ndarray]:
-    """File name in the audit folder → what the shadows trained on besides the keep matrix: ``labels.npy`` (n_pool,)
-    int64 the labels as trained (after the collective relabelled its members), ``collective.npy`` (n_pool,) bool the
-    collective's members, and, for an audit with a placebo subset, ``placebo.npy`` (n_pool,) bool."""
-    paths = LAYOUT.audit(audit.key())
-    arrays = {
-        paths.labels: np.asarray(pool.planted.y, dtype=np.int64),
-        paths.collective: np.asarray(pool.planted.members, dtype=bool),
-    }
-    placebo = placebo_members(audit, n_pool=int(pool.planted.y.shape[0]))
-    if placebo is not None:
-        arrays[paths.placebo] = placebo
-    return arrays
-
-
-def _array_problem(saved: np.ndarray, expected: np.ndarray) -> str | None:
-    """How ``saved`` differs from ``expected`` (dtype, shape or values); None when it does not."""
-    if saved.dtype != expected.dtype or saved.shape != expected.shape:
-        return f"it holds {saved.dtype} {saved.shape}, not {expected.dtype} {expected.shape}"
-    differ = np.flatnonzero(saved != expected)
-    if differ.size:
-        return f"{differ.size} entries (e.g. pool index {int(differ[0])}) differ from the audit's pool"
-    return None
-
-
-def save_or_check_pool(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, pool: TrialData) -> None:
-    """Save the pool's labels, collective (and placebo) masks before any shadow trains, so that the audit folder can
-    be re-scored without acadp; on resume, check the saved ones equal the pool the audit's settings give. Raises
-    :class:`AuditStateError` when they do not (the saved shadows trained on another pool)."""
-    for rel, expected in pool_arrays(audit, pool).items():
-        if not store.exists(rel):
-            store.write_bytes(rel, _npy_bytes(expected))
-            continue
-        try:
-            problem = _array_problem(_load_npy(store, rel), expected)
-        except (ValueError, OSError, EOFError) as error:  # not a .npy file, cut short, or holding objects
-            problem = f"it cannot be read ({error})"
-        if problem is not None:
-            raise inconsistent_audit(store, paths, f"{rel} does not fit the audit's pool: {problem}")
-
-
-def shadow_regime(audit: AuditConfig, store: ResultsStore, paths: AuditLayout) -> ShadowRegime | None:
-    """The regime every saved shadow trained in, from their ``meta.json``; None when a shadow saved before the
-    regime was recorded lacks it."""
-    stats = [ShadowStats.from_meta(store.read_json(paths.shadow_meta(i))) for i in range(audit.lira.shadows)]
-    complete = [s for s in stats if s is not None]
-    return ShadowRegime.of(complete) if len(complete) == len(stats) else None
-
-
-def _shadow_logits(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_pool: int) -> np.ndarray:
-    """Every shadow's saved logits, stacked: (n_shadows, n_pool, n_queries, n_classes)."""
-    logits = [_load_npy(store, paths.shadow_logits(i)) for i in range(audit.lira.shadows)]
-    expected = (n_pool, len(audit.queries))
-    for index, array in enumerate(logits):
-        if array.ndim != 3 or array.shape[:2] != expected or array.shape != logits[0].shape:
-            raise inconsistent_audit(
-                store, paths, f"{paths.shadow_logits(index)} has shape {array.shape}, but the audit expects "
-                f"(pool {n_pool}, queries {len(audit.queries)}, classes) like shadow 0's {logits[0].shape}",
-            )  # fmt: skip
-    return np.stack(logits)
 
 
 ShadowDone = Callable[[int], None]
@@ -318,31 +212,58 @@ def train_shadows(
         store.write_json(paths.lost_shadows, [*earlier, *scheduler.lost])
     if scheduler.errors:
         raise scheduler.errors[0]
-    return _shadow_logits(audit, store, paths, keep.shape[1])
+    return saved_logits(audit, store, keep.shape[1])
+
+
+def _clean_logits(
+    audit: AuditConfig, keep: np.ndarray, *, store: ResultsStore, data_dir: Path | None, device: str,
+    placement_group: Any,
+) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+    """The clean twin's logits as trained and on g(x) (module docstring), its missing shadows trained first; None
+    when no variant fits on clean shadows or the audit has no twin. Raises :class:`AuditStateError` when the twin's
+    keep matrix is not the audit's (its shadows would not be the audited models' twins)."""
+    twin = audit.clean_twin()
+    if twin is None or all(variant.shadows != "clean" for variant in audit.lira.variants):
+        return None
+    paths = LAYOUT.audit(twin.key())
+    pool = prepare_pool(twin, data_dir=data_dir)
+    store.write_json(paths.config, twin.plain())
+    save_or_check_pool(twin, store, paths, pool)
+    logits = train_shadows(twin, store=store, data_dir=data_dir, device=device, placement_group=placement_group)
+    if not np.array_equal(load_npy(store, paths.keep), keep):
+        raise inconsistent_audit(store, paths, f"its {paths.keep} is not the keep matrix of audit {audit.key()}")
+    return logits, saved_logits(twin, store, keep.shape[1], signal=True)
+
+
+def audit_views(
+    audit: AuditConfig, logits: np.ndarray, arrays: dict[str, np.ndarray], clean: tuple[np.ndarray, np.ndarray] | None,
+    *, store: ResultsStore,
+) -> AuditViews:  # fmt: skip
+    """What the audit's variants are scored from: its ``logits``, the pool ``arrays`` (:func:`pool_arrays`), its
+    logits on g(x) when saved, and the ``clean`` twin's (the audit's own at α = 0)."""
+    paths = LAYOUT.audit(audit.key())
+    labels = arrays[paths.labels]
+    signal = saved_logits(audit, store, labels.shape[0], signal=True) if audit.lira.signal_view else None
+    if audit.trial.alpha == 0.0:
+        clean = (logits, signal) if signal is not None else None
+    return AuditViews(
+        logits=logits, labels=labels, original_labels=arrays.get(paths.original_labels, labels),
+        planted=arrays.get(paths.planted, np.zeros(labels.shape, dtype=bool)), signal=signal,
+        clean=None if clean is None else clean[0], clean_signal=None if clean is None else clean[1],
+    )  # fmt: skip
 
 
 def _score_and_save_roc(
-    audit: AuditConfig,
-    store: ResultsStore,
-    paths: AuditLayout,
-    *,
-    logits: np.ndarray,
-    keep: np.ndarray,
+    audit: AuditConfig, store: ResultsStore, paths: AuditLayout, *, views: AuditViews, keep: np.ndarray,
     arrays: dict[str, np.ndarray],
-) -> AuditReport:
-    """Score the shadows' ``logits`` against ``keep`` and the pool ``arrays`` (:func:`pool_arrays`: the very
-    arrays the audit folder holds) and save the pooled ROC curves in ``roc.npz``."""
-    report = score_audit(
-        logits=logits,
-        labels=arrays[paths.labels],
-        keep=keep,
-        collective=arrays[paths.collective],
-        attacks=audit.lira.attacks,
-        delta=audit.trial.delta,
-        confidence=audit.lira.confidence,
-        placebo=arrays.get(paths.placebo),
-        seed=audit.lira.seed,
-    )
+) -> AuditReport:  # fmt: skip
+    """Score every variant of the audit from ``views`` against ``keep`` and the pool ``arrays`` (:func:`pool_arrays`:
+    the very arrays the audit folder holds) and save the pooled ROC curves in ``roc.npz``."""
+    report = score_variants(
+        views, keep=keep, collective=arrays[paths.collective], attacks=audit.lira.attacks,
+        variants=audit.lira.variants, delta=audit.trial.delta, confidence=audit.lira.confidence,
+        placebo=arrays.get(paths.placebo), seed=stream_seed(audit),
+    )  # fmt: skip
     roc = {f"{attack}/{axis}": curve[i] for attack, curve in report.roc_curves.items() for i, axis in enumerate(AXES)}
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **roc)
@@ -361,8 +282,9 @@ def run_audit(
 ) -> dict[str, Any]:
     """Run (or finish, or only rescore) one audit; returns its ``result.json`` record (an :class:`AuditResult` as
     strict JSON). A saved result scored otherwise (``LiraSettings.scoring``), or an unreadable one, is replaced by
-    rescoring the shadows. Raises :class:`AuditStateError` when files saved by an earlier run do not fit the audit
-    (see :func:`load_or_draw_keep` and :func:`save_or_check_pool`)."""
+    rescoring the shadows. Variants fitted on clean shadows first finish the clean twin's shadows (module docstring).
+    Raises :class:`AuditStateError` when files saved by an earlier run do not fit the audit (see
+    :func:`load_or_draw_keep` and :func:`save_or_check_pool`)."""
     paths = LAYOUT.audit(audit.key())
     existing = read_result(store, paths.result, AuditResult).value
     if existing is not None and existing.audit.lira.scoring() == audit.lira.scoring():
@@ -374,8 +296,11 @@ def run_audit(
     logits = train_shadows(
         audit, store=store, data_dir=data_dir, device=device, placement_group=placement_group, on_shadow=on_shadow
     )
-    keep = _load_npy(store, paths.keep)
-    report = _score_and_save_roc(audit, store, paths, logits=logits, keep=keep, arrays=pool_arrays(audit, pool))
+    keep = load_npy(store, paths.keep)
+    clean = _clean_logits(audit, keep, store=store, data_dir=data_dir, device=device, placement_group=placement_group)
+    arrays = pool_arrays(audit, pool)
+    views = audit_views(audit, logits, arrays, clean, store=store)
+    report = _score_and_save_roc(audit, store, paths, views=views, keep=keep, arrays=arrays)
     result = AuditResult.of(
         audit, report.rows, n_pool=int(keep.shape[1]), n_collective=int(pool.planted.members.sum()),
         seconds=time.perf_counter() - started, provenance={**provenance(), **pool.dataset.provenance()},

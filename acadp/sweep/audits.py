@@ -63,6 +63,8 @@ def _completed_rows(audit: AuditConfig, result: AuditResult) -> list[dict[str, A
 
 
 def _base(audit: AuditConfig, status: str) -> dict[str, Any]:
+    """The audited point's coordinates: the arm (ε, C, recipe — "" for the shared one — and its name), the
+    collective's strategy, α and the audited seed."""
     trial = audit.trial
     return {
         "audit_key": audit.key(),
@@ -70,15 +72,23 @@ def _base(audit: AuditConfig, status: str) -> dict[str, Any]:
         "alpha": trial.alpha,
         "epsilon": trial.epsilon,
         "clip": math.nan if trial.clip is None else trial.clip,
+        "recipe": trial.recipe or "",
+        "arm": trial.arm,
+        "strategy": trial.strategy,
+        "seed": float(trial.seed),
         "n_shadows": float(audit.lira.shadows),
         "status": status,
     }
 
 
 def _pending_rows(audit: AuditConfig) -> list[dict[str, Any]]:
-    """One row per attack with every metric missing, so unfinished audits show as such."""
+    """One row per attack and variant with every metric missing, so unfinished audits show as such."""
     base = {**_base(audit, "pending"), **dict.fromkeys(LiraRow.metric_names(), math.nan), "subset": "all"}
-    return [{**base, "attack": attack} for attack in audit.lira.attacks]
+    return [
+        {**base, "attack": attack, "variant": variant.name}
+        for variant in audit.lira.variants
+        for attack in audit.lira.attacks
+    ]
 
 
 def _roc(store: ResultsStore, audit: AuditConfig) -> RocCurves:
