@@ -29,6 +29,7 @@ from acadp.sweep.outage import PROCESS_HEALTH, TrackingHealth, mark_untracked, r
 from acadp.sweep.plan import SweepPlan
 from acadp.sweep.status import untracked_audits, untracked_trials
 from acadp.sweep.tracking import (
+    METRICS_PER_BATCH,
     TAG_STATUS,
     AuditTracker,
     TrackingTarget,
@@ -45,7 +46,7 @@ from acadp.sweep.tracking import (
 )
 from acadp.trial.result import TrialResult
 
-BATCH = 1000  # MLflow's limit of metrics per log_batch call
+BATCH = METRICS_PER_BATCH
 
 
 @dataclass(frozen=True)

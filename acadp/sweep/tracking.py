@@ -23,6 +23,7 @@ from acadp.config.trial import TrialConfig
 from acadp.store.layout import LAYOUT
 from acadp.trial.result import EpochRecord, TrialResult
 
+METRICS_PER_BATCH = 1000  # the most metrics MLflow takes in one log_batch call
 TAG_ROLE = "acadp.role"
 TAG_SWEEP_DIR = "acadp.sweep_dir"
 TAG_TRIAL_KEY = "acadp.trial_key"
@@ -287,8 +288,12 @@ class AuditTracker(_ChildRun):
         )  # fmt: skip
 
     def finish(self, record: dict[str, Any], store: Any) -> None:
-        """Log every attack × subset metric and the ROC curves (arrays and a log-log figure) as artifacts."""
-        self.client.log_batch(self.run_id, metrics=audit_metrics(record), tags=[RunTag(TAG_STATUS, "completed")])
+        """Log every attack × subset metric and the ROC curves (arrays and a log-log figure) as artifacts (metrics in
+        batches of at most :data:`METRICS_PER_BATCH`: an audit with several variants has thousands)."""
+        metrics = audit_metrics(record)
+        for start in range(0, len(metrics), METRICS_PER_BATCH):
+            self.client.log_batch(self.run_id, metrics=metrics[start : start + METRICS_PER_BATCH])
+        self.client.set_tag(self.run_id, TAG_STATUS, "completed")
         self.log_roc(record, store, existing=set())
         self.client.set_terminated(self.run_id, status="FINISHED")
 
