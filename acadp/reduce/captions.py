@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from acadp.lira.conventions import REPORTED_CONVENTIONS
-from acadp.lira.results import HEADLINE_ATTACK
+from acadp.lira.results import HEADLINE_ATTACK, MIN_INTERPRETABLE_MEMBERS
 from acadp.reduce.curves import CONFIDENCE
 from acadp.reduce.style import attack_label, format_number
 
@@ -108,14 +108,17 @@ def _targets(lira: pd.DataFrame | None) -> str:
     return "" if text.startswith("n = 0") else f", {text} per audit"
 
 
-def lira_auc_caption(lira: pd.DataFrame | None) -> str:
-    """The caption of :func:`acadp.reduce.plots_lira.plot_lira_auc`; ``lira`` is the LiRA table (for n)."""
-    headline, other = REPORTED_CONVENTIONS[0], ", ".join(REPORTED_CONVENTIONS[1:])
+def lira_auc_caption(summary: pd.DataFrame | None) -> str:
+    """The caption of :func:`acadp.reduce.plots_lira.plot_lira_auc`; ``summary`` is the table it draws
+    (:func:`acadp.reduce.lira_claim.lira_summary_table`), for n."""
+    seeds = [] if summary is None or summary.empty else summary["n_seeds"]
+    bars = t_interval_sentence("Bars", seeds, over="audited seeds (each an independent collective draw and shadow set)")
     return (
-        f"AUC of the headline attack ({attack_label(HEADLINE_ATTACK)}) per member subset, mean over the target "
-        f"models of each audit. Bars: {LEVEL} Student-t intervals over target models{_targets(lira)} (the targets of "
-        f"an audit share its shadow models: not independent). Solid: {headline} leave-one-out convention; dashed: "
-        f"{other}. Dotted: a random guess (AUC 0.5)."
+        f"AUC of the headline attack ({attack_label(HEADLINE_ATTACK)}, {REPORTED_CONVENTIONS[0]} leave-one-out "
+        "convention) per member subset: each audited seed's mean over its target models, averaged over seeds. "
+        f"{bars} Hollow markers: fewer than {MIN_INTERPRETABLE_MEMBERS} members or non-members of the subset per "
+        "target, not interpretable. One panel per arm and variant (label scored / shadows / queries) or control. "
+        "Dotted: a random guess (AUC 0.5)."
     )
 
 

@@ -1,9 +1,10 @@
-"""The LiRA audit table: one row per (audit, attack, convention, member subset), tidy and sorted for papers.
+"""The LiRA audit table: one row per (audit, variant, attack, convention, member subset), tidy and sorted for papers.
 
-The rows come from the LiRA audit stage (one per audited trial, attack, leave-one-out convention and subset); this
-module only checks their schema, orders them and fixes dtypes. Within an audited point the headline attack
-(``online_fixed_variance``) comes first, then the other attacks by name; within an attack the headline convention
-(``balanced``) first; subsets are ordered ``all``, ``collective``, ``non_collective``, ``placebo``.
+The rows come from the LiRA audit stage (one per audited trial — arm, strategy, α and audited seed — variant, attack,
+leave-one-out convention and subset); this module only checks their schema, orders them and fixes dtypes. Within an
+audited point the headline variant comes first, the headline attack (``online_fixed_variance``) first, then the
+other attacks by name; within an attack the headline convention (``balanced``) first; subsets are ordered ``all``,
+``collective``, ``non_collective``, ``placebo``. The claim tables over audited seeds are :mod:`acadp.reduce.lira_claim`.
 """
 
 from __future__ import annotations
@@ -14,17 +15,33 @@ import pandas as pd
 
 from acadp.errors import SpecError
 from acadp.lira.conventions import REPORTED_CONVENTIONS
-from acadp.lira.results import HEADLINE_ATTACK, REGIME_FIELDS, REGIME_WHO, SUBSETS, LiraRow, regime_column_names
-from acadp.reduce.collect import as_column_dtype
+from acadp.lira.results import (
+    HEADLINE_ATTACK,
+    HEADLINE_VARIANT,
+    REGIME_FIELDS,
+    REGIME_WHO,
+    SUBSETS,
+    LiraRow,
+    regime_column_names,
+)
+from acadp.reduce.collect import as_column_dtype, row_arm_label
 
 # columns only completed audits have (a pending audit's placeholder rows leave them out): added as missing if absent
 COMPLETED_ONLY: tuple[str, ...] = ("convention", *LiraRow.count_names())
+# columns rows stored before audited seeds, strategies, arm recipes and variants were recorded lack: filled so
+# (arm is derived from epsilon, clip and recipe)
+LATER_COLUMNS: dict[str, object] = {
+    "recipe": "", "strategy": "", "seed": math.nan, "variant": HEADLINE_VARIANT,
+}  # fmt: skip
 
 
 def _lira_columns() -> dict[str, str]:
-    """The audited point's coordinates, the fields of :class:`LiraRow` (its counts as float columns, NaN for pending
-    audits), the audit's shadow count and its status."""
-    columns = {"audit_key": "str", "dataset": "str", "alpha": "float64", "epsilon": "float64", "clip": "float64"}
+    """The audited point's coordinates (arm, strategy, α, audited seed), the fields of :class:`LiraRow` (its counts
+    as float columns, NaN for pending audits), the audit's shadow count and its status."""
+    columns = {
+        "audit_key": "str", "dataset": "str", "alpha": "float64", "epsilon": "float64", "clip": "float64",
+        "recipe": "str", "arm": "str", "strategy": "str", "seed": "float64",
+    }  # fmt: skip
     for name in LiraRow.model_fields:
         if name == "epsilon_lower_bound":
             columns["n_shadows"] = "float64"  # float so that an unfinished audit can leave it NaN
@@ -39,8 +56,26 @@ LIRA_COLUMNS: dict[str, str] = _lira_columns()
 SORT_KEYS: tuple[str, ...] = ("dataset", "epsilon", "alpha", "attack", "convention", "subset")
 
 
+def with_later_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with the :data:`LATER_COLUMNS` they lack (or leave empty) filled in, and ``arm`` derived where it is
+    missing."""
+    rows = rows.assign(**{
+        name: rows[name].fillna(value) if name in rows.columns else value
+        for name, value in LATER_COLUMNS.items()
+        if not (isinstance(value, float) and math.isnan(value))
+    })  # fmt: skip
+    rows = rows if "seed" in rows.columns else rows.assign(seed=math.nan)
+    derived = [
+        row_arm_label(epsilon=float(e), clip=float(c), recipe=str(r))
+        for e, c, r in zip(rows["epsilon"], rows["clip"], rows["recipe"], strict=True)
+    ]
+    arm = rows["arm"].where(rows["arm"].notna(), pd.Series(derived, index=rows.index)) if "arm" in rows else derived
+    return rows.assign(arm=arm)
+
+
 def _check_schema(rows: pd.DataFrame) -> None:
-    missing = [name for name in LIRA_COLUMNS if name not in rows.columns and name not in COMPLETED_ONLY]
+    optional = {*COMPLETED_ONLY, *LATER_COLUMNS, "arm"}
+    missing = [name for name in LIRA_COLUMNS if name not in rows.columns and name not in optional]
     if missing:
         raise SpecError(f"LiRA rows lack the columns {missing}; expected the columns {list(LIRA_COLUMNS)}")
     unknown = sorted(set(rows["subset"].dropna()) - set(SUBSETS))
@@ -49,8 +84,10 @@ def _check_schema(rows: pd.DataFrame) -> None:
 
 
 def _ranks(table: pd.DataFrame) -> pd.DataFrame:
-    """Sort keys putting the headline attack first, the headline convention first and subsets in table order."""
+    """Sort keys putting the headline variant and attack first, the headline convention first and subsets in table
+    order."""
     return table.assign(
+        _variant_rank=(table["variant"] != HEADLINE_VARIANT).astype(int),
         _headline_rank=(table["attack"] != HEADLINE_ATTACK).astype(int),
         _convention_rank=table["convention"].map({name: rank for rank, name in enumerate(REPORTED_CONVENTIONS)}),
         _subset_rank=table["subset"].map({name: rank for rank, name in enumerate(SUBSETS)}),
@@ -59,21 +96,24 @@ def _ranks(table: pd.DataFrame) -> pd.DataFrame:
 
 def lira_table(rows: pd.DataFrame) -> pd.DataFrame:
     """The LiRA table: the columns of :data:`LIRA_COLUMNS` (extra columns kept after them), typed, sorted by
-    dataset, epsilon (inf last), alpha, attack, convention and subset (module docstring).
+    dataset, epsilon (inf last), recipe, strategy, alpha, seed, variant, attack, convention and subset (module
+    docstring).
 
     An empty input (with or without columns) gives an empty table with the expected columns. Rows of pending audits
-    may lack the :data:`COMPLETED_ONLY` columns; they are added as missing.
+    may lack the :data:`COMPLETED_ONLY` columns, older rows the :data:`LATER_COLUMNS`; they are filled in.
     """
     if rows.empty and not set(LIRA_COLUMNS) <= set(rows.columns):
         rows = pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in LIRA_COLUMNS.items()})
     _check_schema(rows)
     rows = rows.assign(**{name: math.nan for name in COMPLETED_ONLY if name not in rows.columns})
+    rows = with_later_columns(rows)
     extra = [name for name in rows.columns if name not in LIRA_COLUMNS]
     table = rows[[*LIRA_COLUMNS, *extra]].copy()
     for name, dtype in LIRA_COLUMNS.items():
         table[name] = as_column_dtype(table[name], dtype)
-    ranks = ["_headline_rank", "_convention_rank", "_subset_rank"]
-    keys = [*SORT_KEYS[:3], ranks[0], "attack", *ranks[1:], "clip"]
+    ranks = ["_variant_rank", "_headline_rank", "_convention_rank", "_subset_rank"]
+    keys = [*SORT_KEYS[:2], "recipe", "strategy", "alpha", "seed", ranks[0], "variant", ranks[1], "attack",
+            *ranks[2:], "clip"]  # fmt: skip
     table = _ranks(table).sort_values(keys, na_position="last", kind="stable").drop(columns=ranks)
     return table.reset_index(drop=True)
 
@@ -95,8 +135,8 @@ def lira_regime_table(rows: pd.DataFrame) -> pd.DataFrame:
     """The regime each audit's models trained in, two rows per audited point: its grid trial (from that trial's
     result) and its shadows (means over shadows), with training-set size, sampling rate q, noise multiplier σ,
     steps, ε spent, train and test accuracy; sorted like :func:`lira_table`'s points."""
-    point = ["audit_key", "dataset", "alpha", "epsilon", "clip", "n_shadows"]
-    audits = rows.drop_duplicates("audit_key")
+    point = ["audit_key", "dataset", "alpha", "epsilon", "clip", "recipe", "arm", "strategy", "seed", "n_shadows"]
+    audits = with_later_columns(rows.drop_duplicates("audit_key"))
     long = []
     for who in REGIME_WHO:
         part = audits[point].copy()
@@ -107,29 +147,7 @@ def lira_regime_table(rows: pd.DataFrame) -> pd.DataFrame:
         long.append(part)
     table = pd.concat(long, ignore_index=True)
     table["_who"] = table["models"].map({label: rank for rank, label in enumerate(REGIME_LABELS.values())})
-    table = table.sort_values([*SORT_KEYS[:3], "clip", "_who"], na_position="last", kind="stable")
-    return table.drop(columns="_who").reset_index(drop=True)
-
-
-CLAIM_POINT: tuple[str, ...] = ("dataset", "epsilon", "clip", "alpha", "convention")
-CLAIM_VALUES: tuple[str, ...] = ("auc_mean", "auc_ci_low", "auc_ci_high", "n_members_min", "n_non_members_min")
-
-
-def lira_claim_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The claim table of :func:`lira_table`'s completed rows: one row per audited point and convention, the headline
-    attack's AUC (mean and 95% CI over targets) and the fewest members / non-members per target for every subset, as
-    columns ``<subset>_<value>`` (NaN where the audit has no such subset: the collective at α = 0, the placebo at
-    α > 0). Answers "does a collective lower LiRA's AUC, over all members or over its own?" at a glance."""
-    headline = table[(table["attack"] == HEADLINE_ATTACK) & (table["status"] == "completed")]
-    columns = [f"{subset}_{value}" for subset in SUBSETS for value in CLAIM_VALUES]
-    if headline.empty:
-        return pd.DataFrame({name: pd.Series([], dtype="float64") for name in [*CLAIM_POINT, *columns]})
-    wide = headline.pivot_table(
-        index=list(CLAIM_POINT), columns="subset", values=list(CLAIM_VALUES), dropna=False, aggfunc="first"
+    table = table.sort_values(
+        [*SORT_KEYS[:2], "recipe", "strategy", "alpha", "seed", "clip", "_who"], na_position="last", kind="stable"
     )
-    wide.columns = [f"{subset}_{value}" for value, subset in wide.columns]
-    wide = wide.reindex(columns=columns).reset_index()
-    wide = wide.dropna(subset=[f"all_{value}" for value in ("auc_mean",)], how="all")
-    rank = wide["convention"].map({name: rank for rank, name in enumerate(REPORTED_CONVENTIONS)})
-    order = wide.assign(_rank=rank).sort_values(["dataset", "epsilon", "clip", "_rank", "alpha"], kind="stable")
-    return order.drop(columns="_rank").reset_index(drop=True)
+    return table.drop(columns="_who").reset_index(drop=True)

@@ -1,4 +1,5 @@
-"""LiRA figures: ROC curves on log-log axes and the claim figure (AUC by collective size and member subset).
+"""LiRA figures: ROC curves on log-log axes and the claim figure (AUC by collective size and member subset, one
+panel per arm and variant or control, intervals over audited seeds).
 
 Attacks are named in words (:func:`acadp.reduce.style.attack_label`); legends sit to the right, outside the curves.
 """
@@ -9,10 +10,19 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from acadp.reduce.collect import row_arm_label
-from acadp.reduce.plots import ALPHA_LABEL, house_style, new_panels, outside_legend
+from acadp.reduce.plots import (
+    ALPHA_LABEL,
+    LEGEND_WIDTH,
+    PANEL_HEIGHT,
+    PANEL_WIDTH,
+    house_style,
+    new_figure,
+    new_panels,
+    outside_legend,
+)
 from acadp.reduce.style import LINESTYLES, MARKERS, PALETTE, attack_label, format_number
 
 RocCurves = Mapping[tuple[str, str], tuple[np.ndarray, np.ndarray]]
@@ -56,49 +66,63 @@ def plot_roc(curves: RocCurves, *, title: str = "LiRA ROC curves") -> Figure:
     return figure
 
 
-SUBSET_LABELS = {"all": "all members", "collective": "the collective", "non_collective": "non-collective",
+SUBSET_LABELS = {"all": "all members", "collective": "the collective", "non_collective": "the rest",
                  "placebo": "placebo (α = 0)"}  # fmt: skip
+COLUMNS = 3  # panels per row of the claim figure
+
+
+def _auc_panel(axis: Axes, rows: pd.DataFrame, alphas: list[float]) -> None:
+    """One panel: each subset's seed-mean AUC with its 95% interval over audited seeds against α (evenly spaced
+    categories); a hollow marker where the subset has too few members per target to be read."""
+    part = rows.sort_values("alpha")
+    for index, subset in enumerate(SUBSET_LABELS):
+        mean = part[f"{subset}_auc_mean"].to_numpy(dtype=float)
+        keep = ~np.isnan(mean)
+        if not keep.any():
+            continue
+        x = np.array([alphas.index(a) for a in part["alpha"]], dtype=float)[keep] + 0.06 * (index - 1.5)
+        low = part[f"{subset}_auc_ci_low"].to_numpy(dtype=float)[keep]
+        high = part[f"{subset}_auc_ci_high"].to_numpy(dtype=float)[keep]
+        errors = np.nan_to_num(np.vstack([mean[keep] - low, high - mean[keep]]))
+        readable = part[f"{subset}_interpretable"].to_numpy(dtype=float)[keep] == 1.0
+        color, marker = PALETTE[index % len(PALETTE)], MARKERS[index % len(MARKERS)]
+        axis.errorbar(x, mean[keep], yerr=errors, color=color, linestyle=LINESTYLES[0], capsize=3,
+                      label=SUBSET_LABELS[subset])  # fmt: skip
+        for hollow in (False, True):
+            chosen = readable != hollow
+            axis.plot(x[chosen], mean[keep][chosen], linestyle="none", marker=marker, color=color,
+                      markerfacecolor="white" if hollow else color)  # fmt: skip
+    axis.axhline(0.5, color="0.5", linestyle=":", linewidth=1)
+    axis.set_xticks(range(len(alphas)), [format_number(a) for a in alphas])
+    axis.set_xlabel(ALPHA_LABEL)
+    axis.grid(True, alpha=0.3)
 
 
 @house_style
-def plot_lira_auc(claim: pd.DataFrame, *, title: str = "LiRA AUC by collective size") -> Figure:
-    """The claim figure: the headline attack's AUC (mean over target models, 95% CI bars) per member subset against
-    α, one panel per (dataset, ε, C); solid = balanced convention, dashed = reference. α values are evenly spaced
-    categories (α = 0 included); the dotted line is a random guess (0.5). The legend sits to the right.
+def plot_lira_auc(summary: pd.DataFrame, *, title: str = "LiRA AUC by collective size") -> Figure:
+    """The claim figure from :func:`acadp.reduce.lira_claim.lira_summary_table`: one panel per (dataset, arm,
+    variant or control), each member subset's AUC (mean over audited seeds, 95% CI bars over seeds) against α
+    (evenly spaced categories, α = 0 included); a hollow marker is a subset with too few members per target to be
+    interpreted; the dotted line is a random guess (0.5). The legend sits to the right.
 
     Args:
-        claim: :func:`acadp.reduce.lira_tables.lira_claim_table`.
+        summary: :func:`acadp.reduce.lira_claim.lira_summary_table`.
         title: figure title.
     """
-    panels = list(claim.groupby(["dataset", "epsilon", "clip"], dropna=False, sort=True))
-    figure, axes = new_panels(max(1, len(panels)), title)
-    conventions = list(dict.fromkeys(claim["convention"]))
-    for axis, ((dataset, epsilon, clip), rows) in zip(axes, panels, strict=False):
-        alphas = sorted(set(rows["alpha"]))
-        for s_index, subset in enumerate(SUBSET_LABELS):
-            for c_index, convention in enumerate(conventions):
-                part = rows[rows["convention"] == convention].sort_values("alpha")
-                mean = part[f"{subset}_auc_mean"].to_numpy(dtype=float)
-                keep = ~np.isnan(mean)
-                if not keep.any():
-                    continue
-                x = np.array([alphas.index(a) for a in part["alpha"]], dtype=float)[keep] + 0.06 * (s_index - 1.5)
-                low = part[f"{subset}_auc_ci_low"].to_numpy(dtype=float)[keep]
-                high = part[f"{subset}_auc_ci_high"].to_numpy(dtype=float)[keep]
-                errors = np.vstack([mean[keep] - low, high - mean[keep]])
-                axis.errorbar(
-                    x, mean[keep], yerr=np.nan_to_num(errors), color=PALETTE[s_index % len(PALETTE)],
-                    marker=MARKERS[s_index % len(MARKERS)], linestyle=LINESTYLES[c_index % len(LINESTYLES)],
-                    capsize=3, label=f"{SUBSET_LABELS[subset]} ({convention})",
-                )  # fmt: skip
-        axis.axhline(0.5, color="0.5", linestyle=":", linewidth=1)
-        axis.set_xticks(range(len(alphas)), [format_number(a) for a in alphas])
-        axis.set_xlabel(ALPHA_LABEL)
-        axis.set_title(f"{dataset}, {row_arm_label(epsilon=float(epsilon), clip=float(clip))}", fontsize="medium")
-        axis.grid(True, alpha=0.3)
-    axes[0].set_ylabel("LiRA AUC (mean over targets, 95% CI)")
+    panels = list(summary.groupby(["dataset", "arm", "comparison"], dropna=False, sort=False))
+    rows_, columns = max(1, -(-len(panels) // COLUMNS)), min(COLUMNS, max(1, len(panels)))
+    figure = new_figure(PANEL_WIDTH * columns + LEGEND_WIDTH, PANEL_HEIGHT * rows_ + 0.9, title)
+    axes = list(figure.subplots(rows_, columns, sharey=True, squeeze=False).ravel())
+    alphas = sorted(set(summary["alpha"]))
+    for axis, ((dataset, arm, comparison), rows) in zip(axes, panels, strict=False):
+        _auc_panel(axis, rows, alphas)
+        axis.set_title(f"{dataset}, {arm}\n{comparison}", fontsize="small")
+    for axis in axes[len(panels) :]:
+        axis.set_axis_off()
+    for axis in axes[::columns]:
+        axis.set_ylabel("LiRA AUC (seed mean, 95% CI)")
     handles, labels = axes[0].get_legend_handles_labels()
-    for axis in axes[1:]:  # entries of subsets that only a later panel has
+    for axis in axes[1 : len(panels)]:  # entries of subsets that only a later panel has
         for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
             if label not in labels:
                 handles.append(handle)

@@ -13,7 +13,10 @@ names come from :class:`acadp.store.layout.ReducedLayout`)::
                                         (acadp.reduce.verdict)
     lira.{csv,md,tex}                   LiRA audit metrics (only when audit rows are given)
     one_run.{csv,md,tex}                one-run audits' ε lower bounds (only when one-run rows are given)
-    lira_claim.{csv,md,tex}             the headline attack's AUC [95% CI] per audited point, convention and subset
+    lira_claim.{csv,md,tex}             the headline attack's AUC [95% CI over audited seeds] per arm, strategy,
+                                        variant, convention, α and subset (acadp.reduce.lira_claim)
+    lira_summary.{csv,md,tex}           per variant and control across α: all, the collective, the rest, placebo,
+                                        Δ vs α = 0
     lira_regime.{csv,md,tex}            per audit, the regime of its grid trial and of its shadows (q, σ, steps, ...)
     figures/<figure>_<setting>.{png,svg,txt}   the image, and its title and caption (the intervals drawn) as text
                                         (contrasts_<setting>: the forest plot of the contrasts)
@@ -51,7 +54,9 @@ from acadp.reduce.critical_mass import Interpolation, critical_mass_table
 from acadp.reduce.curves import COLLAPSE_MARGIN, accuracy_by_epsilon, seed_summary, setting_keys, success_curves
 from acadp.reduce.dashboard import DashboardTable, render_dashboard
 from acadp.reduce.dose_response import LogisticFit, fit_logistic
-from acadp.reduce.lira_tables import lira_claim_table, lira_table, split_regime
+from acadp.reduce.lira_claim import NOTE as LIRA_CLAIM_NOTE
+from acadp.reduce.lira_claim import lira_claim_table, lira_summary_table
+from acadp.reduce.lira_tables import lira_table, split_regime
 from acadp.reduce.one_run_table import NOTE as ONE_RUN_NOTE
 from acadp.reduce.one_run_table import one_run_table
 from acadp.reduce.plots import FigureFile, figure_file
@@ -108,10 +113,8 @@ def table_notes(*, n_boot: int, interpolation: str, thresholds: Sequence[float])
         "(odd-indexed) target, threshold chosen on the even-indexed targets (acadp.lira.target_bound). Placebo "
         "(α = 0 only): the examples the seed would have drawn as the collective at lira.placebo_alpha.",
         "one_run": ONE_RUN_NOTE,
-        "lira_claim": "The headline attack (online, fixed variance) of every completed audit: AUC mean over target "
-        "models [95% Student-t CI over targets] (fewest members / non-members of the subset per target), per "
-        "leave-one-out convention and member subset. Collective: the collective's own members (α > 0); placebo: at "
-        "α = 0, the examples the seed would have drawn as the collective at lira.placebo_alpha, unmodified.",
+        "lira_claim": LIRA_CLAIM_NOTE,
+        "lira_summary": LIRA_CLAIM_NOTE,
         "lira_regime": "What each audited point's models trained on: its grid trial (from the trial's result; train "
         "accuracy not recorded) and its shadows (mean over shadows). With lira.pool: matched, each shadow trains on as "
         "many examples as the grid trial, so q, σ, steps and ε spent agree up to the keep matrix's per-shadow sizes.",
@@ -241,6 +244,7 @@ def compute_tables(
         claim = lira_claim_table(tables["lira"])
         if not claim.empty:
             tables["lira_claim"] = claim
+            tables["lira_summary"] = lira_summary_table(tables["lira"], claim)
         if regime is not None:
             tables["lira_regime"] = regime
     if one_run_rows is not None and not one_run_rows.empty:
@@ -382,10 +386,11 @@ def sweep_figures(
             figures.append(figure_file(figure, name=f"{stem}_{_slug(label)}", title=title, caption=text))
     figures += _contrast_figures(tables.get("contrasts"), keys) if has_results else []
     lira = tables.get("lira")
-    if "lira_claim" in tables:
-        title = "LiRA AUC by collective size and member subset (headline attack)"
-        figure = plot_lira_auc(tables["lira_claim"])
-        figures.append(figure_file(figure, name="lira_auc", title=title, caption=lira_auc_caption(lira)))
+    if "lira_summary" in tables:
+        title = "LiRA AUC by collective size and member subset (headline attack and convention, over audited seeds)"
+        figure = plot_lira_auc(tables["lira_summary"], title=title)
+        caption = lira_auc_caption(tables["lira_summary"])
+        figures.append(figure_file(figure, name="lira_auc", title=title, caption=caption))
     if roc_curves:
         figure = plot_roc(roc_curves)
         figures.append(

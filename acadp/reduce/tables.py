@@ -329,6 +329,9 @@ TABLES.add(
         title="LiRA membership-inference audits",
         columns=(
             _DATASET, _EPSILON, _CLIP, _ALPHA,
+            Column(("recipe",), "Recipe", "Recipe", "text", numeric=False, optional=True),
+            Column(("seed",), "Seed", "Seed", "int", optional=True),
+            Column(("variant",), "Variant", "Variant", "text", numeric=False, optional=True),
             Column(("attack",), "Attack", "Attack", "text", numeric=False),
             Column(("convention",), "Convention", "Convention", "text", numeric=False),
             Column(("subset",), "Subset", "Subset", "text", numeric=False),
@@ -349,38 +352,6 @@ TABLES.add(
 )  # fmt: skip
 
 
-@FORMATTERS.register("auc_with_ci")
-def _auc_with_ci(values: tuple[Any, ...], style: Style) -> str:
-    """An AUC with its 95% CI and the fewest members / non-members per target behind it."""
-    mean, low, high, members, non_members = values
-    if _missing(mean):
-        return _dash(style)
-    ci = "" if _missing(low) or _missing(high) else f" [{float(low):.3f}, {float(high):.3f}]"
-    counts = "" if _missing(members) else f" ({int(members)}/{int(non_members)})"
-    return f"{float(mean):.3f}{ci}{counts}"
-
-
-def _claim_column(subset: str, header: str) -> Column:
-    sources = tuple(f"{subset}_{value}" for value in ("auc_mean", "auc_ci_low", "auc_ci_high", "n_members_min",
-                                                      "n_non_members_min"))  # fmt: skip
-    return Column(sources, header, latex_escape(header), "auc_with_ci")
-
-
-TABLES.add(
-    "lira_claim",
-    TableSpec(
-        name="lira_claim",
-        title="Does a collective lower LiRA's AUC? Headline attack, per subset",
-        columns=(
-            _DATASET, _EPSILON, _CLIP, _ALPHA,
-            Column(("convention",), "Convention", "Convention", "text", numeric=False),
-            _claim_column("all", "All members"), _claim_column("collective", "Collective"),
-            _claim_column("non_collective", "Non-collective"), _claim_column("placebo", "Placebo (α = 0)"),
-        ),
-    ),
-)  # fmt: skip
-
-
 TABLES.add(
     "lira_regime",
     TableSpec(
@@ -388,6 +359,8 @@ TABLES.add(
         title="LiRA audits: the regime of the grid trial and of its shadows",
         columns=(
             _DATASET, _EPSILON, _CLIP, _ALPHA,
+            Column(("recipe",), "Recipe", "Recipe", "text", numeric=False, optional=True),
+            Column(("seed",), "Seed", "Seed", "int", optional=True),
             Column(("models",), "Models", "Models", "text", numeric=False),
             Column(("n_train",), "Training examples", "Training examples", "mean_count"),
             Column(("sample_rate",), "q", "$q$", "num"),

@@ -63,10 +63,12 @@ def test_the_accuracy_caption_counts_the_seeds_at_the_alpha_drawn() -> None:
     assert "at α = 0," in caption and "n = 3 seeds per point" in caption and "does not start at 0" in caption
 
 
-def test_lira_captions_count_target_models_and_name_the_attack_in_words() -> None:
+def test_lira_captions_count_audited_seeds_or_target_models_and_name_the_attack_in_words() -> None:
     lira = pd.DataFrame([lira_row(attack="online_fixed_variance", n_targets=16.0), lira_row(attack="online")])
-    auc = lira_auc_caption(lira)
-    assert "online, fixed variance" in auc and "95% Student-t intervals over target models, n = 16" in auc
+    auc = lira_auc_caption(pd.DataFrame({"n_seeds": [5.0, 3.0]}))
+    assert "online, fixed variance" in auc and "95% Student-t intervals of the mean over audited seeds" in auc
+    assert "n = 3–5 seeds per point" in auc and "Hollow markers: fewer than 20" in auc
+    assert "none drawn (n = 1 seed per point" in lira_auc_caption(pd.DataFrame({"n_seeds": [1.0]}))
     roc = roc_caption(lira)
     assert "No interval" in roc and "n = 16 target models per audit" in roc
     assert "n =" not in roc_caption(None)

@@ -56,7 +56,7 @@ def test_pending_audits_without_conventions_or_counts_are_shown_as_missing() -> 
     table = lira_table(pd.DataFrame([pending]).drop(columns=completed_only))
     assert list(table.columns) == list(LIRA_COLUMNS)
     cells = render_table("lira", table).markdown.splitlines()[2].split(" | ")
-    assert cells[5] == "–" and "missing" in cells and cells[-1] == "pending |"
+    assert cells[9] == "–" and "missing" in cells and cells[-1] == "pending |"  # no convention yet
 
 
 def test_empty_input_gives_empty_table_with_columns() -> None:
@@ -75,8 +75,10 @@ def test_missing_columns_and_unknown_subsets_are_refused() -> None:
 
 def test_rendered_row() -> None:
     line = render_table("lira", lira_table(pd.DataFrame([lira_row()]))).markdown.splitlines()[2]
-    cells = ["mnist", "8", "1", "0.05", "online", "balanced", "all", "1950 / 1940", "0.610 ± 0.020", "[0.600, 0.620]",
-             "0.0031 ± 0.0004", "0.021 ± 0.003", "16", "0.4 (8 targets)", "completed"]  # fmt: skip
+    # a row stored before strategies, recipes, audited seeds and variants were recorded: "" and – where it has none
+    cells = ["mnist", "", "8", "1", "0.05", "", "–", "trained/collective/as_trained", "online", "balanced", "all",
+             "1950 / 1940", "0.610 ± 0.020", "[0.600, 0.620]", "0.0031 ± 0.0004", "0.021 ± 0.003", "16",
+             "0.4 (8 targets)", "completed"]  # fmt: skip
     assert line == "| " + " | ".join(cells) + " |"
 
 
@@ -87,7 +89,30 @@ def test_undefined_tprs_say_why_and_partly_defined_ones_say_over_how_many_target
     )  # fmt: skip
     rendered = render_table("lira", lira_table(pd.DataFrame([row])))
     cells = rendered.markdown.splitlines()[2].split(" | ")
-    assert cells[10] == "undefined (< 1000 non-members)"
-    assert cells[11] == "0.021 ± 0.003 (12 of 16 targets)"
-    assert cells[13] == "n/a (8 targets)"
+    assert cells[14] == "undefined (< 1000 non-members)"
+    assert cells[15] == "0.021 ± 0.003 (12 of 16 targets)"
+    assert cells[17] == "n/a (8 targets)"
     assert r"undefined ($<$ 1000 non-members)" in rendered.latex
+
+
+def test_points_sort_by_recipe_strategy_alpha_and_seed_the_headline_variant_first() -> None:
+    other = "original/clean/signal"
+    rows = pd.DataFrame(
+        [
+            lira_row(strategy="withhold", seed=0.0, variant="trained/collective/as_trained"),
+            lira_row(strategy="feature_label", seed=1.0, variant=other),
+            lira_row(strategy="feature_label", seed=1.0, variant="trained/collective/as_trained"),
+            lira_row(strategy="feature_label", seed=0.0, variant=other),
+            lira_row(strategy="feature_label", seed=0.0, recipe="usable", arm="DP ε=8 C=1 [usable]"),
+        ]
+    )
+    table = lira_table(rows)
+    order = list(zip(table["recipe"], table["strategy"], table["seed"], table["variant"], strict=True))
+    assert order == [
+        ("", "feature_label", 0.0, other),
+        ("", "feature_label", 1.0, "trained/collective/as_trained"),
+        ("", "feature_label", 1.0, other),
+        ("", "withhold", 0.0, "trained/collective/as_trained"),
+        ("usable", "feature_label", 0.0, "trained/collective/as_trained"),
+    ]
+    assert list(table["arm"])[:2] == ["DP ε=8 C=1", "DP ε=8 C=1"]  # derived where the rows do not name it
