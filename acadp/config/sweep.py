@@ -314,9 +314,13 @@ class SweepSpec(FrozenModel):
         return self
 
     def arm_labels(self) -> list[str]:
-        """The label of every arm of the sweep (:func:`acadp.config.arms.arm_label`): the grid's, then each dataset's
-        named recipes."""
-        labels = [arm_label(epsilon=e, clip=c, objective=o) for e, c, o in self.grid.objective_arms()]
+        """The label of every arm of the sweep (:func:`acadp.config.arms.arm_label`): the grid's (with the arm recipe
+        a dataset gives their kind, if any), then each dataset's named recipes."""
+        labels = [
+            arm_label(epsilon=e, clip=c, objective=o, recipe=d.arm_recipe(e, c) if o == "erm" else None)
+            for d in self.datasets.values()
+            for e, c, o in self.grid.objective_arms()
+        ]
         labels += [
             arm_label(epsilon=math.inf, clip=None, recipe=r.name) for d in self.datasets.values() for r in d.recipes
         ]
