@@ -11,6 +11,7 @@ runs (every strategy would train the same firm).
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -152,17 +153,20 @@ def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
 
 def _audited_points(spec: SweepSpec, point_sets: list[LiraPoints], *, smoke: bool) -> list[tuple[str, GridPoint]]:
     """(dataset, grid point) of every audited point of each set in ``point_sets``; a smoke run keeps each set's first
-    ε and α."""
+    ε, α and seed."""
     chosen = []
     for points in point_sets:
+        first = slice(1) if smoke else slice(None)
+        seeds = (points.seed or spec.grid.seed[:1])[first]
         for name in points.datasets or list(spec.datasets):
-            for epsilon in points.epsilon[:1] if smoke else points.epsilon:
-                for clip in _audited_clips(points.clip, spec.grid.clip, epsilon):
-                    for alpha in points.alpha[:1] if smoke else points.alpha:
-                        for strategy in _audited_strategies(points.strategy, spec.grid.strategy, alpha):
-                            for seed in points.seed or spec.grid.seed[:1]:
-                                point = GridPoint(alpha=alpha, epsilon=epsilon, clip=clip, seed=seed, strategy=strategy)
-                                chosen.append((name, point))
+            for epsilon in points.epsilon[first]:
+                arms = [(epsilon, clip) for clip in _audited_clips(points.clip, spec.grid.clip, epsilon)]
+                for (eps, clip), alpha in itertools.product(arms, points.alpha[first]):
+                    for strategy, seed in itertools.product(
+                        _audited_strategies(points.strategy, spec.grid.strategy, alpha), seeds
+                    ):
+                        point = GridPoint(alpha=alpha, epsilon=eps, clip=clip, seed=seed, strategy=strategy)
+                        chosen.append((name, point))
     return chosen
 
 

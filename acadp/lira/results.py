@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BeforeValidator, Field
 
 from acadp.config.base import FrozenModel
-from acadp.config.lira import DEFAULT_VARIANT, AuditConfig
+from acadp.config.lira import ALL_VARIANTS, DEFAULT_VARIANT, AuditConfig
 from acadp.lira.conventions import REPORTED_CONVENTIONS, Convention
 
 Subset = Literal["all", "collective", "non_collective", "placebo"]
@@ -30,6 +30,13 @@ HEADLINE_SUBSET: Subset = "all"
 HEADLINE_VARIANT = DEFAULT_VARIANT.name  # the audit as it always was: trained labels, its own shadows, as trained
 # fewest members (and non-members) of a subset per target for its AUC to be read: below, the row is shown but marked
 MIN_INTERPRETABLE_MEMBERS = 20
+
+
+def variant_rank(name: str) -> int:
+    """Where the variant ``name`` goes in tables: the order of :data:`acadp.config.lira.ALL_VARIANTS` (the headline
+    variant first), unknown names after them."""
+    ranks = {variant.name: rank for rank, variant in enumerate(ALL_VARIANTS)}
+    return ranks.get(name, len(ranks))
 
 
 def min_non_members(target_fpr: float) -> int:

@@ -33,6 +33,7 @@ from acadp.lira.results import (
     HEADLINE_VARIANT,
     MIN_INTERPRETABLE_MEMBERS,
     SUBSETS,
+    variant_rank,
 )
 from acadp.reduce.tables import FORMATTERS, TABLES, Column, Style, TableSpec, latex_escape
 
@@ -73,9 +74,8 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 
 
 def _variant_rank(variants: pd.Series) -> pd.Series:
-    """The headline variant first, then the others in the order they first appear."""
-    order = list(dict.fromkeys([HEADLINE_VARIANT, *variants]))
-    return variants.map({name: rank for rank, name in enumerate(order)})
+    """The variants in table order (:func:`acadp.lira.results.variant_rank`: the headline one first)."""
+    return variants.map(variant_rank)
 
 
 def lira_claim_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -166,7 +166,7 @@ def lira_summary_table(table: pd.DataFrame, claim: pd.DataFrame) -> pd.DataFrame
         deltas_ = [_paired_delta(headline, row, subset) for _, row in summary.iterrows()]
         for index, part in enumerate(("mean", "ci_low", "ci_high", "n")):
             summary[f"delta_{name}_{part}"] = [delta[index] for delta in deltas_]
-    summary["_comparison"] = _variant_rank(summary["comparison"].where(summary["comparison"] != REMOVED, "~"))
+    summary["_comparison"] = _variant_rank(summary["comparison"])  # the control (not a variant) last
     order = ["dataset", "epsilon", "clip", "recipe", "_comparison", "alpha"]
     summary = summary.sort_values(order, na_position="last", kind="stable").drop(columns="_comparison")
     return summary.reset_index(drop=True)
@@ -198,7 +198,7 @@ def _auc_delta(values: tuple[Any, ...], style: Style) -> str:
     if _missing(mean):
         return "–" if style == "text" else "--"
     ci = "[n/a]" if _missing(low) else f"[{float(low):+.3f}, {float(high):+.3f}]"
-    return f"{float(mean):+.3f} {ci} ({int(n)} seeds)"
+    return f"{float(mean):+.3f} {ci} ({int(n)} seed{'' if int(n) == 1 else 's'})"
 
 
 @FORMATTERS.register("tpr_low_fpr")

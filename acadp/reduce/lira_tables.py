@@ -23,6 +23,7 @@ from acadp.lira.results import (
     SUBSETS,
     LiraRow,
     regime_column_names,
+    variant_rank,
 )
 from acadp.reduce.collect import as_column_dtype, row_arm_label
 
@@ -87,7 +88,7 @@ def _ranks(table: pd.DataFrame) -> pd.DataFrame:
     """Sort keys putting the headline variant and attack first, the headline convention first and subsets in table
     order."""
     return table.assign(
-        _variant_rank=(table["variant"] != HEADLINE_VARIANT).astype(int),
+        _variant_rank=table["variant"].map(variant_rank),
         _headline_rank=(table["attack"] != HEADLINE_ATTACK).astype(int),
         _convention_rank=table["convention"].map({name: rank for rank, name in enumerate(REPORTED_CONVENTIONS)}),
         _subset_rank=table["subset"].map({name: rank for rank, name in enumerate(SUBSETS)}),
