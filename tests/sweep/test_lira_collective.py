@@ -99,7 +99,7 @@ def test_the_smoke_run_reads_every_variant_and_writes_the_claim_tables(tmp_path:
 
 @pytest.mark.slow
 def test_the_claim_study(tmp_path: Path) -> None:
-    """The full study (≈ 1.5 hours on 2 free cores; MNIST from $ACADP_DATA_DIR or the package registry): run with
+    """The full study (≈ 1.4 hours on 2 free cores; MNIST from $ACADP_DATA_DIR or the package registry): run with
     ``pytest -m slow``; its summary is printed. Checks that what the findings need is there, not what it says."""
     import os
 
