@@ -8,12 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from acadp.reduce.collect import as_column_dtype
+from acadp.reduce.collect import as_column_dtype, row_arm_label
 from acadp.reduce.tables import FORMATTERS, TABLES, Column, Style, TableSpec
 
 # column name → dtype of the rows acadp.sweep.one_run_audits.collect_one_run_rows gives
 ONE_RUN_DTYPES: dict[str, str] = {
-    "one_run_key": "str", "dataset": "str", "alpha": "float64", "epsilon": "float64", "clip": "float64",
+    "one_run_key": "str", "dataset": "str", "arm": "str", "alpha": "float64", "epsilon": "float64", "clip": "float64",
     "seed": "int64", "canaries": "int64", "canaries_included": "int64", "canaries_in_collective": "int64",
     "k_plus": "int64", "k_minus": "int64", "guesses": "int64", "correct": "int64", "minimum_guesses": "int64",
     "confidence": "float64", "delta": "float64", "epsilon_lower_bound": "float64", "n_train": "int64",
@@ -25,6 +25,10 @@ SORT_KEYS: tuple[str, ...] = ("dataset", "epsilon", "clip", "alpha", "seed", "ca
 
 def one_run_table(rows: pd.DataFrame) -> pd.DataFrame:
     """The one-run table: the columns of :data:`ONE_RUN_DTYPES`, typed and sorted by :data:`SORT_KEYS`."""
+    if "arm" not in rows.columns:  # rows collected before the arm was recorded
+        rows = rows.assign(arm=[
+            row_arm_label(epsilon=float(e), clip=float(c)) for e, c in zip(rows["epsilon"], rows["clip"], strict=True)
+        ])  # fmt: skip
     missing = [name for name in ONE_RUN_DTYPES if name not in rows.columns]
     if missing:
         raise ValueError(f"one-run rows lack the columns {missing}")
@@ -55,6 +59,7 @@ TABLES.add(
         title="One-run audits (ε lower bounds)",
         columns=(
             Column(("dataset",), "Dataset", "Dataset", "text", numeric=False),
+            Column(("arm",), "Arm", "Arm", "text", numeric=False),
             Column(("epsilon",), "ε (claimed)", r"$\varepsilon$ (claimed)", "epsilon"),
             Column(("clip",), "C", "$C$", "clip"),
             Column(("alpha",), "α", r"$\alpha$", "num"),
@@ -64,10 +69,10 @@ TABLES.add(
                    r"Correct / guesses ($k_+ + k_-$)", "one_run_guesses"),
             Column(("confidence",), "Confidence", "Confidence", "num"),
             Column(("epsilon_lower_bound",), "ε lower bound", r"$\varepsilon$ lower bound", "prob"),
+            Column(("test_accuracy",), "Test acc. of the run", "Test acc. of the run", "prob"),
             Column(("n_train", "sample_rate", "noise_multiplier", "steps"), "Run: n, q, σ, steps",
                    r"Run: $n$, $q$, $\sigma$, steps", "one_run_regime", numeric=False),
             Column(("epsilon_spent",), "ε spent", r"$\varepsilon$ spent", "epsilon"),
-            Column(("test_accuracy",), "Test acc.", "Test acc.", "prob"),
         ),
     ),
 )  # fmt: skip

@@ -116,7 +116,7 @@ def run_stored_one_run(
 
 # the flat columns of a stored result the reducer's ``one_run`` table reads (regime fields prefixed by nothing)
 ONE_RUN_COLUMNS: tuple[str, ...] = (
-    "one_run_key", "dataset", "alpha", "epsilon", "clip", "seed", "canaries", "canaries_included",
+    "one_run_key", "dataset", "arm", "alpha", "epsilon", "clip", "seed", "canaries", "canaries_included",
     "canaries_in_collective", "k_plus", "k_minus", "guesses", "correct", "minimum_guesses", "confidence", "delta",
     "epsilon_lower_bound", "n_train", "sample_rate", "noise_multiplier", "steps", "epsilon_spent", "train_accuracy",
     "test_accuracy", "seconds",
@@ -124,8 +124,10 @@ ONE_RUN_COLUMNS: tuple[str, ...] = (
 
 
 def one_run_row(result: OneRunResult) -> dict[str, Any]:
-    """``result`` as one flat row of :data:`ONE_RUN_COLUMNS` (clip NaN: no clipping)."""
+    """``result`` as one flat row of :data:`ONE_RUN_COLUMNS` (clip NaN: no clipping; ``arm`` names the arm's recipe
+    when it has its own)."""
     flat = {**result.model_dump(exclude={"config", "regime", "provenance"}), **result.regime.model_dump()}
+    flat["arm"] = result.config.trial.arm
     flat["clip"] = math.nan if flat["clip"] is None else flat["clip"]
     return {name: flat[name] for name in ONE_RUN_COLUMNS}
 
