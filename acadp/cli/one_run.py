@@ -65,7 +65,8 @@ def audit_one_run(
         alpha=alpha, epsilon=parsed_epsilon, clip=parse_clip(clip, epsilon=parsed_epsilon) if clip else None,
         clip_given=clip is not None, seed=seed, dataset=dataset,
     )  # fmt: skip
-    trial = resolve_point(plan.configs, request, datasets=list(plan.spec.datasets))
+    arm_recipes = {recipe.name for data in plan.spec.datasets.values() for recipe in data.arm_recipes.values()}
+    trial = resolve_point(plan.configs, request, datasets=list(plan.spec.datasets), arm_recipes=arm_recipes)
     try:
         settings = OneRunSettings.model_validate(
             {"canaries": canaries, "k_plus": k_plus, "k_minus": k_minus, "confidence": confidence, "seed": audit_seed}

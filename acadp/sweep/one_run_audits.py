@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,10 +54,18 @@ def _pick(configs: list[TrialConfig], *, option: str, name: str, wanted: Any, wh
     return chosen
 
 
-def resolve_point(configs: Sequence[TrialConfig], request: PointRequest, *, datasets: Sequence[str]) -> TrialConfig:
-    """The grid trial ``request`` names among the grid's ``configs`` (shared-recipe ERM arms only). Raises a
-    one-line :class:`SpecError` naming the first option whose value is not in the grid, with the grid's values."""
-    pool = [c for c in configs if c.recipe is None and c.training.objective == "erm"]
+def resolve_point(
+    configs: Sequence[TrialConfig],
+    request: PointRequest,
+    *,
+    datasets: Sequence[str],
+    arm_recipes: Collection[str] = (),
+) -> TrialConfig:
+    """The grid trial ``request`` names among the grid's ``configs``: ERM arms of the shared recipe or of an arm
+    recipe (named in ``arm_recipes``), not the extra named recipes; where the grid crosses strategies, its first
+    (the collective's own, the one it lists first). Raises a one-line :class:`SpecError` naming the first option
+    whose value is not in the grid, with the grid's values."""
+    pool = [c for c in configs if (c.recipe is None or c.recipe in arm_recipes) and c.training.objective == "erm"]
     dataset = request.dataset or datasets[0]
     pool = _pick(pool, option="--dataset", name="dataset", wanted=dataset, what="")
     pool = _pick(pool, option="--alpha", name="alpha", wanted=request.alpha, what=f" of {dataset}")

@@ -141,3 +141,17 @@ def test_a_dp_arm_without_an_arm_recipe_keeps_the_shared_recipe_and_its_key(tmp_
     configs = _spec(tmp_path, plain).trial_configs()
     assert {c.arm for c in configs} == {"SGD", "DP ε=8 C=1"} and len({c.training for c in configs}) == 1
     assert all(not math.isnan(c.alpha) for c in configs)
+
+
+def test_a_one_run_audit_on_the_command_line_finds_the_arm_recipes_point_and_the_first_strategy(
+    tmp_path: Path,
+) -> None:
+    from acadp.sweep.one_run_audits import PointRequest, resolve_point
+
+    spec = _spec(tmp_path)
+    configs = spec.trial_configs()
+    arm_recipes = {"usable"}
+    dp = resolve_point(configs, PointRequest(alpha=0.1, epsilon=8.0), datasets=["mnist5k"], arm_recipes=arm_recipes)
+    assert dp.arm == "DP ε=8 C=1 [usable]" and dp.strategy == "feature_label"
+    with pytest.raises(SpecError, match="--epsilon: 8 is not in the sweep's grid"):
+        resolve_point(configs, PointRequest(alpha=0.1, epsilon=8.0), datasets=["mnist5k"])  # not told the recipe
