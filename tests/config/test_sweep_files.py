@@ -36,7 +36,8 @@ def stated_sizes(path: Path) -> tuple[int, int, int, int]:
 
 def expected_trials(spec: SweepSpec) -> int:
     """Arms × alpha × seed per dataset: every (epsilon, clip) pair of a kind in ``grid.arms`` but (finite epsilon, no
-    clipping), the Group-DRO arm when asked for, plus one arm per named recipe."""
+    clipping), the Group-DRO arm when asked for, plus one arm per named recipe; each alpha above 0 once per strategy
+    of ``grid.strategy``."""
     grid = spec.grid
 
     def kind(epsilon: float, clip: float | None) -> str | None:
@@ -51,7 +52,9 @@ def expected_trials(spec: SweepSpec) -> int:
     arms = sum(chosen) if "erm" in grid.objective else 0
     arms += int("gdro" in grid.objective and "sgd" in grid.arms and "sgd" in kinds)  # Group-DRO on the SGD arm
     recipes = sum(len(section.recipes) for section in spec.datasets.values())
-    return (arms * len(spec.datasets) + recipes) * len(grid.alphas()) * len(grid.seed)
+    strategies = len(grid.strategy or [None])  # at α = 0 only the first runs: there is no collective
+    alphas = sum(1 if alpha == 0 else strategies for alpha in grid.alphas())
+    return (arms * len(spec.datasets) + recipes) * alphas * len(grid.seed)
 
 
 def test_the_sweeps_folder_holds_the_paper_experiments() -> None:
