@@ -389,8 +389,8 @@ def sweep_figures(
     if "lira_summary" in tables:
         title = "LiRA AUC by collective size and member subset (headline attack and convention, over audited seeds)"
         figure = plot_lira_auc(tables["lira_summary"], title=title)
-        caption = lira_auc_caption(tables["lira_summary"])
-        figures.append(figure_file(figure, name="lira_auc", title=title, caption=caption))
+        text = lira_auc_caption(tables["lira_summary"])
+        figures.append(figure_file(figure, name="lira_auc", title=title, caption=text))
     if roc_curves:
         figure = plot_roc(roc_curves)
         figures.append(
