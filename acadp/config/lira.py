@@ -127,6 +127,11 @@ class LiraSettings(FrozenModel):
     # audits at alpha = 0 also report a `placebo` subset: the examples the audited seed would have drawn as the
     # collective at this alpha (acadp.collective.choose_members), left unmodified; None = no placebo row
     placebo_alpha: Annotated[float, Field(gt=0, lt=1)] | None = None
+    # a stratified keep matrix (acadp.lira.keep.stratified_keep_matrix): every shadow keeps exactly its share (pkeep)
+    # of the examples the audited trial's seed draws as the collective at this alpha, and of the rest, so each target
+    # holds the same number of them (an audit at this alpha: of its collective; at alpha = 0: of the placebo); an
+    # audit and its clean twin share the matrix. None: only each example's number of IN shadows is fixed
+    stratify_alpha: Annotated[float, Field(gt=0, lt=1)] | None = None
     # the readings reported (Variant; "all": every one); each is scored from saved shadows, none trains its own
     variants: Variants = (DEFAULT_VARIANT,)
 
@@ -230,10 +235,13 @@ class AuditConfig(FrozenModel):
 
     def key(self) -> str:
         """Content hash of what determines the shadows' logits (not attacks, variants, concurrency or resources);
-        audits whose shadows are also queried on g(x) (:attr:`LiraSettings.signal_view`) hash that too."""
+        audits whose shadows are also queried on g(x) (:attr:`LiraSettings.signal_view`) hash that too, and a set
+        ``stratify_alpha`` (their keep matrix)."""
         shadow_part = self.lira.model_dump(include={"shadows", "pkeep", "queries", "seed"})
         if self.lira.signal_view:
             shadow_part["signal_view"] = True
+        if self.lira.stratify_alpha is not None:  # unset, the keys of audits from before the setting stay
+            shadow_part["stratify_alpha"] = self.lira.stratify_alpha
         text = json.dumps({"trial": self.trial.key(), "lira": shadow_part}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

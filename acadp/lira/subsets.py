@@ -26,6 +26,14 @@ def placebo_members(audit: AuditConfig, *, n_pool: int) -> np.ndarray | None:
     return choose_members(alpha=placebo_alpha, n=n_pool, seed=audit.trial.seed)
 
 
+def keep_stratum(audit: AuditConfig, *, n_pool: int) -> np.ndarray | None:
+    """``(n_pool,)`` bool: the examples every shadow keeps its share of (``audit.lira.stratify_alpha``), the
+    collective the audited trial's seed draws at that α over a pool of ``n_pool`` examples — the same at every α of
+    the seed, so an audit and its clean twin share their keep matrix; None when the setting is unset."""
+    alpha = audit.lira.stratify_alpha
+    return None if alpha is None else choose_members(alpha=alpha, n=n_pool, seed=audit.trial.seed)
+
+
 def member_subsets(collective: np.ndarray, placebo: np.ndarray | None = None) -> dict[Subset, np.ndarray]:
     """Subset name → ``(n_examples,)`` bool mask, in table order, leaving out subsets without examples.
 

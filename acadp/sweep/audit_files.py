@@ -11,10 +11,10 @@ import numpy as np
 
 from acadp.config.lira import DEFAULT_VARIANT, AuditConfig
 from acadp.errors import AuditStateError
-from acadp.lira.keep import balanced_keep_matrix, keep_matrix_problem
+from acadp.lira.keep import balanced_keep_matrix, keep_matrix_problem, stratified_keep_matrix
 from acadp.lira.results import ShadowRegime, ShadowStats
 from acadp.lira.shadow import stream_seed
-from acadp.lira.subsets import placebo_members
+from acadp.lira.subsets import keep_stratum, placebo_members
 from acadp.store.layout import LAYOUT, AuditLayout
 from acadp.store.results import ResultsStore
 from acadp.trial.data import TrialData
@@ -46,7 +46,8 @@ def _saved_keep(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_p
     except (ValueError, OSError, EOFError) as error:  # not a .npy file, cut short, or holding objects
         raise inconsistent_audit(store, paths, f"{paths.keep} cannot be read ({error})") from None
     lira = audit.lira
-    problem = keep_matrix_problem(keep, n_models=lira.shadows, n_examples=n_pool, pkeep=lira.pkeep)
+    stratum = keep_stratum(audit, n_pool=n_pool) if keep.shape == (lira.shadows, n_pool) else None
+    problem = keep_matrix_problem(keep, n_models=lira.shadows, n_examples=n_pool, pkeep=lira.pkeep, stratum=stratum)
     if problem is not None:
         raise inconsistent_audit(store, paths, f"{paths.keep} does not fit the audit's settings: {problem}")
     return keep
@@ -66,14 +67,20 @@ def _check_finished_shadows(audit: AuditConfig, store: ResultsStore, paths: Audi
 
 
 def load_or_draw_keep(audit: AuditConfig, store: ResultsStore, paths: AuditLayout, n_pool: int) -> np.ndarray:
-    """The audit's keep matrix (n_shadows, n_pool) bool: drawn once from the audit seed and saved before any shadow
-    trains, then reused. Raises :class:`AuditStateError` when a saved matrix does not fit the audit's settings
-    (number of shadows, pool size, pkeep) or the shadows already trained (never redrawn under them)."""
+    """The audit's keep matrix (n_shadows, n_pool) bool: drawn once from the audit seed (stratified on
+    :func:`keep_stratum` when ``lira.stratify_alpha`` is set) and saved before any shadow trains, then reused.
+    Raises :class:`AuditStateError` when a saved matrix does not fit the audit's settings (number of shadows, pool
+    size, pkeep, the stratum's shares) or the shadows already trained (never redrawn under them)."""
     if store.exists(paths.keep):
         keep = _saved_keep(audit, store, paths, n_pool)
     else:
-        lira = audit.lira
-        keep = balanced_keep_matrix(n_models=lira.shadows, n_examples=n_pool, pkeep=lira.pkeep, seed=stream_seed(audit))
+        lira, stratum, seed = audit.lira, keep_stratum(audit, n_pool=n_pool), stream_seed(audit)
+        if stratum is None:
+            keep = balanced_keep_matrix(n_models=lira.shadows, n_examples=n_pool, pkeep=lira.pkeep, seed=seed)
+        else:
+            keep = stratified_keep_matrix(
+                n_models=lira.shadows, n_examples=n_pool, pkeep=lira.pkeep, seed=seed, stratum=stratum
+            )
     _check_finished_shadows(audit, store, paths, keep)
     if not store.exists(paths.keep):
         store.write_bytes(paths.keep, npy_bytes(keep))

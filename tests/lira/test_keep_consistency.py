@@ -1,4 +1,5 @@
-"""A saved keep matrix that does not fit its audit stops the audit (never redrawn under shadows already trained)."""
+"""A saved keep matrix that does not fit its audit stops the audit (never redrawn under shadows already trained); a
+stratified audit and its clean twin draw one matrix that gives every target its share of the collective."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from acadp.config.lira import AuditConfig, LiraSettings
 from acadp.config.options import TrialOptions, build_trial_config
 from acadp.errors import AcadpError, AuditStateError
 from acadp.lira.keep import balanced_keep_matrix, keep_matrix_problem
+from acadp.lira.subsets import keep_stratum
 from acadp.store.layout import LAYOUT
 from acadp.store.results import ResultsStore
 from acadp.sweep.audit_runner import load_or_draw_keep, run_audit
+from acadp.trial.data import prepare_trial_data
 
 SHADOWS, POOL = 4, 64
 
@@ -105,3 +108,38 @@ def test_run_audit_stops_before_training_any_shadow(tmp_path: Path) -> None:
     with pytest.raises(AuditStateError, match=re.escape(f"{paths.root}/")):
         run_audit(config, store=store, on_shadow=trained.append)
     assert trained == [] and not store.exists(paths.shadows)
+
+
+def _stratified(alpha: float) -> AuditConfig:
+    base = audit()
+    trial = base.trial.model_copy(update={"alpha": alpha})
+    return AuditConfig(trial=trial, lira=base.lira.model_copy(update={"stratify_alpha": 0.125}))
+
+
+def test_a_stratified_audit_gives_every_target_its_share_of_the_collective_and_its_twin_the_same_matrix(
+    tmp_path: Path,
+) -> None:
+    store = ResultsStore(tmp_path)
+    at_claim, at_zero, above = _stratified(0.125), _stratified(0.0), _stratified(0.25)
+    assert at_claim.clean_twin() == at_zero and above.clean_twin() == at_zero
+    assert len({audit().key(), at_claim.key(), _stratified(0.1).key()}) == 3  # the setting is in the key
+    keeps = [load_or_draw_keep(c, store, LAYOUT.audit(c.key()), POOL) for c in (at_claim, at_zero, above)]
+    np.testing.assert_array_equal(keeps[0], keeps[1])
+    np.testing.assert_array_equal(keeps[0], keeps[2])
+    collective = prepare_trial_data(at_claim.trial).planted.members  # the 8 members of 64 at α = 0.125
+    np.testing.assert_array_equal(collective, keep_stratum(at_claim, n_pool=POOL))
+    np.testing.assert_array_equal(keeps[0][:, collective].sum(axis=1), np.full(SHADOWS, 4))
+    np.testing.assert_array_equal(keeps[0].sum(axis=1), np.full(SHADOWS, POOL // 2))
+    assert keep_stratum(audit(), n_pool=POOL) is None
+
+
+def test_a_saved_matrix_that_is_not_stratified_is_refused(tmp_path: Path) -> None:
+    config, store = _stratified(0.125), ResultsStore(tmp_path)
+    paths = LAYOUT.audit(config.key())
+    stratum = keep_stratum(config, n_pool=POOL)
+    assert stratum is not None
+    saved = balanced_keep_matrix(n_models=SHADOWS, n_examples=POOL, pkeep=0.5, seed=0)
+    assert keep_matrix_problem(saved, n_models=SHADOWS, n_examples=POOL, pkeep=0.5) is None  # balanced, uneven:
+    save_npy(store, paths.keep, saved)
+    with pytest.raises(AuditStateError, match="of the stratum, not its share 4"):
+        load_or_draw_keep(config, store, paths, POOL)
