@@ -112,6 +112,9 @@ def ray_head(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
             str(BIN / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard), "--num-cpus", "2",
             "--temp-dir", str(temp_dir), "--disable-usage-stats",
+            # the job agent's HTTP port defaults to 52365: another Ray on this machine (a user's sweep) may hold it,
+            # and the head then never has an agent to submit jobs to
+            "--dashboard-agent-listen-port", str(free_port()),
         ]  # fmt: skip
         log = tmp_path / f"ray-start-{port}.log"
         with open(log, "wb") as handle:
