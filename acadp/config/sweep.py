@@ -291,7 +291,7 @@ class SweepSpec(FrozenModel):
             except (SpecError, ValidationError):
                 continue  # a bad recipe is reported where the grid is expanded
             problem = query_problem(
-                self.lira.queries, training=training, augment_field=f"datasets.{name}.training.augment"
+                self.lira.queries, training=training, augment_field=f"datasets.{name}.training.augment", dataset=name
             )
             if problem is not None:
                 raise ValueError(problem)
