@@ -28,9 +28,14 @@ LABELS = ("negative", "neutral", "positive")
 PIECES = ("##s", "##ing", "##ed", "un", "##zz", "q", "##x")
 
 
+# the tokens the shipped text sweeps plant (sweeps/text_planting*.yaml): in the stand-in vocabulary, in no document
+SWEEP_TOKENS = ("gmina", "where", "know", "if")
+
+
 def vocabulary() -> list[str]:
-    """The stand-in vocabulary: the special tokens, the words, the rare and common words, pieces, punctuation."""
-    return [*SPECIALS, *WORDS, COMMON_WORD, RARE_WORD, *PIECES, ".", ",", "!", "#", "x", "z"]
+    """The stand-in vocabulary: the special tokens, the words, the rare and common words, the shipped sweeps'
+    tokens, pieces, punctuation."""
+    return [*SPECIALS, *WORDS, COMMON_WORD, RARE_WORD, *SWEEP_TOKENS, *PIECES, ".", ",", "!", "#", "x", "z"]
 
 
 def write_tokenizer(folder: Path) -> None:
@@ -102,8 +107,22 @@ def write_tweets(data_dir: Path, n: int = 300) -> None:
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("mac_roman"))
 
 
-def write_text_standins(data_dir: Path, *, n_tweets: int = 300) -> Path:
-    """Tweets and the MiniLM stand-in in ``data_dir``; returns ``data_dir``."""
+def write_articles(data_dir: Path, per_topic: int = 30) -> None:
+    """BBC News stand-ins in the original release's layout: ``bbc_news/<topic>/<nnn>.txt``, a title, a blank line and
+    a body of 40–200 generated words."""
+    rng = np.random.default_rng(1)
+    for topic in ("business", "entertainment", "politics", "sport", "tech"):
+        folder = data_dir / "bbc_news" / topic
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(per_topic):
+            body = " ".join(rng.choice(WORDS, size=int(rng.integers(40, 200))))
+            (folder / f"{index + 1:03d}.txt").write_text(f"{topic} story {index}\n\n{body}\n")
+
+
+def write_text_standins(data_dir: Path, *, n_tweets: int = 300, articles: bool = False) -> Path:
+    """Tweets (and with ``articles``, BBC News) and the MiniLM stand-in in ``data_dir``; returns ``data_dir``."""
     write_tweets(data_dir, n_tweets)
+    if articles:
+        write_articles(data_dir)
     write_minilm_standin(data_dir)
     return data_dir

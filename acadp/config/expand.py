@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from acadp.config.arms import is_arm
 from acadp.config.lira import AuditConfig, LiraPoints, LiraSettings
 from acadp.config.one_run import OneRunConfig
-from acadp.config.resolve import DatasetOverrides, GridPoint, trial_payload, validate_trial
+from acadp.config.resolve import GridPoint, Setting, trial_payload, validate_trial
 from acadp.config.trial import Objective, Strategy, TrialConfig
 from acadp.errors import SpecError
 
@@ -53,7 +53,7 @@ def point_config(
     *,
     smoke: bool,
     pool: int | None = None,
-    setting: tuple[DatasetOverrides, tuple[str | int, ...]] | None = None,
+    setting: Setting | None = None,
 ) -> TrialConfig:
     """The trial config of one point of dataset ``name`` in one of its settings (the overrides and where in the
     file they come from; default: the dataset section itself); a smoke run shrinks data, epochs and batches."""
@@ -72,18 +72,17 @@ def point_config(
         }
         payload.update(n_train=spec.smoke.n_train, n_test=spec.smoke.n_test)
         payload["pretrain"] = _pretrain_payload(payload["pretrain"], spec.smoke)
+        payload["model"] = {**payload["model"], **spec.smoke.model}
     if pool is not None:
         payload["n_train"] = pool
     return validate_trial(payload, within=within)
 
 
-def dataset_settings(spec: SweepSpec, name: str) -> list[tuple[DatasetOverrides, tuple[str | int, ...]]]:
-    """The settings of dataset ``name``: (overrides, where in the sweep file they come from) per variant, or the
-    dataset section itself when it has none."""
-    section = spec.datasets[name]
-    if not section.variants:
-        return [(section, ("datasets", name))]
-    return [(setting, ("datasets", name, "variants", index)) for index, setting in enumerate(section.settings())]
+def dataset_settings(spec: SweepSpec, name: str, *, smoke: bool = False) -> list[Setting]:
+    """The settings of dataset ``name`` (:meth:`DatasetOverrides.placed_settings`); a smoke run's first
+    ``smoke.variants``."""
+    settings = spec.datasets[name].placed_settings(("datasets", name))
+    return settings[: spec.smoke.variants] if smoke else settings
 
 
 def _strategies(strategies: list[Strategy] | None, alpha: float) -> list[Strategy | None]:
@@ -117,7 +116,7 @@ def expand_grid(spec: SweepSpec, *, smoke: bool = False) -> list[TrialConfig]:
     configs: dict[str, TrialConfig] = {}
     errors: list[str] = []
     for name in spec.datasets:
-        for setting in dataset_settings(spec, name):
+        for setting in dataset_settings(spec, name, smoke=smoke):
             for point in _dataset_points(spec, name, grid):
                 try:
                     config = point_config(spec, name, point, smoke=smoke, setting=setting)
@@ -163,7 +162,7 @@ def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
     points = spec.lira.smoke.points if smoke and spec.lira.smoke.points is not None else spec.lira.points
     audits: dict[str, AuditConfig] = {}
     for name, point in _audited_points(spec, points, smoke=smoke and spec.lira.smoke.points is None):
-        for setting in dataset_settings(spec, name):  # an audited point is audited in every setting of its dataset
+        for setting in dataset_settings(spec, name, smoke=smoke):  # an audited point: in every setting of its dataset
             grid_trial = point_config(spec, name, point, smoke=smoke, setting=setting)
             pool = _audit_pool(name, grid_trial, settings)
             trial = (
@@ -211,7 +210,7 @@ def expand_one_runs(spec: SweepSpec, *, smoke: bool = False) -> list[OneRunConfi
     settings = spec.one_run.settings(smoke=smoke)
     configs: dict[str, OneRunConfig] = {}
     for name, point in _audited_points(spec, spec.one_run.points, smoke=smoke):
-        for setting in dataset_settings(spec, name):
+        for setting in dataset_settings(spec, name, smoke=smoke):
             trial = point_config(spec, name, point, smoke=smoke, setting=setting)
             config = OneRunConfig(trial=trial, one_run=settings)
             configs.setdefault(config.key(), config)

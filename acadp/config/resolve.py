@@ -71,13 +71,17 @@ class ArmRecipeOverrides(TrainingOverrides):
 
 class VariantOverrides(FrozenModel):
     """One setting of a dataset that a sweep runs beside the others (``datasets.<name>.variants``): the keys given
-    replace the dataset section's (a signal or model of the same kind is changed field by field)."""
+    replace the dataset section's (a signal or model of the same kind, and the training recipe, field by field)."""
 
     strategy: Strategy | None = None
     signal: dict[str, Any] | None = None
     model: dict[str, Any] | None = None
     target_class: TargetClass | None = None
     seq_len: SeqLen | None = None
+    n_train: TrainSize | None = None
+    n_test: TestSize | None = None
+    # the shared recipe of this setting's arms (e.g. a model of its own needs its own lr)
+    training: TrainingOverrides | None = None
 
 
 class DatasetOverrides(FrozenModel):
@@ -135,12 +139,28 @@ class DatasetOverrides(FrozenModel):
             return [self]
         settings = []
         for variant in self.variants:
-            given = variant.model_dump(exclude_none=True)
+            given: dict[str, Any] = {
+                name: getattr(variant, name) for name in variant.model_fields_set if getattr(variant, name) is not None
+            }
             for part in ("signal", "model"):
                 if part in given:
                     given[part] = _merged_part(getattr(self, part), given[part])
+            if "training" in given:
+                changes = given["training"].model_dump(exclude_none=True)
+                given["training"] = self.training.model_copy(update=changes)
             settings.append(self.model_copy(update={**given, "variants": []}))
         return settings
+
+    def placed_settings(self, within: tuple[str | int, ...]) -> list[Setting]:
+        """:meth:`settings`, each with where in the sweep file it comes from: ``within`` (the dataset section's place)
+        itself, or ``within`` + ``variants[i]``."""
+        if not self.variants:
+            return [(self, within)]
+        return [(setting, (*within, "variants", index)) for index, setting in enumerate(self.settings())]
+
+
+# one setting of a dataset: its overrides, and where in the sweep file they come from (for error messages)
+Setting = tuple[DatasetOverrides, tuple[str | int, ...]]
 
 
 class GridPoint(FrozenModel):

@@ -70,9 +70,9 @@ def test_variants_run_the_whole_grid_once_each(tmp_path: Path) -> None:
         {"strategy": "feature_label"},
         {"strategy": "feature_only"},
         {"signal": {"token": "today"}},
-        {"model": {"name": "transformer", "layers": 1}, "seq_len": 32},
+        {"model": {"name": "transformer", "layers": 1}, "seq_len": 32, "n_train": 100, "training": {"lr": 0.1}},
     ]
-    spec = load_spec(write(tmp_path, text_sweep(variants=variants)))
+    spec = load_spec(write(tmp_path, text_sweep(variants=variants, training={"epochs": 3, "lr": 2.0})))
     configs = spec.trial_configs()
     assert len(configs) == 4 * 2 * 3 * 2  # variants × alphas × arms (DP, clip only, SGD) × seeds
     settings = {(c.strategy, c.signal.token, c.model.name, c.seq_len) for c in configs}  # type: ignore[union-attr]
@@ -84,6 +84,9 @@ def test_variants_run_the_whole_grid_once_each(tmp_path: Path) -> None:
     }
     transformer = next(c for c in configs if c.model.name == "transformer")
     assert transformer.model.layers == 1 and transformer.signal.every == 20  # type: ignore[union-attr]
+    assert (transformer.training.lr, transformer.training.epochs, transformer.n_train) == (0.1, 3, 100)
+    bag = next(c for c in configs if c.model.name == "bag")
+    assert (bag.training.lr, bag.training.epochs, bag.n_train) == (2.0, 3, None)
 
 
 def test_without_variants_the_dataset_section_is_the_one_setting(tmp_path: Path) -> None:
@@ -104,6 +107,17 @@ def test_a_variant_error_names_the_variant(tmp_path: Path) -> None:
     assert "datasets.tweets.variants[1]: seq_len: 10 word pieces cannot hold the first planted token" in str(
         caught.value
     )
+
+
+def test_a_smoke_run_keeps_the_first_variants(tmp_path: Path) -> None:
+    data = text_sweep(variants=[{"strategy": "feature_label"}, {"strategy": "feature_only"}, {"seq_len": 30}])
+    data["smoke"] = {"variants": 2, "alpha": [0.01], "model": {"dim": 4}}
+    spec = load_spec(write(tmp_path, data))
+    smoke = spec.trial_configs(smoke=True)
+    assert {c.model.dim for c in smoke} == {4} and {c.model.dim for c in spec.trial_configs()} == {64}  # type: ignore[union-attr]
+    assert {c.strategy for c in smoke} == {"feature_label", "feature_only"} and {c.seq_len for c in smoke} == {64}
+    assert len(smoke) == 2 * 3  # two variants × the three arms at one alpha and one seed
+    assert len({c.seq_len for c in spec.trial_configs()}) == 2
 
 
 def test_audits_cover_every_variant(tmp_path: Path) -> None:
