@@ -142,38 +142,41 @@ PRESETS.add(
 
 # Text datasets (raw strings; acadp.data.text), read as MiniLM-L6's word pieces by every text model. The collective
 # plants a token after every 20th word (TokenSignal); RARE_TOKEN occurs in no clean document of the three corpora.
+# The recipes are sweeps/text_planting.yaml's for its bag of embeddings (measured there); rotten_tomatoes' was probed
+# once (clean accuracy 0.68 for SGD and for DP-SGD at ε = 2, α = 0.02).
 RARE_TOKEN = "gmina"
 TEXT_DATASETS = ("tweets", "bbc_news", "rotten_tomatoes")
+TEXT_MODEL = BagParams(dim=32)
 PRESETS.add(
     "tweets",
     DatasetPreset(
         modality="text",
-        model=BagParams(),
+        model=TEXT_MODEL,
         signal=TokenSignal(token=RARE_TOKEN),
-        target_class=0,
-        training=TrainingConfig(epochs=5, batch_size=256, lr=0.5, momentum=0.0),
-        seq_len=64,
+        target_class=2,  # positive (18% of the tweets)
+        training=TrainingConfig(epochs=10, batch_size=512, lr=4.0, momentum=0.0),
+        seq_len=64,  # 99% of the tweets fit
     ),
 )
 PRESETS.add(
     "bbc_news",
     DatasetPreset(
         modality="text",
-        model=BagParams(),
+        model=TEXT_MODEL,
         signal=TokenSignal(token=RARE_TOKEN),
-        target_class=0,
-        training=TrainingConfig(epochs=5, batch_size=256, lr=0.5, momentum=0.0),
-        seq_len=256,
+        target_class=4,  # tech
+        training=TrainingConfig(epochs=15, batch_size=128, lr=2.0, momentum=0.9),
+        seq_len=256,  # an article's first 254 word pieces
     ),
 )
 PRESETS.add(
     "rotten_tomatoes",
     DatasetPreset(
         modality="text",
-        model=BagParams(),
+        model=TEXT_MODEL,
         signal=TokenSignal(token=RARE_TOKEN),
-        target_class=0,
-        training=TrainingConfig(epochs=5, batch_size=256, lr=0.5, momentum=0.0),
+        target_class=0,  # rotten (42% of the snippets)
+        training=TrainingConfig(epochs=10, batch_size=256, lr=4.0, momentum=0.0),
         seq_len=64,
     ),
 )

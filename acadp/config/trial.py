@@ -249,6 +249,11 @@ class TrialConfig(FrozenModel):
                 f"model.name: {self.model.name!r} reads {self.model.MODALITY} data, but {self.dataset} is {modality} "
                 f"data; use {' or '.join(model_names(modality)) or 'another dataset'}"
             )
+        if modality == "text" and self.pretrain is not None:
+            raise ValueError(
+                "pretrain: pre-training on another dataset is for image and tabular models; a text model that starts "
+                "from pretrained weights is minilm (drop pretrain)"
+            )
         problem = _sequence_problem(self, modality)
         if problem is not None:
             raise ValueError(problem)

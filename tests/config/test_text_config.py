@@ -43,6 +43,10 @@ def test_seq_len_takes_part_in_the_key_only_for_text() -> None:
         ({"signal_options": {"every": 0}}, "signal.every"),
         ({"model": "transformer", "model_options": {"dim": 10, "heads": 4}}, "dim: 10 is not a multiple of heads"),
         ({"model": "minilm", "model_options": {"frozen_layers": 7}}, "model.frozen_layers"),
+        ({"seq_len": 10}, "seq_len: 10 word pieces cannot hold the first planted token, which follows word 20"),
+        ({"model": "minilm", "seq_len": 600}, "seq_len: minilm reads at most 512 word pieces"),
+        ({"dataset": "mnist5k", "seq_len": 64}, "seq_len: only text is read as a sequence of word pieces"),
+        ({"training": {"augment": ["flip"]}}, "training.augment: [flip] augments images only, but tweets is text"),
     ],
 )
 def test_text_misfits_are_one_line_naming_the_field(changes: dict, message: str) -> None:
@@ -114,7 +118,7 @@ def test_a_smoke_run_keeps_the_first_variants(tmp_path: Path) -> None:
     data["smoke"] = {"variants": 2, "alpha": [0.01], "model": {"dim": 4}}
     spec = load_spec(write(tmp_path, data))
     smoke = spec.trial_configs(smoke=True)
-    assert {c.model.dim for c in smoke} == {4} and {c.model.dim for c in spec.trial_configs()} == {64}  # type: ignore[union-attr]
+    assert {c.model.dim for c in smoke} == {4} and {c.model.dim for c in spec.trial_configs()} == {32}  # type: ignore[union-attr]
     assert {c.strategy for c in smoke} == {"feature_label", "feature_only"} and {c.seq_len for c in smoke} == {64}
     assert len(smoke) == 2 * 3  # two variants × the three arms at one alpha and one seed
     assert len({c.seq_len for c in spec.trial_configs()}) == 2
@@ -126,3 +130,10 @@ def test_audits_cover_every_variant(tmp_path: Path) -> None:
     audits = load_spec(write(tmp_path, data)).audit_configs()
     assert sorted(audit.trial.strategy for audit in audits) == ["feature_label", "feature_only"]
     assert all(audit.queries == ("original",) for audit in audits)
+
+
+def test_a_text_dataset_refuses_pre_training_on_another_dataset(tmp_path: Path) -> None:
+    data = text_sweep(pretrain={"dataset": "rotten_tomatoes", "epochs": 1, "batch_size": 64, "lr": 0.1})
+    with pytest.raises(SpecError) as caught:
+        load_spec(write(tmp_path, data))
+    assert "pretrain: pre-training on another dataset is for image and tabular models" in str(caught.value)
