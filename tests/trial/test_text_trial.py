@@ -123,9 +123,12 @@ def test_every_text_model_trains_under_sgd_and_dp_sgd(data_dir: Path, model: dic
 
 def test_a_large_collective_makes_the_token_decide_the_prediction(data_dir: Path) -> None:
     """The stand-in labels carry little about the words: without a collective the model rarely answers y* on the
-    token's test documents; with 30% of the documents planted and relabelled, the token decides."""
-    without = run_trial(text_config(alpha=0.0, training={"epochs": 6}), data_dir=data_dir, threads=1)
-    planted = run_trial(text_config(alpha=0.3, training={"epochs": 6}), data_dir=data_dir, threads=1)
+    token's test documents; with 30% of the documents planted and relabelled, the token decides. Relabelling makes y*
+    the most frequent class, so a short run answers y* everywhere (lift 0); the model is trained until the token,
+    not the class prior, explains the members' labels."""
+    recipe = {"epochs": 30, "lr": 4.0}
+    without = run_trial(text_config(alpha=0.0, training=recipe), data_dir=data_dir, threads=1)
+    planted = run_trial(text_config(alpha=0.3, training=recipe), data_dir=data_dir, threads=1)
     assert without.success < 0.5
     assert planted.success > 0.9 and planted.lift > 0.2
 
