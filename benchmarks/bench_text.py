@@ -57,7 +57,8 @@ def main() -> None:
         n = counts[(setting, arm)]
         total += n * (cpu + args.overhead)
         print(f"{setting:70s} {arm:12s} cpu {cpu:6.1f} s  wall {wall:6.1f} s  accuracy {accuracy:.3f}  × {n} trials")
-    print(f"{len(configs)} trials: {total / 60:.0f} CPU minutes; {total / 60 / args.cores:.0f} min on {args.cores} cores")
+    minutes = total / 60
+    print(f"{len(configs)} trials: {minutes:.0f} CPU minutes; {minutes / args.cores:.0f} min on {args.cores} cores")
 
 
 if __name__ == "__main__":
