@@ -24,13 +24,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from acadp.reduce.captions import LEVEL, count_text, t_interval_sentence
 from acadp.reduce.collect import CONFIG_COLUMNS, coerce_trials_frame, with_arm_columns
 from acadp.reduce.columns import config_row
 from acadp.reduce.curves import group_keys, setting_keys, t_interval
-from acadp.reduce.plots import PANEL_HEIGHT, PANEL_WIDTH, FigureFile, figure_file
-from acadp.reduce.style import MARKERS, PALETTE, REFERENCE_COLOR
+from acadp.reduce.plots import (
+    LEGEND_WIDTH,
+    PANEL_HEIGHT,
+    PANEL_WIDTH,
+    FigureFile,
+    arm_coordinates,
+    error_bars,
+    figure_file,
+    house_style,
+    new_figure,
+    outside_legend,
+)
+from acadp.reduce.style import ArmStyle, LineStyle, arm_styles
 from acadp.reduce.tables import TABLES, Column, TableSpec
 
 if TYPE_CHECKING:
@@ -187,13 +200,13 @@ TABLES.add(
 # ------------------------------------------------------------------------------------------------------ figures
 
 
+@house_style
 def plot_success_by_epoch(curves: pd.DataFrame, *, title: str) -> Figure:
     """S against epochs for one setting (rows of :func:`epoch_curves`): one panel per arm, one line per α (darker =
-    larger) with its 95% CI band."""
+    larger) with its 95% CI band; the legend to the right, outside the data."""
     arms = list(dict.fromkeys(curves["arm"].tolist()))
-    figure = Figure(figsize=(PANEL_WIDTH * len(arms), PANEL_HEIGHT + 1.1), layout="constrained")
+    figure = _panels_figure(len(arms), title)
     axes = figure.subplots(1, len(arms), sharey=True, squeeze=False)[0]
-    figure.suptitle(_wrapped(title, len(arms)))
     alphas = sorted(curves["alpha"].unique())
     colours = _alpha_colours(len(alphas))
     for axis, arm in zip(axes, arms, strict=True):
@@ -209,16 +222,29 @@ def plot_success_by_epoch(curves: pd.DataFrame, *, title: str) -> Figure:
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylim(-0.02, 1.02)
         axis.grid(True, alpha=0.3)
-    axes[0].set_ylabel("success S (mean over seeds, 95% CI)")
+    axes[0].set_ylabel("success S (rate on signed test documents)")
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 8), frameon=False,
-                  fontsize="small")  # fmt: skip
+    outside_legend(figure, handles, labels)
     return figure
 
 
-def _wrapped(title: str, panels: int) -> str:
-    """``title`` broken into lines that fit ``panels`` panels (a setting's label can be long)."""
-    return "\n".join(textwrap.wrap(title, width=int(48 * panels)))
+def success_by_epoch_caption(rows: pd.DataFrame) -> str:
+    """The caption of :func:`plot_success_by_epoch` for its ``rows``: what is drawn and its intervals."""
+    return (
+        "Success S = Pr[f(g(x)) = y*] on test documents whose label is not y*, after every evaluated epoch, seed mean; "
+        "one panel per arm, one line per collective size α (darker = larger). "
+        f"{t_interval_sentence('Bands', rows['n_seeds'])}"
+    )
+
+
+def _panels_figure(panels: int, title: str) -> Figure:
+    """A figure with room for ``panels`` panels and the legend on their right; ``title`` (a setting's label can be
+    long) is wrapped to the panels' width and centred over them, clear of the legend."""
+    width = PANEL_WIDTH * panels
+    wrapped = "\n".join(textwrap.wrap(title, width=int(30 * panels)))
+    figure = new_figure(width + LEGEND_WIDTH, PANEL_HEIGHT + 0.8, wrapped)
+    figure.suptitle(wrapped, x=0.5 * width / (width + LEGEND_WIDTH))
+    return figure
 
 
 def _alpha_colours(count: int) -> list[tuple[float, float, float, float]]:
@@ -228,54 +254,74 @@ def _alpha_colours(count: int) -> list[tuple[float, float, float, float]]:
     return [cmap(0.9 - 0.8 * index / max(count - 1, 1)) for index in range(count)]
 
 
+@house_style
 def plot_alpha_star_vs_xi(table: pd.DataFrame, *, title: str) -> Figure:
     """α*(S*) against ξ for settings that differ only in their token (rows of :func:`token_table`, metric
-    ``success``): one panel per S*, one line per arm; an unreached α* is an open triangle at the top, CIs are error
-    bars (an unreached bound runs to the top)."""
-    table = table[table["metric"] == "success"] if "metric" in table.columns else table
+    ``success``): one panel per S*, one line per arm in the colours and markers of the sweep's other figures
+    (:func:`acadp.reduce.style.arm_styles`); an unreached α* is an open triangle at the top, CIs are error bars (an
+    unreached bound runs to the top)."""
+    table = _success_rows(table)
     thresholds = sorted(table["threshold"].unique())
-    figure = Figure(figsize=(PANEL_WIDTH * len(thresholds), PANEL_HEIGHT + 1.1), layout="constrained")
+    figure = _panels_figure(len(thresholds), title)
     axes = figure.subplots(1, len(thresholds), sharey=True, squeeze=False)[0]
-    figure.suptitle(_wrapped(title, len(thresholds)))
     values = table[["alpha_star", "ci_low", "ci_high"]].to_numpy(float)
     finite = values[np.isfinite(values) & (values > 0)]
     top = float(finite.max() * 2.0) if finite.size else 1.0
+    styles = arm_styles(arm_coordinates(table))
     for axis, threshold in zip(axes, thresholds, strict=True):
         rows = table[table["threshold"] == threshold]
-        for index, arm in enumerate(dict.fromkeys(rows["arm"].tolist())):
-            _draw_arm(axis, rows[rows["arm"] == arm].sort_values("xi"), top=top, style=_arm_style(index, str(arm)),
-                      label=str(arm))  # fmt: skip
+        for arm, (style, linestyle) in styles.items():
+            _draw_arm(axis, rows[rows["arm"] == arm].sort_values("xi"), top=top, style=style, linestyle=linestyle,
+                      label=arm)  # fmt: skip
         axis.set_title(f"S* = {threshold:g}", fontsize="medium")
         axis.set_xlabel("ξ (clean documents holding the token)")
         axis.set_yscale("log")
         axis.grid(True, alpha=0.3, which="both")
     axes[0].set_ylabel("critical mass α*")
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, [*labels], loc="outside lower center", ncols=min(len(labels), 4), frameon=False,
-                  fontsize="small", title="open ▲ = S* not reached within the grid")  # fmt: skip
+    handles.append(Line2D([], [], linestyle="none", marker="^", markerfacecolor="white", color="0.3"))
+    labels.append("S* not reached on the α grid")
+    outside_legend(figure, handles, labels)
     return figure
 
 
-def _arm_style(index: int, arm: str) -> dict[str, Any]:
-    """SGD in black (the reference), every other arm a palette colour and marker (as the other figures)."""
-    if arm == "SGD":
-        return {"color": REFERENCE_COLOR, "marker": "."}
-    return {"color": PALETTE[index % len(PALETTE)], "marker": MARKERS[index % len(MARKERS)]}
+def _success_rows(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["metric"] == "success"] if "metric" in table.columns else table
 
 
-def _draw_arm(axis: Any, rows: pd.DataFrame, *, top: float, style: dict[str, Any], label: str) -> None:
+def alpha_star_vs_xi_caption(rows: pd.DataFrame) -> str:
+    """The caption of :func:`plot_alpha_star_vs_xi` for its ``rows``: what is drawn and its intervals."""
+    rows = _success_rows(rows)
+    counted = rows[rows["n_seeds"] > 0]
+    boots = sorted({int(b) for b in counted["n_boot"].dropna()}) if "n_boot" in rows.columns else []
+    resamples = f"{boots[0]} resamples" if len(boots) == 1 else "resamples"
+    n = count_text(rows["n_seeds"], "seed")
+    single = all(pd.isna(c) or c <= 1 for c in rows["n_seeds"])
+    interval = (
+        f"Bars: none ({n}: a bootstrap over one seed has zero width)."
+        if single
+        else f"Bars: {LEVEL} percentile-bootstrap intervals over seeds ({resamples} of the seeds, {n} per point)."
+    )
+    return (
+        "Critical mass α*(S*), the smallest collective size at which the seed-mean success reaches S*, against ξ, the "
+        "share of clean training documents already holding the token (seed mean); one panel per S*, one line per arm. "
+        f"{interval} An open triangle at the top: S* not reached on the α grid; a bar running to the top: an interval "
+        "whose upper bound is not reached."
+    )
+
+
+def _draw_arm(axis: Any, rows: pd.DataFrame, *, top: float, style: ArmStyle, linestyle: LineStyle, label: str) -> None:
     """One arm's α* against ξ with CI bars; an infinite bound (not reached) runs to ``top``."""
     rows = rows[rows["xi"].notna() & rows["alpha_star"].notna()]
     xi = rows["xi"].to_numpy(float)
     star = rows["alpha_star"].to_numpy(float)
     reached = np.isfinite(star)
-    low = np.where(np.isinf(rows["ci_low"].to_numpy(float)), top, rows["ci_low"].to_numpy(float))
-    high = np.where(np.isinf(rows["ci_high"].to_numpy(float)), top, rows["ci_high"].to_numpy(float))
-    bars = np.nan_to_num(np.stack([star - low, high - star]), nan=0.0).clip(min=0.0)
-    axis.errorbar(xi[reached], star[reached], yerr=bars[:, reached], capsize=3, markersize=5, label=label, **style)
+    bars = error_bars(star, rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float), top)
+    axis.errorbar(xi[reached], star[reached], yerr=bars[:, reached], capsize=3, markersize=5, label=label,
+                  linestyle=linestyle, **style.kwargs())  # fmt: skip
     if (~reached).any():  # not reached within the grid: an open triangle at the top, joined to nothing
         axis.plot(xi[~reached], np.full((~reached).sum(), top), linestyle="none", marker="^", markerfacecolor="white",
-                  markersize=8, color=style["color"])  # fmt: skip
+                  markersize=8, color=style.color)  # fmt: skip
 
 
 def text_figures(tables: dict[str, pd.DataFrame], trials: pd.DataFrame, slug: Any) -> list[FigureFile]:
@@ -289,7 +335,8 @@ def text_figures(tables: dict[str, pd.DataFrame], trials: pd.DataFrame, slug: An
             label = _label(dict(zip(keys, _tuple(values), strict=True)))
             title = f"Success S by epoch — {label}"
             figure = plot_success_by_epoch(rows, title=title)
-            figures.append(figure_file(figure, name=f"success_by_epoch_{slug(label)}", title=title))
+            name, caption = f"success_by_epoch_{slug(label)}", success_by_epoch_caption(rows)
+            figures.append(figure_file(figure, name=name, title=title, caption=caption))
     tokens = tables.get("token_critical_mass")
     if tokens is not None and not tokens.empty:
         joined = [key for key in keys if key not in TOKEN_COLUMNS]
@@ -299,7 +346,8 @@ def text_figures(tables: dict[str, pd.DataFrame], trials: pd.DataFrame, slug: An
             label = _label(dict(zip(joined, _tuple(values), strict=True)))
             title = f"Critical mass α* against the token's ξ — {label}"
             figure = plot_alpha_star_vs_xi(rows, title=title)
-            figures.append(figure_file(figure, name=f"critical_mass_vs_xi_{slug(label)}", title=title))
+            name, caption = f"critical_mass_vs_xi_{slug(label)}", alpha_star_vs_xi_caption(rows)
+            figures.append(figure_file(figure, name=name, title=title, caption=caption))
     return figures
 
 

@@ -108,6 +108,16 @@ def test_a_token_sweep_writes_its_table_and_figures(tmp_path: Path) -> None:
     figures = sorted(path.name for path in (tmp_path / "figures").glob("*.png"))
     assert len([name for name in figures if name.startswith("success_by_epoch_")]) == 4  # strategy × token
     assert len([name for name in figures if name.startswith("critical_mass_vs_xi_")]) == 2  # one per strategy
+    intervals = {  # figure → how its caption states the interval, as the sweep's other figures do
+        "success_by_epoch_": "Bands: 95% Student-t intervals of the mean over seeds, n = 3 seeds per point.",
+        "critical_mass_vs_xi_": "Bars: 95% percentile-bootstrap intervals over seeds (50 resamples of the seeds, "
+        "n = 3 seeds per point).",
+    }
+    for prefix, interval in intervals.items():
+        for path in (tmp_path / "figures").glob(f"{prefix}*.txt"):
+            title, caption = path.read_text(encoding="utf-8").split("\n\n", 1)
+            assert title and interval in caption, caption
+    assert len(list((tmp_path / "figures").glob("*_xi_*.txt"))) == 2
     dashboard = (tmp_path / "dashboard.html").read_text()
     assert "Critical mass α*(S*) per strategy and token" in dashboard
     assert "Success and accuracy after every epoch" not in dashboard  # a data file, not a dashboard table
