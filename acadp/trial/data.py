@@ -24,13 +24,15 @@ class TextData:
     every document to the sequence length), the planted token's id, and its uniqueness ξ = the fraction of the
     trial's clean training documents that already contain the token (Hardt et al. 2023), counted on what the model
     reads (the first ``seq_len`` word pieces). ``signal_visible`` is the fraction of signal-carrying test documents
-    whose planted token survives truncation to ``seq_len``."""
+    whose planted token survives truncation to ``seq_len``. ``train_rows`` are the rows of the dataset's raw training
+    documents the trial trains on, in order (its ``planted`` rows)."""
 
     vocab_size: int
     pad_id: int
     token_id: int
     xi: float
     signal_visible: float
+    train_rows: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,12 @@ def tokenised(
     x_signal = pieces.encode(data.x_signal, seq_len)
     visible = float(np.mean((x_signal == token_id).any(axis=1))) if x_signal.shape[0] else float("nan")
     text = TextData(
-        vocab_size=pieces.vocab_size, pad_id=pieces.pad_id, token_id=token_id, xi=xi, signal_visible=visible
+        vocab_size=pieces.vocab_size,
+        pad_id=pieces.pad_id,
+        token_id=token_id,
+        xi=xi,
+        signal_visible=visible,
+        train_rows=train,
     )
     return replace(
         data,
@@ -171,3 +178,13 @@ def tokenised(
         x_signal=x_signal,
         text=text,
     )
+
+
+def signal_training_ids(config: TrialConfig, data: TrialData) -> np.ndarray:
+    """g(x) of every training document of a text trial as token ids (n_train, seq_len): the signal planted in each
+    raw document, then tokenised, as members' documents are (a LiRA reading that queries every example with the
+    signal)."""
+    if data.text is None or config.seq_len is None:
+        raise SpecError(f"{config.dataset}: token ids of signal-carrying documents need a text trial")
+    raw = data.dataset.x_train[data.text.train_rows]
+    return wordpieces(data.data_dir, download=False).encode(apply_signal(config.signal, raw), config.seq_len)
