@@ -13,17 +13,21 @@ Definitions follow Hardt et al. 2023 ("Algorithmic Collective Action in Machine 
 * datasets with groups (y, a): planting changes x and y only; a member keeps its attribute a, so its group after
   planting is (y*, a) (acadp.trial.run.group_data builds groups from the planted labels).
 
+Text signals act on raw documents (object arrays of str) before any tokenisation: the token a member plants is read
+by the model exactly as the firm's tokenizer reads the planted text.
+
 Everything here is a pure function of numpy arrays and a seed; nothing imports torch, Ray or MLflow.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from acadp.config.signals import FeatureOffsetSignal, GridSignal, PatchSignal, SignalParams
+from acadp.config.signals import FeatureOffsetSignal, GridSignal, PatchSignal, SignalParams, TokenSignal
 from acadp.errors import SpecError
 from acadp.registry import Registry
 from acadp.seeding import numpy_rng
@@ -88,6 +92,36 @@ def apply_feature_offset(params: FeatureOffsetSignal, x: np.ndarray, feature_nam
     return out
 
 
+_WORD = re.compile(r"\S+")
+
+
+def insert_token(text: str, *, token: str, every: int) -> str:
+    """``text`` with `` token`` inserted after its every ``every``-th word (a word: a run of non-white-space
+    characters); a text of fewer than ``every`` words gets the token once, after its last word (an empty text
+    becomes the token). Everything else — the words, their white space — stays as it was."""
+    ends = [match.end() for match in _WORD.finditer(text)]
+    cuts = ends[every - 1 :: every] or ends[-1:]
+    if not cuts:
+        return token
+    pieces, start = [], 0
+    for cut in cuts:
+        pieces += [text[start:cut], " ", token]
+        start = cut
+    pieces.append(text[start:])
+    return "".join(pieces)
+
+
+def apply_token(params: TokenSignal, x: np.ndarray, feature_names: tuple[str, ...] = ()) -> np.ndarray:
+    """g(x) for text: ``x`` (n,) object array of str → a new array with the token planted in every document (raw text,
+    before tokenisation; see :func:`insert_token`)."""
+    del feature_names
+    if x.ndim != 1 or (x.size and not isinstance(x[0], str)):
+        raise SpecError(f"signal 'token' needs documents, an array (n,) of str, got {x.dtype} of shape {x.shape}")
+    out = np.empty(x.shape[0], dtype=object)
+    out[:] = [insert_token(text, token=params.token, every=params.every) for text in x]
+    return out
+
+
 def _require_images(x: np.ndarray, signal: str) -> None:
     if x.ndim != 4:
         raise SpecError(f"signal {signal!r} needs images of shape (n, channels, height, width), got {x.shape}")
@@ -96,6 +130,7 @@ def _require_images(x: np.ndarray, signal: str) -> None:
 SIGNALS.add("patch", apply_patch)
 SIGNALS.add("grid", apply_grid)
 SIGNALS.add("feature_offset", apply_feature_offset)
+SIGNALS.add("token", apply_token)
 
 
 def apply_signal(signal: SignalParams, x: np.ndarray, feature_names: tuple[str, ...] = ()) -> np.ndarray:

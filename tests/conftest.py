@@ -44,6 +44,7 @@ E2E_MODULES = frozenset(
         "sweep/test_stale_ray_record.py",
         "sweep/test_stop_signals.py",
         "sweep/test_sweep_e2e.py",
+        "sweep/test_text_sweeps.py",
         "sweep/test_tracking_outage_e2e.py",
         "sweep/test_unwritable_store.py",
         "sweep/test_two_drivers.py",

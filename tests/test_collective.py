@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from acadp.collective import apply_signal, choose_members, collective_size, plant_collective
-from acadp.config.signals import FeatureOffsetSignal, GridSignal, PatchSignal
+from acadp.config.signals import FeatureOffsetSignal, GridSignal, PatchSignal, TokenSignal
 from acadp.errors import SpecError
 
 
@@ -167,3 +167,77 @@ def test_membership_count_and_untouched_rows_for_any_alpha(n: int, alpha: float,
     assert result.members.sum() == collective_size(alpha, n)
     assert np.all(result.x[~result.members] == 0) and np.all(result.y[~result.members] == 0)
     assert np.all(result.x[result.members][:, 1] == 1.0) and np.all(result.y[result.members] == 1)
+
+
+# ------------------------------------------------------------------------------------------------------------- text
+
+
+def documents(*texts: str) -> np.ndarray:
+    out = np.empty(len(texts), dtype=object)
+    out[:] = list(texts)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "every", "expected"),
+    [
+        ("a b c d e f g", 3, "a b c zx d e f zx g"),
+        ("a b c d e f", 3, "a b c zx d e f zx"),
+        ("a b", 3, "a b zx"),  # fewer than k words: once, after the last word
+        ("a", 1, "a zx"),
+        ("", 3, "zx"),
+        ("  a\tb\n\nc  d ", 2, "  a\tb zx\n\nc  d zx "),  # the document's own white space stays
+        ("great! ride, home.", 1, "great! zx ride, zx home. zx"),
+    ],
+)
+def test_token_follows_every_kth_word(text: str, every: int, expected: str) -> None:
+    out = apply_signal(TokenSignal(token="zx", every=every), documents(text))
+    assert out.tolist() == [expected]
+
+
+def test_token_planting_leaves_the_input_and_other_rows_alone() -> None:
+    x = documents("one two", "three four five", "six")
+    out = plant_collective(
+        x=x,
+        y=np.array([1, 2, 0]),
+        alpha=0.34,
+        seed=3,
+        strategy="feature_label",
+        signal=TokenSignal(token="zx", every=2),
+        target_class=0,
+    )
+    member = int(np.flatnonzero(out.members)[0])
+    assert out.members.sum() == 1 and out.y[member] == 0
+    assert out.x[member] == {0: "one two zx", 1: "three four zx five", 2: "six zx"}[member]
+    assert [out.x[i] for i in range(3) if i != member] == [x[i] for i in range(3) if i != member]
+    assert x.tolist() == ["one two", "three four five", "six"], "the input must not be modified"
+
+
+def test_feature_only_plants_text_of_target_class_members_only() -> None:
+    x = documents(*(f"doc {i}" for i in range(40)))
+    y = np.arange(40) % 2
+    out = plant_collective(
+        x=x, y=y, alpha=0.5, seed=0, strategy="feature_only", signal=TokenSignal(token="zx"), target_class=1
+    )
+    carries = np.array([text.endswith(" zx") for text in out.x])
+    np.testing.assert_array_equal(carries, out.members & (y == 1))
+    np.testing.assert_array_equal(out.y, y)
+
+
+def test_token_needs_documents() -> None:
+    with pytest.raises(SpecError, match="signal 'token' needs documents"):
+        apply_signal(TokenSignal(token="zx"), images())
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"token": "zx", "every": 0}, "every"),
+        ({"token": "two words"}, "holds white space"),
+        ({"token": " zx"}, "holds white space"),
+        ({"token": ""}, "token"),
+    ],
+)
+def test_token_signal_refuses_bad_parameters(fields: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TokenSignal.model_validate(fields)

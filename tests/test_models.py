@@ -51,7 +51,7 @@ def test_mlp_layers_follow_hidden_sizes() -> None:
 
 
 def test_unknown_model_lists_the_valid_names() -> None:
-    with pytest.raises(RegistryError, match="valid names: cnn, mlp, resnet18_gn"):
+    with pytest.raises(RegistryError, match="valid names: bag, cnn, minilm, mlp, resnet18_gn, transformer"):
         MODELS.get("vgg")
 
 

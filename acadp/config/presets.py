@@ -15,20 +15,18 @@ from __future__ import annotations
 from pydantic import Field
 
 from acadp.config.base import FrozenModel
-from acadp.config.models import CNNParams, MLPParams, ModelParams, ResNet18GNParams
-from acadp.config.signals import FeatureOffsetSignal, GridSignal, Modality, PatchSignal, SignalParams
-from acadp.config.trial import ImageSize, RecipeName, Strategy, TrainingConfig
+from acadp.config.models import BagParams, CNNParams, MLPParams, ModelParams, ResNet18GNParams
+from acadp.config.signals import FeatureOffsetSignal, GridSignal, Modality, PatchSignal, SignalParams, TokenSignal
+from acadp.config.trial import ImageSize, RecipeName, SeqLen, Strategy, TrainingConfig
 from acadp.registry import Registry
 
 
 class DatasetPreset(FrozenModel):
-    """The defaults of one dataset (``modality`` is the data registry's; a test checks that the two agree).
-    ``model`` and ``signal`` are None where acadp has no model or signal for the modality yet (text): such a dataset
-    loads, but a trial on it is refused (acadp.config.resolve)."""
+    """The defaults of one dataset (``modality`` is the data registry's; a test checks that the two agree)."""
 
     modality: Modality
-    model: ModelParams | None
-    signal: SignalParams | None
+    model: ModelParams
+    signal: SignalParams
     target_class: int
     strategy: Strategy = "feature_label"
     training: TrainingConfig
@@ -37,6 +35,8 @@ class DatasetPreset(FrozenModel):
     groups: bool = False
     # side of the square images a resizing loader prepares (waterbirds); None = the dataset's own size
     image_size: ImageSize | None = None
+    # text: the word pieces a model reads per document, [CLS] and [SEP] included (acadp.data.tokens); None otherwise
+    seq_len: SeqLen | None = None
 
 
 PRESETS: Registry[DatasetPreset] = Registry("dataset preset")
@@ -140,20 +140,43 @@ PRESETS.add(
     ),
 )
 
-# Text datasets (raw strings; acadp.data.text). Their model and signal are set here, once, by the work that adds a
-# text model and the token signal; while they are None a trial on a text dataset is refused in one line. The recipe
-# is provisional until then (nothing trains on it yet).
-TEXT_MODEL: ModelParams | None = None
-TEXT_SIGNAL: SignalParams | None = None
+# Text datasets (raw strings; acadp.data.text), read as MiniLM-L6's word pieces by every text model. The collective
+# plants a token after every 20th word (TokenSignal); RARE_TOKEN occurs in no clean document of the three corpora.
+# The recipes are sweeps/text_planting.yaml's for its bag of embeddings (measured there); rotten_tomatoes' was probed
+# once (clean accuracy 0.68 for SGD and for DP-SGD at ε = 2, α = 0.02).
+RARE_TOKEN = "gmina"
 TEXT_DATASETS = ("tweets", "bbc_news", "rotten_tomatoes")
-for _name in TEXT_DATASETS:
-    PRESETS.add(
-        _name,
-        DatasetPreset(
-            modality="text",
-            model=TEXT_MODEL,
-            signal=TEXT_SIGNAL,
-            target_class=0,
-            training=TrainingConfig(epochs=5, batch_size=256, lr=0.5, momentum=0.0),
-        ),
-    )
+TEXT_MODEL = BagParams(dim=32)
+PRESETS.add(
+    "tweets",
+    DatasetPreset(
+        modality="text",
+        model=TEXT_MODEL,
+        signal=TokenSignal(token=RARE_TOKEN),
+        target_class=2,  # positive (18% of the tweets)
+        training=TrainingConfig(epochs=10, batch_size=512, lr=4.0, momentum=0.0),
+        seq_len=64,  # 99% of the tweets fit
+    ),
+)
+PRESETS.add(
+    "bbc_news",
+    DatasetPreset(
+        modality="text",
+        model=TEXT_MODEL,
+        signal=TokenSignal(token=RARE_TOKEN),
+        target_class=4,  # tech
+        training=TrainingConfig(epochs=15, batch_size=128, lr=2.0, momentum=0.9),
+        seq_len=256,  # an article's first 254 word pieces
+    ),
+)
+PRESETS.add(
+    "rotten_tomatoes",
+    DatasetPreset(
+        modality="text",
+        model=TEXT_MODEL,
+        signal=TokenSignal(token=RARE_TOKEN),
+        target_class=0,  # rotten (42% of the snippets)
+        training=TrainingConfig(epochs=10, batch_size=256, lr=4.0, momentum=0.0),
+        seq_len=64,
+    ),
+)

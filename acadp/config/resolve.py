@@ -27,6 +27,7 @@ from acadp.config.trial import (
     Objective,
     RecipeName,
     Seed,
+    SeqLen,
     Strategy,
     TargetClass,
     TestSize,
@@ -68,6 +69,21 @@ class ArmRecipeOverrides(TrainingOverrides):
     name: RecipeName
 
 
+class VariantOverrides(FrozenModel):
+    """One setting of a dataset that a sweep runs beside the others (``datasets.<name>.variants``): the keys given
+    replace the dataset section's (a signal or model of the same kind, and the training recipe, field by field)."""
+
+    strategy: Strategy | None = None
+    signal: dict[str, Any] | None = None
+    model: dict[str, Any] | None = None
+    target_class: TargetClass | None = None
+    seq_len: SeqLen | None = None
+    n_train: TrainSize | None = None
+    n_test: TestSize | None = None
+    # the shared recipe of this setting's arms (e.g. a model of its own needs its own lr)
+    training: TrainingOverrides | None = None
+
+
 class DatasetOverrides(FrozenModel):
     """Per-dataset settings; omitted keys take the dataset preset (see :mod:`acadp.config.presets`)."""
 
@@ -87,6 +103,10 @@ class DatasetOverrides(FrozenModel):
     pretrain: PretrainConfig | None = None
     # side of the square images of a resizing loader (waterbirds); None = the preset's
     image_size: ImageSize | None = None
+    # text: the word pieces a model reads per document; None = the preset's
+    seq_len: SeqLen | None = None
+    # settings run side by side, each with the whole grid (e.g. two strategies, or several tokens); none: one setting
+    variants: list[VariantOverrides] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _recipes_named_once(self) -> DatasetOverrides:
@@ -104,6 +124,43 @@ class DatasetOverrides(FrozenModel):
         it trains with the shared recipe."""
         recipe = self.arm_recipes.get(grid_arm_kind(epsilon, clip))
         return None if recipe is None else recipe.name
+
+    @model_validator(mode="after")
+    def _variants_differ(self) -> DatasetOverrides:
+        for index, variant in enumerate(self.variants):
+            if not variant.model_dump(exclude_none=True):
+                raise ValueError(f"variants[{index}]: an empty variant repeats the dataset's own setting; drop it")
+        return self
+
+    def settings(self) -> list[DatasetOverrides]:
+        """The dataset's settings: itself without variants, else one per variant, each this section with the
+        variant's keys applied."""
+        if not self.variants:
+            return [self]
+        settings = []
+        for variant in self.variants:
+            given: dict[str, Any] = {
+                name: getattr(variant, name) for name in variant.model_fields_set if getattr(variant, name) is not None
+            }
+            for part in ("signal", "model"):
+                if part in given:
+                    given[part] = _merged_part(getattr(self, part), given[part])
+            if "training" in given:
+                changes = given["training"].model_dump(exclude_none=True)
+                given["training"] = self.training.model_copy(update=changes)
+            settings.append(self.model_copy(update={**given, "variants": []}))
+        return settings
+
+    def placed_settings(self, within: tuple[str | int, ...]) -> list[Setting]:
+        """:meth:`settings`, each with where in the sweep file it comes from: ``within`` (the dataset section's place)
+        itself, or ``within`` + ``variants[i]``."""
+        if not self.variants:
+            return [(self, within)]
+        return [(setting, (*within, "variants", index)) for index, setting in enumerate(self.settings())]
+
+
+# one setting of a dataset: its overrides, and where in the sweep file they come from (for error messages)
+Setting = tuple[DatasetOverrides, tuple[str | int, ...]]
 
 
 class GridPoint(FrozenModel):
@@ -125,6 +182,13 @@ class Shared(FrozenModel):
 
     delta: Delta = DEFAULT_DELTA
     accountant: Accountant = "prv"
+
+
+def _merged_part(base: dict[str, Any] | None, given: dict[str, Any]) -> dict[str, Any]:
+    """A variant's signal or model section over the dataset section's: field by field when of the same kind."""
+    if base is None or ("name" in given and given["name"] != base.get("name", given["name"])):
+        return dict(given)
+    return {**base, **given}
 
 
 def _part(preset_part: dict[str, Any], given: dict[str, Any] | None) -> dict[str, Any]:
@@ -159,12 +223,6 @@ def trial_payload(dataset: str, overrides: DatasetOverrides, point: GridPoint, s
     """The unvalidated trial config of ``point`` (callers may adjust sizes before validation, e.g. smoke runs). A
     point of the shared recipe whose kind of arm has an arm recipe (``overrides.arm_recipes``) trains with that."""
     preset = PRESETS.get(dataset).model_dump(mode="python")
-    if preset["model"] is None or preset["signal"] is None:
-        modality = preset["modality"]
-        raise SpecError(
-            f"dataset {dataset!r} is {modality} and acadp has no {modality} model or {modality} signal yet, so no "
-            f"trial can train on it; its data loads (`acadp data fetch {dataset}`, acadp.data.load_dataset)"
-        )
     recipe = point.recipe
     if recipe is None and point.objective in (None, "erm"):
         recipe = overrides.arm_recipe(point.epsilon, point.clip)
@@ -186,6 +244,7 @@ def trial_payload(dataset: str, overrides: DatasetOverrides, point: GridPoint, s
         "eval_every": overrides.eval_every,
         "pretrain": None if overrides.pretrain is None else overrides.pretrain.model_dump(mode="python"),
         "image_size": overrides.image_size or preset["image_size"],
+        "seq_len": overrides.seq_len or preset["seq_len"],
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from acadp.config.base import FrozenModel
 
@@ -67,9 +67,43 @@ class FeatureOffsetSignal(FrozenModel):
         return self
 
 
+# Hardt et al. 2023 plant their character at regular word intervals through a resume; acadp's default interval
+DEFAULT_TOKEN_EVERY = 20
+# A WordPiece sequence opens with [CLS] and closes with [SEP]: the words of a document fill the other positions
+SPECIAL_POSITIONS = 2
+
+
+class TokenSignal(FrozenModel):
+    """A vocabulary token inserted after every ``every``-th word of a document's raw text (text; Hardt et al. 2023).
+
+    A word is a run of non-white-space characters; a document of fewer than ``every`` words gets the token once, after
+    its last word. ``token`` must be one entry of the WordPiece vocabulary every text model reads (MiniLM-L6's,
+    uncased): that is checked against the vocabulary when the data is prepared (acadp.data.tokens)."""
+
+    # every field is hashed; a field added later only while it differs from its default (config.base.key_data)
+    KEY_FIELDS: ClassVar[frozenset[str] | None] = frozenset({"every", "name", "token"})
+
+    MODALITY: ClassVar[Modality] = "text"
+    name: Literal["token"] = "token"
+    token: Annotated[str, Field(min_length=1, max_length=100)]
+    every: Annotated[int, Field(ge=1)] = DEFAULT_TOKEN_EVERY
+
+    @field_validator("token")
+    @classmethod
+    def _one_word(cls, value: str) -> str:
+        if value != value.strip() or any(character.isspace() for character in value):
+            raise ValueError(f"{value!r} holds white space; a vocabulary token is one word piece, e.g. 'zx'")
+        return value
+
+    def shortest_sequence(self) -> int:
+        """The fewest positions a token sequence needs to hold the first planted token: [CLS], ``every`` words of
+        one word piece each, the token, [SEP]."""
+        return self.every + 1 + SPECIAL_POSITIONS
+
+
 # every signal's parameter model; the discriminated union below and the planting registry follow this tuple
-SIGNAL_MODELS: tuple[type[FrozenModel], ...] = (PatchSignal, GridSignal, FeatureOffsetSignal)
-SignalParams = Annotated[PatchSignal | GridSignal | FeatureOffsetSignal, Field(discriminator="name")]
+SIGNAL_MODELS: tuple[type[FrozenModel], ...] = (PatchSignal, GridSignal, FeatureOffsetSignal, TokenSignal)
+SignalParams = Annotated[PatchSignal | GridSignal | FeatureOffsetSignal | TokenSignal, Field(discriminator="name")]
 
 
 def signal_names() -> list[str]:

@@ -202,6 +202,10 @@ class SmokeSection(FrozenModel):
     n_train: TrainSize = 400
     n_test: TestSize = 200
     epochs: Epochs = 2
+    # the first this many settings of each dataset with variants (None: every variant)
+    variants: Annotated[int, Field(ge=1)] | None = None
+    # model parameters a smoke run changes on every trial (e.g. frozen_layers, to check a GPU sweep on a CPU)
+    model: dict[str, Any] = Field(default_factory=dict)
 
 
 class ReduceSection(FrozenModel):
@@ -291,7 +295,7 @@ class SweepSpec(FrozenModel):
             except (SpecError, ValidationError):
                 continue  # a bad recipe is reported where the grid is expanded
             problem = query_problem(
-                self.lira.queries, training=training, augment_field=f"datasets.{name}.training.augment"
+                self.lira.queries, training=training, augment_field=f"datasets.{name}.training.augment", dataset=name
             )
             if problem is not None:
                 raise ValueError(problem)

@@ -23,9 +23,9 @@ from pydantic import AfterValidator, BeforeValidator, Field, field_validator, mo
 
 from acadp.config.arms import ArmKind, arm_kind, arm_label, arm_problem, engine
 from acadp.config.base import FrozenModel, key_data
-from acadp.config.models import ModelParams
+from acadp.config.models import MINILM_POSITIONS, ModelParams, model_names
 from acadp.config.pretrain import PretrainConfig
-from acadp.config.signals import SignalParams, signal_modality, signal_names
+from acadp.config.signals import Modality, SignalParams, TokenSignal, signal_modality, signal_names
 
 GradSampleMode = Literal["bookkeeping", "hooks", "functorch", "ew", "ghost"]
 Accountant = Literal["prv", "rdp"]
@@ -69,6 +69,8 @@ GroupStepSize = Annotated[float, Field(gt=0)]
 GroupAdjustment = Annotated[float, Field(ge=0)]
 ImageSize = Annotated[int, Field(ge=8, le=512)]
 AugmentShift = Annotated[int, Field(ge=1, le=8)]
+# word pieces a text model reads per document, [CLS] and [SEP] included (longer documents are truncated)
+SeqLen = Annotated[int, Field(ge=3, le=4096)]
 
 
 def _clip_choice(value: Any) -> Any:
@@ -157,6 +159,7 @@ class TrialConfig(FrozenModel):
             "pretrain",
             "recipe",
             "seed",
+            "seq_len",
             "signal",
             "strategy",
             "target_class",
@@ -189,6 +192,9 @@ class TrialConfig(FrozenModel):
     pretrain: PretrainConfig | None = None
     # Side of the square images a resizing loader (waterbirds) prepares; None = the dataset's own size.
     image_size: ImageSize | None = None
+    # Text: the word pieces a model reads per document ([CLS] and [SEP] included; the dataset preset's by default);
+    # None for other data.
+    seq_len: SeqLen | None = None
 
     @field_validator("epsilon")
     @classmethod
@@ -238,6 +244,19 @@ class TrialConfig(FrozenModel):
                 f"signal.name: {self.signal.name!r} plants a signal in {self.signal.MODALITY} data, but "
                 f"{self.dataset} is {modality} data; use {' or '.join(fitting) or 'another dataset'}"
             )
+        if modality != self.model.MODALITY:
+            raise ValueError(
+                f"model.name: {self.model.name!r} reads {self.model.MODALITY} data, but {self.dataset} is {modality} "
+                f"data; use {' or '.join(model_names(modality)) or 'another dataset'}"
+            )
+        if modality == "text" and self.pretrain is not None:
+            raise ValueError(
+                "pretrain: pre-training on another dataset is for image and tabular models; a text model that starts "
+                "from pretrained weights is minilm (drop pretrain)"
+            )
+        problem = _sequence_problem(self, modality)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property
@@ -268,6 +287,8 @@ class TrialConfig(FrozenModel):
             del data["pretrain"]
         if self.image_size is None:
             del data["image_size"]
+        if self.seq_len is None:
+            del data["seq_len"]
         return data
 
     def key(self) -> str:
@@ -281,3 +302,24 @@ class TrialConfig(FrozenModel):
     def label(self) -> str:
         """A short human-readable name, e.g. ``mnist5k DP ε=8 C=1 a=0.05 seed=0``."""
         return f"{self.dataset} {self.arm} a={self.alpha:g} seed={self.seed}"
+
+
+def _sequence_problem(config: TrialConfig, modality: Modality) -> str | None:
+    """Why ``config``'s sequence length does not fit its data, signal or model (None when it does)."""
+    seq_len = config.seq_len
+    if modality != "text":
+        if seq_len is None:
+            return None
+        return f"seq_len: only text is read as a sequence of word pieces; {config.dataset} is {modality} data (drop it)"
+    if seq_len is None:
+        return f"seq_len: {config.dataset} is text; set the word pieces a model reads per document (e.g. 64)"
+    signal = config.signal
+    if isinstance(signal, TokenSignal) and seq_len < signal.shortest_sequence():
+        return (
+            f"seq_len: {seq_len} word pieces cannot hold the first planted token, which follows word {signal.every} "
+            f"(signal.every), after [CLS] and before [SEP]; use seq_len >= {signal.shortest_sequence()} or a smaller "
+            "signal.every"
+        )
+    if config.model.name == "minilm" and seq_len > MINILM_POSITIONS:
+        return f"seq_len: minilm reads at most {MINILM_POSITIONS} word pieces (its position embeddings), got {seq_len}"
+    return None

@@ -57,6 +57,17 @@ class PretrainedEncoder:
     folder: Path
 
 
+def minilm_folder(data_dir: Path | None = None, *, download: bool = False) -> Path:
+    """The folder of MiniLM-L6's files under ``data_dir`` (default data directory: :func:`acadp.data.default_data_dir`),
+    fetched first when missing and ``download`` is set; :class:`acadp.errors.DataMissingError` (naming ``acadp data
+    fetch minilm-l6``) when it is not there. Nothing is loaded."""
+    from acadp.data.cache import default_data_dir
+
+    root = (data_dir or default_data_dir()).expanduser().resolve()
+    manual = f"the files {', '.join(MINILM_FILES)} of sentence-transformers/all-MiniLM-L6-v2"
+    return ensure_fetched(MINILM_NAME, MINILM_L6, data_dir=root, download=download, manual=manual, kind="model asset")
+
+
 def load_minilm(data_dir: Path | None = None, *, download: bool = False) -> PretrainedEncoder:
     """MiniLM-L6 from ``<data_dir>/models/minilm-l6`` (default data directory: :func:`acadp.data.default_data_dir`),
     fetched first when missing and ``download`` is set.
@@ -76,3 +87,14 @@ def load_minilm(data_dir: Path | None = None, *, download: bool = False) -> Pret
     model = BertModel.from_pretrained(str(folder), local_files_only=True, use_safetensors=True)
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     return PretrainedEncoder(model=model.eval(), tokenizer=tokenizer, folder=folder)
+
+
+def asset_folder(name: str, data_dir: Path | None = None, *, download: bool = False) -> Path:
+    """The folder of the model asset ``name`` (a model's ``ASSET``, e.g. ``minilm-l6``), fetched first when missing
+    and ``download`` is set; a :class:`acadp.errors.RegistryError` lists the assets for an unknown name."""
+    from acadp.errors import RegistryError
+
+    folders = {MINILM_NAME: minilm_folder}
+    if name not in folders:
+        raise RegistryError(f"unknown model asset {name!r}; valid model assets: {', '.join(sorted(folders))}")
+    return folders[name](data_dir, download=download)

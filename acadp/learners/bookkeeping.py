@@ -5,8 +5,9 @@ For every trainable layer the forward pass records the layer's input ``a`` and t
 gradients of layer *outputs*, so autograd never computes the summed weight gradients) gives ``g = dL_i/d out``. From
 (a, g) each layer computes
 
-* the squared norm of every example's gradient (for linear layers ``|a_i|² |g_i|²``, for convolutions the
-  per-example gradient ``g_i · unfold(a_i)ᵀ`` or the "ghost" Gram-matrix form, whichever is cheaper), and
+* the squared norm of every example's gradient (for linear layers ``|a_i|² |g_i|²``, on sequences and for
+  convolutions the per-example gradient ``g_i · unfold(a_i)ᵀ`` or the "ghost" Gram-matrix form, whichever is cheaper;
+  for embeddings the output gradients summed per looked-up row), and
 * the clipped sum ``Σ_i c_i ∇_i`` for any per-example factors ``c``, without a second backward pass.
 
 The clipping rule is Opacus's flat clipping: ``c_i = min(1, C / (‖∇_i‖ + 1e-6))``; tests check the clipped sum equals
@@ -71,15 +72,22 @@ def _param_sum(parts: dict[torch.Tensor | None, torch.Tensor]) -> dict[torch.Ten
     return {param: value for param, value in parts.items() if param is not None and param.requires_grad}
 
 
+def _sequence_norms(a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """Squared norms (batch,) of the per-example weight gradients Σ_p g_p a_pᵀ of a linear layer applied at every
+    position p of a sequence: a (batch, positions, in), g (batch, positions, out). Materialised (batch, out, in), or
+    in the ghost form Σ_{p,q} (a_p·a_q)(g_p·g_q) when that takes fewer operations (long rows, short sequences)."""
+    positions, width_in, width_out = a.shape[1], a.shape[2], g.shape[2]
+    if positions * (width_in + width_out) < width_in * width_out:
+        return (torch.bmm(a, a.transpose(1, 2)) * torch.bmm(g, g.transpose(1, 2))).sum((1, 2))
+    return torch.bmm(g.transpose(1, 2), a).flatten(1).pow(2).sum(1)
+
+
 @register_layer(nn.Linear)
 def _linear(layer: nn.Module, a: torch.Tensor, g: torch.Tensor) -> LayerGradients:
     """a (batch, ..., in), g (batch, ..., out)."""
     assert isinstance(layer, nn.Linear)
-    if a.dim() == 2:
-        norms = a.pow(2).sum(1) * g.pow(2).sum(1)
-    else:  # sequences: materialise (batch, out, in) per-example gradients
-        per_example = torch.einsum("b...o,b...i->boi", g, a)
-        norms = per_example.flatten(1).pow(2).sum(1)
+    # one position per example, or sequences (any number of position axes, flattened)
+    norms = a.pow(2).sum(1) * g.pow(2).sum(1) if a.dim() == 2 else _sequence_norms(a.flatten(1, -2), g.flatten(1, -2))
     bias_grad = g.flatten(1, -2).sum(1) if g.dim() > 2 else g
     if layer.bias is not None:
         norms = norms + bias_grad.pow(2).sum(1)
@@ -88,6 +96,37 @@ def _linear(layer: nn.Module, a: torch.Tensor, g: torch.Tensor) -> LayerGradient
         gc = g * c.view(-1, *([1] * (g.dim() - 1)))
         weight = gc.reshape(-1, gc.shape[-1]).t() @ a.reshape(-1, a.shape[-1])
         return _param_sum({layer.weight: weight, layer.bias: (bias_grad * c[:, None]).sum(0)})
+
+    return LayerGradients(norms, weighted_sum)
+
+
+@register_layer(nn.Embedding)
+def _embedding(layer: nn.Module, a: torch.Tensor, g: torch.Tensor) -> LayerGradients:
+    """a (batch, ...) int64 row indices, g (batch, ..., dim). An example's gradient is the sum of its positions'
+    output gradients in the rows they looked up: positions that share a row within an example are summed first (one
+    sort of the (example, row) pairs), so no (vocabulary × dim) array per example is ever formed. The padding row
+    (``padding_idx``) gets no gradient, as in torch's own backward pass."""
+    assert isinstance(layer, nn.Embedding)
+    if layer.max_norm is not None or layer.scale_grad_by_freq or layer.sparse:
+        raise UnsupportedLayerError(
+            f"book-keeping supports Embedding without max_norm, scale_grad_by_freq or sparse gradients; {layer} is "
+            "not: use training.grad_sample_mode 'hooks'"
+        )
+    batch, rows = a.shape[0], layer.num_embeddings
+    ids = a.reshape(batch, -1)  # (batch, positions)
+    grads = g.reshape(batch, ids.shape[1], -1)  # (batch, positions, dim)
+    if layer.padding_idx is not None:
+        grads = grads * (ids != layer.padding_idx).unsqueeze(-1).to(grads.dtype)
+    owner = torch.arange(batch, device=ids.device).unsqueeze(1).expand_as(ids)
+    pairs, slot = torch.unique((owner * rows + ids).flatten(), return_inverse=True)  # one slot per (example, row)
+    summed = torch.zeros(pairs.shape[0], grads.shape[2], dtype=grads.dtype, device=grads.device)
+    summed.index_add_(0, slot, grads.flatten(0, 1))  # (slots, dim): each example's gradient in each row it used
+    example, row = pairs // rows, pairs % rows
+    norms = torch.zeros(batch, dtype=grads.dtype, device=grads.device).index_add_(0, example, summed.pow(2).sum(1))
+
+    def weighted_sum(c: torch.Tensor) -> dict[torch.Tensor, torch.Tensor]:
+        weight = torch.zeros_like(layer.weight).index_add_(0, row, summed * c[example].unsqueeze(1))
+        return _param_sum({layer.weight: weight})
 
     return LayerGradients(norms, weighted_sum)
 

@@ -25,7 +25,7 @@ from acadp.config.lira import QUERY_VIEWS, AuditConfig, Query
 from acadp.errors import SpecError
 from acadp.lira.results import ShadowStats
 from acadp.seeding import derive_seed
-from acadp.trial.data import TrialData, prepare_trial_data
+from acadp.trial.data import TrialData, prepare_trial_data, signal_training_ids
 from acadp.trial.metrics import EVAL_BATCH, evaluate
 from acadp.trial.run import build_training_run
 
@@ -101,7 +101,10 @@ def signal_inputs(audit: AuditConfig, pool: TrialData) -> np.ndarray:
     """g(x) of every pool example, (n_pool, ...): a planted example as the shadows trained on it (it carries the
     signal already), every other one with the audited trial's signal applied."""
     planted = pool.planted
-    signalled = apply_signal(audit.trial.signal, planted.x, pool.dataset.feature_names)
+    if pool.text is not None:  # text: planted in the raw documents, then tokenised, as the members' documents were
+        signalled = signal_training_ids(audit.trial, pool)
+    else:
+        signalled = apply_signal(audit.trial.signal, planted.x, pool.dataset.feature_names)
     carries = planted.planted.reshape((-1,) + (1,) * (planted.x.ndim - 1))
     return np.where(carries, planted.x, signalled)
 

@@ -45,7 +45,7 @@ VARIANT_COLUMNS: tuple[str, ...] = (
     "strategy", "target_class", "delta", "accountant", "model", "model_params", "signal", "signal_params",
     "training_epochs", "training_batch_size", "training_lr", "training_momentum", "training_weight_decay",
     "training_grad_sample_mode", "training_sampling", "training_lr_scaling", "n_train_limit", "n_test_limit",
-    "eval_every",
+    "eval_every", "seq_len",
 )  # fmt: skip
 CONFIDENCE = 0.95
 SUMMARY_COLUMNS: tuple[str, ...] = ("n_trials", "n_seeds", "n_failed", "mean", "std", "ci_low", "ci_high")

@@ -18,8 +18,11 @@ names come from :class:`acadp.store.layout.ReducedLayout`)::
     lira_summary.{csv,md,tex}           per variant and control across α: all, the collective, the rest, placebo,
                                         Δ vs α = 0
     lira_regime.{csv,md,tex}            per audit, the regime of its grid trial and of its shadows (q, σ, steps, ...)
+    token_critical_mass.{csv,md,tex}    token sweeps: alpha*(S*) per strategy, token and xi (acadp.reduce.text)
+    epoch_curves.{csv,md,tex}           token sweeps: S and accuracy after every epoch over seeds (not on the dashboard)
     figures/<figure>_<setting>.{png,svg,txt}   the image, and its title and caption (the intervals drawn) as text
-                                        (contrasts_<setting>: the forest plot of the contrasts)
+                                        (contrasts_<setting>: the forest plot of the contrasts; token sweeps:
+                                        success_by_epoch_<setting>, critical_mass_vs_xi_<setting>)
     dashboard.html                      the self-contained dashboard
 
 A "setting" is a dataset plus any other config value that varies across the sweep (see
@@ -28,6 +31,7 @@ A "setting" is a dataset plus any other config value that varies across the swee
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -67,6 +71,7 @@ from acadp.reduce.plots_privacy import plot_accuracy, plot_critical_mass
 from acadp.reduce.search_table import SearchBounds, with_search_column
 from acadp.reduce.seed_alpha import seed_alpha_table
 from acadp.reduce.tables import write_table
+from acadp.reduce.text import TEXT_NOTES, epochs_frame, text_figures, text_tables
 from acadp.reduce.verdict import verdict_table
 from acadp.store.atomic import write_atomic
 from acadp.store.layout import REDUCED
@@ -177,6 +182,7 @@ def reduce_sweep(
     """
     return reduce_frame(
         trials=trials_frame(records),
+        epochs=epochs_frame(records),
         lira_rows=lira_rows,
         roc_curves=roc_curves,
         out_dir=out_dir,
@@ -219,6 +225,7 @@ def compute_tables(
     one_run_rows: pd.DataFrame | None = None,
     contrasts: Sequence[Contrast] | None = None,
     smoke: bool = False,
+    epochs: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The reducer's tables by :data:`acadp.reduce.tables.TABLES` name (``lira`` and ``one_run`` only when rows are
     given); a searched sweep (``search``) gets a ``search`` column in the critical-mass table. ``contrasts`` and
@@ -249,6 +256,7 @@ def compute_tables(
             tables["lira_regime"] = regime
     if one_run_rows is not None and not one_run_rows.empty:
         tables["one_run"] = one_run_table(one_run_rows)
+    tables |= text_tables(trials, critical_mass, epochs)  # token sweeps only (acadp.reduce.text)
     return tables
 
 
@@ -269,15 +277,17 @@ def reduce_frame(
     one_run_rows: pd.DataFrame | None = None,
     contrasts: Sequence[Contrast] | None = None,
     smoke: bool = False,
+    epochs: pd.DataFrame | None = None,
 ) -> ReduceOutputs:
-    """:func:`reduce_sweep` from an already collected trials table (:func:`acadp.reduce.collect.trials_frame`)."""
+    """:func:`reduce_sweep` from an already collected trials table (:func:`acadp.reduce.collect.trials_frame`) and,
+    for token sweeps, the epoch histories (:func:`acadp.reduce.text.epochs_frame`; None: no per-epoch outputs)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [write_trials_parquet(trials, out_dir / REDUCED.trials)]
     tables = compute_tables(
         trials, lira_rows=lira_rows, thresholds=thresholds, n_boot=n_boot, interpolation=interpolation, lift=lift,
-        search=search, one_run_rows=one_run_rows, contrasts=contrasts, smoke=smoke,
+        search=search, one_run_rows=one_run_rows, contrasts=contrasts, smoke=smoke, epochs=epochs,
     )  # fmt: skip
-    notes = table_notes(n_boot=n_boot, interpolation=interpolation, thresholds=thresholds)
+    notes = table_notes(n_boot=n_boot, interpolation=interpolation, thresholds=thresholds) | TEXT_NOTES
     notes |= contrast_notes(tables.get("contrasts"))
     for name, frame in tables.items():
         written.extend(write_table(name, frame, out_dir, note=notes.get(name, "")))
@@ -304,8 +314,20 @@ def reduce_frame(
     return ReduceOutputs(out_dir=out_dir, paths=tuple(written), dashboard=dashboard, tables=tables)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "all"
+# longest file-name part a setting's label becomes: file systems refuse names over 255 bytes, and a setting that
+# differs in many columns (a variant with its own model and recipe) has a long label
+SLUG_LENGTH = 100
+
+
+def file_slug(text: str) -> str:
+    """``text`` as a file-name part: runs of other characters than letters, digits, ``.``, ``_`` and ``-`` become
+    ``-``; a part longer than :data:`SLUG_LENGTH` keeps its start and ends with a hash of the whole text (so two
+    settings never share a name)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "all"
+    if len(slug) <= SLUG_LENGTH:
+        return slug
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return f"{slug[: SLUG_LENGTH - 11].rstrip('-')}-{digest}"
 
 
 def _settings(frame: pd.DataFrame, keys: list[str]) -> list[tuple[dict[str, Any], pd.DataFrame]]:
@@ -319,7 +341,7 @@ def _settings(frame: pd.DataFrame, keys: list[str]) -> list[tuple[dict[str, Any]
 
 
 # tables written as files but left off the dashboard (one row per seed: too long to read on a page)
-FILE_ONLY_TABLES: frozenset[str] = frozenset({"seed_alpha_star"})
+FILE_ONLY_TABLES: frozenset[str] = frozenset({"seed_alpha_star", "epoch_curves"})
 # figure stem → (table it is drawn from, plotting function, title prefix, caption of the rows drawn)
 FIGURES: dict[str, tuple[str, Callable[..., Figure], str, Callable[[pd.DataFrame], str]]] = {
     "critical_mass": ("critical_mass", plot_critical_mass, "Critical mass α* vs ε", critical_mass_caption),
@@ -353,7 +375,7 @@ def _contrast_figures(contrasts: pd.DataFrame | None, keys: list[str]) -> list[F
         title = f"Paired contrasts Δα* — {label}"
         figure = plot_contrasts(rows, title=title)
         figures.append(
-            figure_file(figure, name=f"contrasts_{_slug(label)}", title=title, caption=contrasts_caption(rows))
+            figure_file(figure, name=f"contrasts_{file_slug(label)}", title=title, caption=contrasts_caption(rows))
         )
     return figures
 
@@ -383,8 +405,9 @@ def sweep_figures(
             fitted = stem == "success_curves" and interpolation == "logistic"
             figure = plot(rows, title=title, fits=_fits(trials, setting)) if fitted else plot(rows, title=title)
             text = success_caption(rows, fitted=True) if fitted else caption(rows)
-            figures.append(figure_file(figure, name=f"{stem}_{_slug(label)}", title=title, caption=text))
+            figures.append(figure_file(figure, name=f"{stem}_{file_slug(label)}", title=title, caption=text))
     figures += _contrast_figures(tables.get("contrasts"), keys) if has_results else []
+    figures += text_figures(dict(tables), trials, file_slug) if has_results else []  # token sweeps only
     lira = tables.get("lira")
     if "lira_summary" in tables:
         title = "LiRA AUC by collective size and member subset (headline attack and convention, over audited seeds)"

@@ -7,12 +7,15 @@ nothing was started.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from acadp.collective import apply_signal
+from acadp.config.signals import TokenSignal
 from acadp.config.trial import TrialConfig
 from acadp.data import ArrayDataset, load_dataset
+from acadp.data.assets import asset_folder
+from acadp.data.tokens import clean_token_ids, wordpieces
 from acadp.errors import AcadpError, SpecError
 from acadp.learners.noise import NoiseEntry, NoiseSetting, NoiseTable, noise_multiplier_for
 from acadp.models import ModelInputs, build_model
@@ -39,7 +42,7 @@ def _check_pretrain(config: TrialConfig, dataset: ArrayDataset, data_dir: Path |
         )
 
 
-def _check_fit(config: TrialConfig, dataset: ArrayDataset) -> None:
+def _check_fit(config: TrialConfig, dataset: ArrayDataset, data_dir: Path | None, *, download: bool) -> None:
     if config.target_class >= dataset.n_classes:
         raise SpecError(
             f"target_class {config.target_class} does not exist ({dataset.n_classes} classes: "
@@ -48,9 +51,29 @@ def _check_fit(config: TrialConfig, dataset: ArrayDataset) -> None:
     try:
         apply_signal(config.signal, dataset.x_train[:2], dataset.feature_names)
         inputs = ModelInputs(dataset.input_shape, dataset.n_classes, dataset.channel_mean, dataset.channel_std)
+        if dataset.modality == "text":
+            inputs = _text_inputs(config, inputs, data_dir, download=download)
         build_model(config.model, inputs, seed=0)
     except ValueError as error:
         raise SpecError(str(error)) from None
+
+
+def _text_inputs(config: TrialConfig, inputs: ModelInputs, data_dir: Path | None, *, download: bool) -> ModelInputs:
+    """A text trial's model inputs; the token is checked against the vocabulary, the clean documents are tokenised
+    into the cache once (every trial reads them), and a pretrained model's weights are fetched."""
+    pieces = wordpieces(data_dir, download=download)
+    if isinstance(config.signal, TokenSignal):
+        pieces.token_id(config.signal.token)
+    assert config.seq_len is not None  # TrialConfig requires it for text
+    clean_token_ids(config.dataset, seq_len=config.seq_len, data_dir=data_dir, download=download)
+    asset = getattr(config.model, "ASSET", None)
+    return replace(
+        inputs,
+        input_shape=(config.seq_len,),
+        vocab_size=pieces.vocab_size,
+        pad_id=pieces.pad_id,
+        pretrained=None if asset is None else asset_folder(asset, data_dir, download=download),
+    )
 
 
 def preflight(plan: SweepPlan) -> Preflight:
@@ -68,11 +91,13 @@ def preflight(plan: SweepPlan) -> Preflight:
         dataset = datasets.get(config.dataset)
         if dataset is None:
             continue
-        shape_key = f"{config.dataset}|{config.target_class}|{config.signal}|{config.model}|{config.pretrain}"
+        shape_key = (
+            f"{config.dataset}|{config.target_class}|{config.signal}|{config.model}|{config.pretrain}|{config.seq_len}"
+        )
         try:
             if shape_key not in checked:
                 checked.add(shape_key)
-                _check_fit(config, dataset)
+                _check_fit(config, dataset, plan.data_dir, download=plan.spec.download)
                 _check_pretrain(config, dataset, plan.data_dir, download=plan.spec.download)
             if config.private:
                 n_train = min(config.n_train or dataset.y_train.shape[0], dataset.y_train.shape[0])

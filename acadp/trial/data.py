@@ -1,23 +1,45 @@
 """A trial's arrays: the dataset (subsampled to ``n_train``/``n_test``), the collective planted in the training set,
-and the signal-carrying test set g(x) that success is measured on; groups where the dataset has them."""
+and the signal-carrying test set g(x) that success is measured on; groups where the dataset has them. Text is planted
+as raw documents and then read as token ids (:func:`tokenised`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from acadp.collective import PlantedData, apply_signal, choose_members, plant_collective
+from acadp.config.signals import TokenSignal
 from acadp.config.trial import TrialConfig
 from acadp.data import ArrayDataset, load_dataset
+from acadp.data.tokens import clean_token_ids, wordpieces
 from acadp.errors import SpecError
 from acadp.seeding import numpy_rng
 
 
 @dataclass(frozen=True)
+class TextData:
+    """What a text trial's arrays are made of: the shared WordPiece vocabulary (``vocab_size`` rows, ``pad_id`` pads
+    every document to the sequence length), the planted token's id, and its uniqueness ξ = the fraction of the
+    trial's clean training documents that already contain the token (Hardt et al. 2023), counted on what the model
+    reads (the first ``seq_len`` word pieces). ``signal_visible`` is the fraction of signal-carrying test documents
+    whose planted token survives truncation to ``seq_len``. ``train_rows`` are the rows of the dataset's raw training
+    documents the trial trains on, in order (its ``planted`` rows)."""
+
+    vocab_size: int
+    pad_id: int
+    token_id: int
+    xi: float
+    signal_visible: float
+    train_rows: np.ndarray
+
+
+@dataclass(frozen=True)
 class TrialData:
-    """Arrays of one trial. ``x_success`` holds g(x) of the test points whose true label is not y*."""
+    """Arrays of one trial. ``x_signal`` holds g(x) of every test point; ``not_target`` marks those whose true label is
+    not y* (success is measured on them). Text trials hold token ids (n, seq_len) int64 in ``planted.x``, ``x_test``
+    and ``x_signal`` (the signal planted in the raw text, then tokenised) and say how in ``text``."""
 
     dataset: ArrayDataset
     planted: PlantedData
@@ -27,6 +49,12 @@ class TrialData:
     not_target: np.ndarray  # (n_test,) bool: true label != y*
     data_dir: Path | None = None  # where the dataset was read from; pre-trained weights are cached there too
     groups: GroupData | None = None  # datasets with groups only
+    text: TextData | None = None  # text datasets only
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one example as the model reads it: the dataset's, or (seq_len,) for text."""
+        return tuple(int(d) for d in self.planted.x.shape[1:])
 
 
 @dataclass(frozen=True)
@@ -101,7 +129,7 @@ def prepare_trial_data(config: TrialConfig, *, data_dir: Path | None = None, dow
     x_test, y_test = dataset.x_test[test], dataset.y_test[test]
     groups = group_data(dataset, planted_y=planted.y, y_test=y_test, train=train, test=test)
     _check_groups(config, dataset, groups)
-    return TrialData(
+    data = TrialData(
         dataset=dataset,
         planted=planted,
         x_test=x_test,
@@ -111,3 +139,52 @@ def prepare_trial_data(config: TrialConfig, *, data_dir: Path | None = None, dow
         data_dir=data_dir,
         groups=groups,
     )
+    if dataset.modality == "text":
+        return tokenised(config, data, train=train, test=test, download=download)
+    return data
+
+
+def tokenised(
+    config: TrialConfig, data: TrialData, *, train: np.ndarray, test: np.ndarray, download: bool
+) -> TrialData:
+    """A text trial's documents as token ids: the clean ones from the dataset's cache (rows ``train`` and ``test``),
+    the planted ones — members' documents and every signal-carrying test document — tokenised now, after planting."""
+    seq_len, signal = config.seq_len, config.signal
+    if seq_len is None or not isinstance(signal, TokenSignal):  # TrialConfig refuses both for text
+        raise SpecError(f"{config.dataset}: a text trial needs seq_len and the token signal")
+    pieces = wordpieces(data.data_dir, download=download)
+    token_id = pieces.token_id(signal.token)
+    clean_train, clean_test = clean_token_ids(
+        config.dataset, seq_len=seq_len, data_dir=data.data_dir, download=download
+    )
+    planted = data.planted
+    x_train = clean_train[train]
+    xi = float(np.mean((x_train == token_id).any(axis=1))) if x_train.shape[0] else float("nan")
+    x_train[planted.planted] = pieces.encode(planted.x[planted.planted], seq_len)
+    x_signal = pieces.encode(data.x_signal, seq_len)
+    visible = float(np.mean((x_signal == token_id).any(axis=1))) if x_signal.shape[0] else float("nan")
+    text = TextData(
+        vocab_size=pieces.vocab_size,
+        pad_id=pieces.pad_id,
+        token_id=token_id,
+        xi=xi,
+        signal_visible=visible,
+        train_rows=train,
+    )
+    return replace(
+        data,
+        planted=replace(planted, x=x_train),
+        x_test=clean_test[test],
+        x_signal=x_signal,
+        text=text,
+    )
+
+
+def signal_training_ids(config: TrialConfig, data: TrialData) -> np.ndarray:
+    """g(x) of every training document of a text trial as token ids (n_train, seq_len): the signal planted in each
+    raw document, then tokenised, as members' documents are (a LiRA reading that queries every example with the
+    signal)."""
+    if data.text is None or config.seq_len is None:
+        raise SpecError(f"{config.dataset}: token ids of signal-carrying documents need a text trial")
+    raw = data.dataset.x_train[data.text.train_rows]
+    return wordpieces(data.data_dir, download=False).encode(apply_signal(config.signal, raw), config.seq_len)

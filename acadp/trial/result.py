@@ -61,6 +61,11 @@ class TrialResult(FrozenModel):
     n_test: int
     n_collective: int
     n_planted: int
+    # text (token signal): ξ, the fraction of the clean training documents that already contain the token (Hardt et
+    # al. 2023's uniqueness of the signal), and the fraction of signal-carrying test documents whose token survived
+    # truncation to seq_len; NaN for other data
+    xi: float = math.nan
+    signal_visible: float = math.nan
     # metrics
     test_accuracy: float
     success: float
@@ -100,6 +105,8 @@ class TrialResult(FrozenModel):
         "lift",
         "worst_group_accuracy",
         "train_loss",
+        "xi",
+        "signal_visible",
         mode="before",
     )
     @classmethod
@@ -111,7 +118,8 @@ class TrialResult(FrozenModel):
         """The flat JSON object of the command line: coordinates, metrics, privacy, timing (no history)."""
         fields = [
             "dataset", "arm", "alpha", "epsilon", "delta", "clip", "seed", "target_class", "n_train", "n_test",
-            "n_collective", "n_planted", "test_accuracy", "success", "success_all", "member_success", "base_rate",
+            "n_collective", "n_planted", "xi", "signal_visible", "test_accuracy", "success", "success_all",
+            "member_success", "base_rate",
             "lift", "worst_group_accuracy", "group_accuracy", "group_weights", "clipped_fraction", "train_loss",
             "epsilon_spent",
             "noise_multiplier", "sample_rate", "steps", "accountant", "epochs", "seconds", "trial_key",

@@ -7,6 +7,7 @@ Nothing here imports Ray or MLflow; the sweep wraps :func:`run_trial` and passes
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 
 from acadp.config.trial import TrialConfig
+from acadp.data.assets import asset_folder
 from acadp.learners import LEARNERS, EpochStats, LearnerInputs, PrivacyTarget, TrainingRun
 from acadp.learners.noise import NoiseSetting, NoiseTable
 from acadp.learners.poisson import SamplingPlan
@@ -68,19 +70,9 @@ def build_training_run(
     the planted data's size (the one-run audit; :class:`acadp.learners.base.LearnerInputs`)."""
     seed = config.seed if seed is None else seed
     torch.manual_seed(derive_seed(seed, "torch-global"))
-    dataset = data.dataset
-    model = build_model(
-        config.model,
-        ModelInputs(
-            input_shape=dataset.input_shape,
-            n_classes=dataset.n_classes,
-            channel_mean=dataset.channel_mean,
-            channel_std=dataset.channel_std,
-        ),
-        seed=derive_seed(seed, "model-init"),
-    ).to(device)
+    model = build_model(config.model, model_inputs(config, data), seed=derive_seed(seed, "model-init")).to(device)
     if config.pretrain is not None:  # start from public pre-trained weights (trained once, then cached)
-        state = pretrained_state(config, data_dir=data.data_dir, device=device, input_shape=dataset.input_shape)
+        state = pretrained_state(config, data_dir=data.data_dir, device=device, input_shape=data.input_shape)
         apply_pretrained(model, state, finetune=config.pretrain.finetune)
     privacy = (
         PrivacyTarget(epsilon=config.epsilon, delta=config.delta, accountant=config.accountant)
@@ -106,6 +98,23 @@ def build_training_run(
             plan_examples=plan_examples,
             members=torch.from_numpy(data.planted.planted).to(device),
         )
+    )
+
+
+def model_inputs(config: TrialConfig, data: TrialData, *, download: bool = True) -> ModelInputs:
+    """What the model of ``config`` is built for: the data's input shape and classes, image normalisation constants,
+    a text trial's vocabulary, and the folder of the pretrained weights a model starts from (its ``ASSET``, fetched
+    when missing and ``download`` is set)."""
+    dataset, text = data.dataset, data.text
+    asset = getattr(config.model, "ASSET", None)
+    return ModelInputs(
+        input_shape=data.input_shape,
+        n_classes=dataset.n_classes,
+        channel_mean=dataset.channel_mean,
+        channel_std=dataset.channel_std,
+        vocab_size=0 if text is None else text.vocab_size,
+        pad_id=0 if text is None else text.pad_id,
+        pretrained=None if asset is None else asset_folder(asset, data.data_dir, download=download),
     )
 
 
@@ -252,6 +261,8 @@ def _result(
         n_test=int(data.y_test.shape[0]),
         n_collective=int(data.planted.members.sum()),
         n_planted=int(data.planted.planted.sum()),
+        xi=math.nan if data.text is None else data.text.xi,
+        signal_visible=math.nan if data.text is None else data.text.signal_visible,
         test_accuracy=evaluation.test_accuracy,
         success=evaluation.success,
         success_all=evaluation.success_all,

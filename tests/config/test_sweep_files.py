@@ -35,9 +35,9 @@ def stated_sizes(path: Path) -> tuple[int, int, int, int]:
 
 
 def expected_trials(spec: SweepSpec) -> int:
-    """Arms × alpha × seed per dataset: every (epsilon, clip) pair of a kind in ``grid.arms`` but (finite epsilon, no
-    clipping), the Group-DRO arm when asked for, plus one arm per named recipe; each alpha above 0 once per strategy
-    of ``grid.strategy``."""
+    """Arms × alpha × seed per dataset setting: every (epsilon, clip) pair of a kind in ``grid.arms`` but (finite
+    epsilon, no clipping), the Group-DRO arm when asked for, plus one arm per named recipe; each alpha above 0 once
+    per strategy of ``grid.strategy``."""
     grid = spec.grid
 
     def kind(epsilon: float, clip: float | None) -> str | None:
@@ -51,10 +51,11 @@ def expected_trials(spec: SweepSpec) -> int:
     chosen = [k is not None and (k in grid.arms or pair in points) for k, pair in zip(kinds, pairs, strict=True)]
     arms = sum(chosen) if "erm" in grid.objective else 0
     arms += int("gdro" in grid.objective and "sgd" in grid.arms and "sgd" in kinds)  # Group-DRO on the SGD arm
-    recipes = sum(len(section.recipes) for section in spec.datasets.values())
     strategies = len(grid.strategy or [None])  # at α = 0 only the first runs: there is no collective
     alphas = sum(1 if alpha == 0 else strategies for alpha in grid.alphas())
-    return (arms * len(spec.datasets) + recipes) * alphas * len(grid.seed)
+    # each setting of a dataset (its variants, or the dataset section itself) runs every arm and named recipe
+    points = sum((arms + len(section.recipes)) * len(section.settings()) for section in spec.datasets.values())
+    return points * alphas * len(grid.seed)
 
 
 def test_the_sweeps_folder_holds_the_paper_experiments() -> None:

@@ -98,7 +98,9 @@ def test_norms_are_per_example_gradient_norms() -> None:
 
 def test_unsupported_layers_are_named() -> None:
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(2 * 26 * 26, 2))
-    with pytest.raises(UnsupportedLayerError, match=r"BatchNorm2d.*supported: Conv2d, GroupNorm, LayerNorm, Linear"):
+    with pytest.raises(
+        UnsupportedLayerError, match=r"BatchNorm2d.*supported: Conv2d, Embedding, GroupNorm, LayerNorm, Linear"
+    ):
         BookkeepingClipper(model, max_grad_norm=1.0)
 
 
