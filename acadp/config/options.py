@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from acadp.config.describe import describe
-from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, known_dataset, resolve_trial
+from acadp.config.resolve import DatasetOverrides, GridPoint, Shared, known_dataset, trial_payload, validate_trial
 from acadp.config.signals import signal_names
 from acadp.config.trial import DEFAULT_DELTA, TrainingConfig, TrialConfig
 from acadp.errors import SpecError
@@ -139,6 +139,9 @@ def build_trial_config(options: TrialOptions) -> TrialConfig:
     except ValidationError as error:
         raise SpecError(describe(error, prefix="trial options")) from None
     try:
-        return resolve_trial(options.dataset, overrides, point, shared)
+        payload = trial_payload(options.dataset, overrides, point, shared)
+        if options.recipe is not None:  # a named recipe has its own fields; the ones given here change them too
+            payload["training"] = {**payload["training"], **overrides.training.model_dump(exclude_none=True)}
+        return validate_trial(payload)
     except SpecError as error:
         raise SpecError(f"trial options: {error}") from None

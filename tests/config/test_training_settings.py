@@ -52,3 +52,16 @@ def test_the_list_of_valid_fields_is_the_recipe_model() -> None:
     with pytest.raises(SpecError) as error:
         training_settings(["nope=1"])
     assert str(error.value).endswith(", ".join(TrainingConfig.model_fields))
+
+
+def test_a_named_recipe_takes_the_recipe_options_given_with_it() -> None:
+    """`acadp trial --recipe tuned --epochs 1` trains the tuned recipe for one epoch (the flag is not dropped)."""
+    tuned = build_trial_config(TrialOptions(dataset="mnist5k", alpha=0.05, epsilon=float("inf"), recipe="tuned"))
+    shortened = build_trial_config(
+        TrialOptions(
+            dataset="mnist5k", alpha=0.05, epsilon=float("inf"), recipe="tuned", training={"epochs": 1, "momentum": 0.5}
+        )
+    )
+    assert tuned.training.epochs > 1 and shortened.training.epochs == 1 and shortened.training.momentum == 0.5
+    assert shortened.training.model_copy(update={"epochs": tuned.training.epochs, "momentum": 0.9}) == tuned.training
+    assert shortened.recipe == "tuned" and shortened.training.sampling == tuned.training.sampling == "shuffle"
