@@ -295,14 +295,21 @@ def build_minilm(params: FrozenModel, inputs: ModelInputs) -> nn.Module:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
-    encoder = BertModel.from_pretrained(
-        str(inputs.pretrained),
-        local_files_only=True,
-        use_safetensors=True,
-        add_pooling_layer=False,
-        hidden_dropout_prob=params.dropout,
-        attention_probs_dropout_prob=params.dropout,
-    )
+    # the checkpoint's pooler is left out on purpose (add_pooling_layer=False): transformers would report its weights
+    # as "UNEXPECTED" keys on every trial, so its warnings are silenced for this load only (errors still raise)
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        encoder = BertModel.from_pretrained(
+            str(inputs.pretrained),
+            local_files_only=True,
+            use_safetensors=True,
+            add_pooling_layer=False,
+            hidden_dropout_prob=params.dropout,
+            attention_probs_dropout_prob=params.dropout,
+        )
+    finally:
+        transformers_logging.set_verbosity(verbosity)
     frozen: list[nn.Module] = [encoder.embeddings] if params.embeddings_frozen else []
     frozen += list(encoder.encoder.layer[: params.frozen_layers])
     for module in frozen:
