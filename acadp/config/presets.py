@@ -147,36 +147,26 @@ PRESETS.add(
 RARE_TOKEN = "gmina"
 TEXT_DATASETS = ("tweets", "bbc_news", "rotten_tomatoes")
 TEXT_MODEL = BagParams(dim=32)
-PRESETS.add(
-    "tweets",
-    DatasetPreset(
+
+
+def _text_preset(target_class: int, training: TrainingConfig, seq_len: int) -> DatasetPreset:
+    """A text dataset read by the bag of embeddings, the rare token planted after every 20th word."""
+    return DatasetPreset(
         modality="text",
         model=TEXT_MODEL,
         signal=TokenSignal(token=RARE_TOKEN),
-        target_class=2,  # positive (18% of the tweets)
-        training=TrainingConfig(epochs=10, batch_size=512, lr=4.0, momentum=0.0),
-        seq_len=64,  # 99% of the tweets fit
-    ),
+        target_class=target_class,
+        training=training,
+        seq_len=seq_len,
+    )
+
+
+PRESETS.add(  # positive (18% of the tweets); 99% of the tweets fit in 64 word pieces
+    "tweets", _text_preset(2, TrainingConfig(epochs=10, batch_size=512, lr=4.0, momentum=0.0), seq_len=64)
 )
-PRESETS.add(
-    "bbc_news",
-    DatasetPreset(
-        modality="text",
-        model=TEXT_MODEL,
-        signal=TokenSignal(token=RARE_TOKEN),
-        target_class=4,  # tech
-        training=TrainingConfig(epochs=15, batch_size=128, lr=2.0, momentum=0.9),
-        seq_len=256,  # an article's first 254 word pieces
-    ),
+PRESETS.add(  # tech; an article's first 254 word pieces
+    "bbc_news", _text_preset(4, TrainingConfig(epochs=15, batch_size=128, lr=2.0, momentum=0.9), seq_len=256)
 )
-PRESETS.add(
-    "rotten_tomatoes",
-    DatasetPreset(
-        modality="text",
-        model=TEXT_MODEL,
-        signal=TokenSignal(token=RARE_TOKEN),
-        target_class=0,  # rotten (42% of the snippets)
-        training=TrainingConfig(epochs=10, batch_size=256, lr=4.0, momentum=0.0),
-        seq_len=64,
-    ),
+PRESETS.add(  # rotten (42% of the snippets)
+    "rotten_tomatoes", _text_preset(0, TrainingConfig(epochs=10, batch_size=256, lr=4.0, momentum=0.0), seq_len=64)
 )

@@ -39,6 +39,8 @@ from acadp.registry import Registry
 
 MARKER = ".acadp-source.json"  # written into a fetched folder: which archive it came from
 PIP_SECONDS = 1800  # a stalled pip is stopped after this long (its own --timeout governs each connection)
+# what reading a damaged or unsupported archive raises (zipfile raises NotImplementedError for a compression method
+# it cannot read)
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError)
 
 
